@@ -1,0 +1,72 @@
+"""The one error vocabulary of clvmodels (DESIGN.md principle 7).
+
+Every message names the column, row or parameter at fault and says what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = [
+    "ClvModelsError",
+    "DataError",
+    "FitError",
+    "NotFittedError",
+    "IncompatibleModelError",
+    "ConvergenceWarning",
+    "check_parameter",
+    "format_examples",
+]
+
+
+class ClvModelsError(Exception):
+    """Base class of every error raised on purpose by clvmodels."""
+
+
+class DataError(ClvModelsError, ValueError):
+    """Input data is malformed: a missing column, unparseable values, impossible rows."""
+
+
+class FitError(ClvModelsError, RuntimeError):
+    """A fit did not converge or produced unusable estimates."""
+
+
+class NotFittedError(ClvModelsError, AttributeError):
+    """A model was used before ``fit``."""
+
+    def __init__(self, model: object):
+        name = type(model).__name__
+        super().__init__(
+            f"This {name} instance is not fitted yet. Call 'fit' with appropriate "
+            "data before using this method."
+        )
+
+
+class IncompatibleModelError(ClvModelsError, ValueError):
+    """A model or saved file does not fit the request (wrong type, unit, format)."""
+
+
+class ConvergenceWarning(UserWarning):
+    """A fit finished but its diagnostics call for care."""
+
+
+def format_examples(values: Iterable[object], limit: int = 5) -> str:
+    """Render the first ``limit`` offending values for an error message."""
+    values = list(values)
+    shown = ", ".join(repr(v) for v in values[:limit])
+    more = f", ... ({len(values) - limit} more)" if len(values) > limit else ""
+    return f"[{shown}{more}]"
+
+
+def check_parameter(name: str, owner: str, value: object, ok: bool, expected: str) -> None:
+    """Raise the standard parameter error unless ``ok``.
+
+    >>> check_parameter("margin", "customer_lifetime_value", -1.0, False, "a float in (0, inf)")
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'margin' parameter of customer_lifetime_value must be a float in (0, inf). Got -1.0 instead.
+    """
+    if not ok:
+        raise ValueError(
+            f"The {name!r} parameter of {owner} must be {expected}. Got {value!r} instead."
+        )

@@ -1,0 +1,7 @@
+"""Models: BG/NBD (purchases), Gamma-Gamma (spend), sharing one fitting engine."""
+
+from .base import BaseModel
+from .bgnbd import BetaGeoModel
+from .gamma_gamma import GammaGammaModel
+
+__all__ = ["BaseModel", "BetaGeoModel", "GammaGammaModel"]

@@ -1,0 +1,336 @@
+"""BG/NBD model of repeat purchasing (Fader, Hardie & Lee 2005, "Counting Your
+Customers the Easy Way: An Alternative to the Pareto/NBD Model", Marketing Science
+24(2)).
+
+While alive a customer buys as a Poisson process with rate ``lambda ~ Gamma(r, alpha)``
+(shape ``r``, rate ``alpha``); after each repeat purchase she drops out with
+probability ``p ~ Beta(a, b)``. A customer's data are ``x`` repeat purchases, the time
+of the last one ``t_x`` and her age ``T``, all measured from her first purchase.
+
+Every formula here broadcasts: parameters may be scalars or arrays of draws shaped to
+broadcast against the customer arrays (e.g. ``(n_draws, 1)`` against ``(n,)``), which
+is how one prediction path serves point fits and posterior draws alike.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from ..data.compress import compress_rows
+from .base import BaseModel
+from .inputs import summary_arrays
+
+__all__ = [
+    "BetaGeoModel",
+    "bgnbd_log_likelihood",
+    "bgnbd_probability_alive",
+    "bgnbd_expected_purchases_new",
+    "bgnbd_conditional_expected_purchases",
+    "bgnbd_probability_of_purchases",
+    "bgnbd_discounted_purchases_if_alive",
+]
+
+
+def _log_odds_dead(r, alpha, a, b, x, t_x, T):
+    """log of a/(b+x-1) * ((alpha+T)/(alpha+t_x))**(r+x); -inf where x == 0."""
+    xpos = x > 0
+    safe = np.where(xpos, b + x - 1.0, 1.0)
+    z = np.log(a) - np.log(safe) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+    return np.where(xpos, z, -np.inf)
+
+
+def bgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=False, x_levels=None):
+    """Per-customer BG/NBD log-likelihood (FHL 2005, eq. 6), in log space.
+
+    ``log L = log B(a, b+x) - log B(a, b) + log G(r+x) - log G(r) + r log(alpha)
+    - (r+x) log(alpha+T) + [x>0] log(1 + a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x))``,
+    the last term as a soft-plus so it stays finite for x up to 1e5 and T up to 1e4.
+
+    Parameters
+    ----------
+    r, alpha, a, b : float or ndarray
+        Model parameters (broadcast against the customer arrays).
+    frequency, recency, T : ndarray
+        Repeat purchases x, time of last purchase t_x, age T (same time unit).
+    gradient : bool
+        Also return the partial derivatives with respect to ``log r, log alpha,
+        log a, log b`` (scalar parameters only), as a ``(4, n)`` array.
+    x_levels : tuple (x_unique, index), optional
+        ``frequency == x_unique[index]``; special functions of ``x`` are then
+        evaluated once per distinct value (a pure speed-up, same numbers).
+
+    Examples
+    --------
+    >>> ll = bgnbd_log_likelihood(0.2426, 4.4135, 0.7929, 2.4258, np.array([0, 2]),
+    ...                           np.array([0.0, 30.43]), np.array([38.86, 38.86]))
+    >>> np.round(ll, 4)
+    array([-0.6058, -8.6045])
+    """
+    x = np.asarray(frequency, dtype=np.float64)
+    t_x = np.asarray(recency, dtype=np.float64)
+    T = np.asarray(T, dtype=np.float64)
+    if x_levels is None:
+        u, idx = x, slice(None)
+    else:
+        u, idx = x_levels
+
+    def at_x(v):
+        return v if x_levels is None else v[..., idx]
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k_x = (
+            special.betaln(a, b + u) - special.betaln(a, b)
+            + special.gammaln(r + u) - special.gammaln(r) + r * np.log(alpha)
+        )
+        log_at = np.log(alpha + T)
+        z = _log_odds_dead(r, alpha, a, b, x, t_x, T)
+        tail = np.where(x > 0, np.logaddexp(0.0, z), 0.0)
+        ll = at_x(k_x) - (r + x) * log_at + tail
+        if not gradient:
+            return ll
+        s = r + x
+        pi = np.where(x > 0, special.expit(z), 0.0)
+        d_log = log_at - np.log(alpha + t_x)
+        g_r = r * (at_x(special.digamma(r + u) - special.digamma(r) + np.log(alpha))
+                   - log_at + pi * d_log)
+        g_alpha = alpha * (r / alpha - s / (alpha + T)
+                           + pi * s * (1.0 / (alpha + T) - 1.0 / (alpha + t_x)))
+        g_a = at_x(a * (special.digamma(a + b) - special.digamma(a + b + u))) + pi
+        bx1 = np.where(x > 0, b + x - 1.0, 1.0)
+        g_b = b * (at_x(special.digamma(b + u) - special.digamma(a + b + u))
+                   - special.digamma(b) + special.digamma(a + b) - pi / bx1)
+    return ll, np.stack([g_r, g_alpha, g_a, g_b])
+
+
+def bgnbd_probability_alive(r, alpha, a, b, frequency, recency, T):
+    """P(alive at T | x, t_x, T) (FHL 2005, eq. 11); 1 for customers with x = 0.
+
+    >>> float(np.round(bgnbd_probability_alive(0.2425982, 4.413684, 0.7929899, 2.426167,
+    ...                                        26, 30.857, 31), 5))
+    0.96885
+    """
+    x = np.asarray(frequency, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        z = _log_odds_dead(r, alpha, a, b, x, np.asarray(recency, float), np.asarray(T, float))
+    return special.expit(-z)
+
+
+def _nudge_a(a):
+    """Formulas with (a - 1) in a denominator are continuous at a = 1; evaluate next to it."""
+    a = np.asarray(a, dtype=np.float64)
+    return np.where(np.abs(a - 1.0) < 1e-7, 1.0 + 1e-7, a)
+
+
+def bgnbd_expected_purchases_new(r, alpha, a, b, t):
+    """E[X(t)] for a customer just acquired (FHL 2005, eq. 9).
+
+    >>> float(np.round(bgnbd_expected_purchases_new(0.2425982, 4.413684, 0.7929899, 2.426167, 52), 4))
+    1.444
+    """
+    a = _nudge_a(a)
+    t = np.asarray(t, dtype=np.float64)
+    z = t / (alpha + t)
+    tail = np.exp(r * np.log(alpha / (alpha + t))) * special.hyp2f1(r, b, a + b - 1.0, z)
+    return (a + b - 1.0) / (a - 1.0) * (1.0 - tail)
+
+
+def bgnbd_conditional_expected_purchases(r, alpha, a, b, frequency, recency, T, t):
+    """E[purchases in (T, T+t] | x, t_x, T] (FHL 2005, eq. 10).
+
+    Evaluated after Euler's transformation of the hypergeometric term,
+    ``(1-z)^(r+x) 2F1(r+x, b+x; c; z) = (1-z)^(a-1) 2F1(a+b-1-r, a-1; c; z)`` with
+    ``c = a+b+x-1`` and ``z = t/(alpha+T+t)``, which stays bounded for large ``x``.
+
+    >>> float(np.round(bgnbd_conditional_expected_purchases(
+    ...     0.2425982, 4.413684, 0.7929899, 2.426167, 2, 30.43, 38.86, 39), 4))
+    1.2259
+    """
+    a = _nudge_a(a)
+    x = np.asarray(frequency, dtype=np.float64)
+    T = np.asarray(T, dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64)
+    c = a + b + x - 1.0
+    one_minus_z = (alpha + T) / (alpha + T + t)
+    tail = np.exp((a - 1.0) * np.log(one_minus_z)) * special.hyp2f1(
+        a + b - 1.0 - r, a - 1.0, c, 1.0 - one_minus_z
+    )
+    if_alive = c / (a - 1.0) * (1.0 - tail)
+    return if_alive * bgnbd_probability_alive(r, alpha, a, b, x, recency, T)
+
+
+def bgnbd_probability_of_purchases(r, alpha, a, b, k, t):
+    """P(X(t) = k) for a customer just acquired (FHL 2005, eq. 8).
+
+    ``k`` is an array of non-negative integers; the result broadcasts ``k`` against
+    ``t`` and the parameters.
+
+    >>> p = bgnbd_probability_of_purchases(0.2426, 4.4135, 0.7929, 2.4258, np.arange(200), 52.0)
+    >>> float(np.round(p.sum(), 6))
+    1.0
+    """
+    k = np.asarray(k, dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64)
+    zero = np.zeros(np.broadcast_shapes(np.shape(k), np.shape(t), np.shape(r), np.shape(alpha)))
+    log_q0 = r * np.log(alpha / (alpha + t)) + zero
+    log_q1 = np.log(t / (alpha + t)) + zero
+    kmax = int(np.max(k)) if k.size else 0
+    # NB(r, alpha/(alpha+t)) probabilities for j = 0..kmax, cumulated for the tail term
+    j = np.arange(kmax + 1, dtype=np.float64).reshape((-1,) + (1,) * zero.ndim)
+    log_nb = (special.gammaln(r + j) - special.gammaln(r) - special.gammaln(j + 1.0)
+              + log_q0 + j * log_q1)
+    nb = np.exp(log_nb)
+    cdf_before = np.cumsum(nb, axis=0) - nb  # sum_{j < k} NB(j)
+    ki = k.astype(np.int64)
+    nb_k = np.take_along_axis(nb, np.broadcast_to(ki, nb.shape[1:])[None], axis=0)[0]
+    cdf_k = np.take_along_axis(cdf_before, np.broadcast_to(ki, nb.shape[1:])[None], axis=0)[0]
+    first = np.exp(special.betaln(a, b + k) - special.betaln(a, b)) * nb_k
+    with np.errstate(divide="ignore", invalid="ignore"):
+        second = np.exp(special.betaln(a + 1.0, b + k - 1.0) - special.betaln(a, b)) * (1.0 - cdf_k)
+    return first + np.where(k > 0, second, 0.0)
+
+
+# Gauss-Legendre nodes on [0, 1] for discounting integrals over the horizon.
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(12)
+_GL_X = (_GL_X + 1.0) / 2.0
+_GL_W = _GL_W / 2.0
+
+
+def bgnbd_discounted_purchases_if_alive(r, alpha, a, b, frequency, T, horizon, delta):
+    """Expected discounted purchases in (T, T+horizon] for a customer alive at T.
+
+    Continuous discounting: a purchase ``u`` time units after ``T`` counts
+    ``exp(-delta u)``. Given alive at ``T``, ``lambda ~ Gamma(r+x, alpha+T)`` and
+    ``p ~ Beta(a, b+x)`` independently, and purchases arrive at rate
+    ``lambda exp(-p lambda u)``, whose expectation is
+    ``(r+x)/(alpha+T) (1+u/(alpha+T))^(-a) 2F1(a, a+b-r-1; a+b+x; u/(alpha+T+u))``.
+    With ``delta = 0`` the closed form (FHL 2005, eq. 10, divided by P(alive)) is
+    used; otherwise 12-point Gauss-Legendre quadrature over ``log(1 + u/(alpha+T))``,
+    accurate to 1e-6 relative while ``delta * horizon <= 10`` (tested against 300
+    nodes). Multiply by
+    :func:`bgnbd_probability_alive` for the unconditional value. Depends on the
+    customer only through ``(x, T)``, so callers can evaluate it per distinct pair.
+
+    >>> pars = (0.2425982, 4.413684, 0.7929899, 2.426167)
+    >>> e0 = bgnbd_discounted_purchases_if_alive(*pars, 2, 38.86, 39.0, 0.0)
+    >>> e1 = bgnbd_discounted_purchases_if_alive(*pars, 2, 38.86, 39.0, 1e-12)
+    >>> bool(np.isclose(e0, e1, rtol=1e-9))
+    True
+    """
+    x = np.asarray(frequency, dtype=np.float64)
+    T = np.asarray(T, dtype=np.float64)
+    if float(delta) == 0.0:
+        a_ = _nudge_a(a)
+        c = a_ + b + x - 1.0
+        one_minus_z = (alpha + T) / (alpha + T + horizon)
+        tail = np.exp((a_ - 1.0) * np.log(one_minus_z)) * special.hyp2f1(
+            a_ + b - 1.0 - r, a_ - 1.0, c, 1.0 - one_minus_z
+        )
+        return c / (a_ - 1.0) * (1.0 - tail)
+    beta = alpha + T
+    # substitute u = beta (exp(v) - 1): the rate's steep start for small beta is
+    # spread out, so few nodes integrate it to ~1e-7 relative even for long horizons
+    v_end = np.log1p(horizon / beta)
+    total = 0.0
+    for node, weight in zip(_GL_X, _GL_W):
+        v = node * v_end
+        u = np.expm1(v) * beta
+        rate = ((r + x) / beta * np.exp(-a * v)
+                * special.hyp2f1(a, a + b - r - 1.0, a + b + x, u / (beta + u)))
+        total = total + weight * np.exp(-delta * u) * rate * beta * np.exp(v)
+    return total * v_end
+
+
+class BetaGeoModel(BaseModel):
+    """BG/NBD model fitted by maximum likelihood.
+
+    Parameters
+    ----------
+    time_unit : str, optional
+        Unit of recency and T ('day', 'week', 'month'); taken from the summary's
+        ``attrs`` when built with :func:`clvmodels.rfm_summary`.
+    n_draws : int
+        Parameter draws kept for intervals (from the asymptotic normal of the log
+        parameters).
+    random_state : int, optional
+        Seed of those draws.
+
+    Examples
+    --------
+    >>> from clvmodels.datasets import load_cdnow_summary
+    >>> model = BetaGeoModel(random_state=1).fit(load_cdnow_summary())
+    >>> model.params_.round(3).tolist()
+    [0.243, 4.414, 0.793, 2.426]
+    """
+
+    param_names = ("r", "alpha", "a", "b")
+    reference = "Fader, Hardie & Lee (2005), Marketing Science 24(2)"
+
+    def _prepare(self, data):
+        arr = summary_arrays(data, type(self).__name__)
+        comp = compress_rows(arr, ["frequency", "recency", "T"])
+        u = comp.unique
+        ux, idx = np.unique(u["frequency"], return_inverse=True)
+        arrays = {"x": u["frequency"], "t_x": u["recency"], "T": u["T"], "ux": ux, "idx": idx}
+        return arrays, comp.weights
+
+    def _start(self, arrays, weights):
+        mean_rate = np.average(arrays["x"] / np.maximum(arrays["T"], 1e-9), weights=weights)
+        alpha0 = 1.0 / max(mean_rate, 1e-6)
+        return np.log([1.0, alpha0, 1.0, 1.0])
+
+    def _loglik_and_grad(self, log_params, arrays, weights):
+        r, alpha, a, b = np.exp(log_params)
+        ll, g = bgnbd_log_likelihood(
+            r, alpha, a, b, arrays["x"], arrays["t_x"], arrays["T"],
+            gradient=True, x_levels=(arrays["ux"], arrays["idx"]),
+        )
+        return float(weights @ ll), g @ weights
+
+    # ------------------------------------------------------------- predictions
+    def _customer_frame(self, data: pd.DataFrame):
+        self._require_fitted()
+        return summary_arrays(data, type(self).__name__), data.index
+
+    def probability_alive(self, data: pd.DataFrame) -> pd.Series:
+        """P(alive at T) per customer at the point estimate."""
+        arr, index = self._customer_frame(data)
+        p = bgnbd_probability_alive(**self.point_params(), frequency=arr["frequency"],
+                                    recency=arr["recency"], T=arr["T"])
+        return pd.Series(p, index=index, name="probability_alive")
+
+    def expected_purchases(self, data: pd.DataFrame, t: float) -> pd.Series:
+        """Expected purchases in (T, T+t] per customer at the point estimate."""
+        arr, index = self._customer_frame(data)
+        e = bgnbd_conditional_expected_purchases(
+            **self.point_params(), frequency=arr["frequency"], recency=arr["recency"],
+            T=arr["T"], t=t,
+        )
+        return pd.Series(e, index=index, name="expected_purchases")
+
+    def expected_purchases_new_customer(self, t) -> np.ndarray:
+        """E[X(t)] for a customer just acquired, at the point estimate."""
+        self._require_fitted()
+        return bgnbd_expected_purchases_new(**self.point_params(), t=t)
+
+    def probability_of_purchases(self, k, t) -> np.ndarray:
+        """P(X(t) = k) for a customer just acquired, at the point estimate."""
+        self._require_fitted()
+        return bgnbd_probability_of_purchases(**self.point_params(), k=k, t=t)
+
+    def expected_cumulative_purchases(self, ages_at_start, t) -> np.ndarray:
+        """Expected cumulative repeat purchases of a cohort by times ``t``.
+
+        ``ages_at_start`` holds each customer's first purchase time on the same clock
+        as ``t`` (e.g. weeks since the start of the acquisition window); the
+        expectation sums E[X(t - first)] over customers acquired before ``t``
+        (the aggregate tracking forecast of FHL 2005, section 4).
+        """
+        self._require_fitted()
+        first = np.asarray(ages_at_start, dtype=np.float64)
+        firsts, counts = np.unique(first, return_counts=True)
+        t = np.atleast_1d(np.asarray(t, dtype=np.float64))
+        age = np.clip(t[:, None] - firsts[None, :], 0.0, None)
+        e = bgnbd_expected_purchases_new(**self.point_params(), t=age)
+        return (np.where(age > 0, e, 0.0) * counts).sum(axis=1)
