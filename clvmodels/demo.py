@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     clv = customer_lifetime_value(bg, gg, summary, horizon="12 months", discount_rate=0.10,
                                   margin=0.30, level=0.90, random_state=args.seed)
     table = summary.join(clv)
+    table.attrs = {**summary.attrs, **clv.attrs}
     out = Path(args.out)
     write_parquet_atomically(table, out)
 

@@ -30,6 +30,7 @@ __all__ = [
     "bgnbd_conditional_expected_purchases",
     "bgnbd_probability_of_purchases",
     "bgnbd_discounted_purchases_if_alive",
+    "bgnbd_expected_cumulative_purchases",
 ]
 
 
@@ -66,7 +67,7 @@ def bgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=Fals
     >>> ll = bgnbd_log_likelihood(0.2426, 4.4135, 0.7929, 2.4258, np.array([0, 2]),
     ...                           np.array([0.0, 30.43]), np.array([38.86, 38.86]))
     >>> np.round(ll, 4)
-    array([-0.6058, -8.6045])
+    array([-0.5538, -9.4597])
     """
     x = np.asarray(frequency, dtype=np.float64)
     t_x = np.asarray(recency, dtype=np.float64)
@@ -319,18 +320,28 @@ class BetaGeoModel(BaseModel):
         self._require_fitted()
         return bgnbd_probability_of_purchases(**self.point_params(), k=k, t=t)
 
-    def expected_cumulative_purchases(self, ages_at_start, t) -> np.ndarray:
-        """Expected cumulative repeat purchases of a cohort by times ``t``.
-
-        ``ages_at_start`` holds each customer's first purchase time on the same clock
-        as ``t`` (e.g. weeks since the start of the acquisition window); the
-        expectation sums E[X(t - first)] over customers acquired before ``t``
-        (the aggregate tracking forecast of FHL 2005, section 4).
-        """
+    def expected_cumulative_purchases(self, first_purchase_times, t) -> np.ndarray:
+        """Expected cumulative repeat purchases of a cohort by times ``t`` at the
+        point estimate (see :func:`bgnbd_expected_cumulative_purchases`)."""
         self._require_fitted()
-        first = np.asarray(ages_at_start, dtype=np.float64)
-        firsts, counts = np.unique(first, return_counts=True)
-        t = np.atleast_1d(np.asarray(t, dtype=np.float64))
-        age = np.clip(t[:, None] - firsts[None, :], 0.0, None)
-        e = bgnbd_expected_purchases_new(**self.point_params(), t=age)
-        return (np.where(age > 0, e, 0.0) * counts).sum(axis=1)
+        return bgnbd_expected_cumulative_purchases(**self.point_params(),
+                                                   first_purchase_times=first_purchase_times, t=t)
+
+
+def bgnbd_expected_cumulative_purchases(r, alpha, a, b, first_purchase_times, t):
+    """Expected cumulative repeat purchases of a cohort by each time in ``t``.
+
+    ``first_purchase_times`` holds each customer's first purchase on the same clock
+    as ``t`` (e.g. weeks since the start of the acquisition window); the result sums
+    E[X(t - first)] over customers acquired before ``t`` (the aggregate tracking
+    forecast of FHL 2005, section 4), evaluated once per distinct first-purchase time.
+
+    >>> bgnbd_expected_cumulative_purchases(0.2426, 4.4135, 0.7929, 2.4258, [0.0, 0.0], [52.0]).round(3)
+    array([2.888])
+    """
+    first = np.asarray(first_purchase_times, dtype=np.float64)
+    firsts, counts = np.unique(first, return_counts=True)
+    t = np.atleast_1d(np.asarray(t, dtype=np.float64))
+    age = np.clip(t[:, None] - firsts[None, :], 0.0, None)
+    e = bgnbd_expected_purchases_new(r, alpha, a, b, age)
+    return (np.where(age > 0, e, 0.0) * counts).sum(axis=1)

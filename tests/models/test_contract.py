@@ -1,0 +1,76 @@
+"""The estimator contract, checked the same way for every model (STYLE.md)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clvmodels import BetaGeoModel, GammaGammaModel, NotFittedError
+from clvmodels.datasets import load_cdnow_summary
+
+MODELS = [BetaGeoModel, GammaGammaModel]
+
+
+@pytest.fixture(scope="module")
+def cdnow():
+    return load_cdnow_summary()
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_fit_returns_self_and_keeps_settings(cls, cdnow):
+    model = cls(n_draws=50, random_state=3)
+    assert model.fit(cdnow) is model
+    assert model.n_draws == 50 and model.random_state == 3 and model.time_unit is None
+    assert model.time_unit_ == "week"
+    assert dict(model.draws_.sizes) == {"chain": 1, "draw": 50}
+    assert set(model.draws_.data_vars) == set(cls.param_names)
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_not_fitted_error_has_one_wording(cls):
+    with pytest.raises(NotFittedError, match=f"This {cls.__name__} instance is not fitted yet"):
+        cls().summary()
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_bad_setting_uses_parameter_template(cls, cdnow):
+    with pytest.raises(ValueError, match=rf"The 'n_draws' parameter of {cls.__name__} must be an "
+                                         r"int >= 2\. Got 0 instead\."):
+        cls(n_draws=0).fit(cdnow)
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_time_unit_mismatch_is_refused(cls, cdnow):
+    with pytest.raises(ValueError, match="time_unit='day' but the data's summary is in 'week'"):
+        cls(time_unit="day").fit(cdnow)
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_draws_follow_the_asymptotic_normal(cls, cdnow):
+    model = cls(n_draws=4000, random_state=1).fit(cdnow)
+    logs = np.log(np.column_stack([model.param_draws()[n] for n in cls.param_names]))
+    np.testing.assert_allclose(logs.mean(axis=0), model.log_params_,
+                               atol=4 * np.sqrt(np.diag(model.covariance_log_) / 4000).max())
+    # sampling error with 4,000 draws: ~2.2% on variances, ~0.016 on correlations
+    cov = model.covariance_log_
+    sd = np.sqrt(np.diag(cov))
+    np.testing.assert_allclose(logs.var(axis=0, ddof=1), sd**2, rtol=0.1)
+    np.testing.assert_allclose(np.corrcoef(logs.T), cov / np.outer(sd, sd), atol=0.07)
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_missing_column_names_the_column(cls):
+    from clvmodels import DataError
+
+    with pytest.raises(DataError, match=r"missing column\(s\) \['recency'"):
+        cls().fit(pd.DataFrame({"frequency": [1], "T": [2.0], "monetary_value": [3.0]}))
+
+
+def test_compression_does_not_change_the_fit(cdnow):
+    doubled = pd.concat([cdnow, cdnow])
+    doubled.index = range(len(doubled))
+    doubled.attrs = dict(cdnow.attrs)
+    a = BetaGeoModel().fit(cdnow)
+    b = BetaGeoModel().fit(doubled)
+    np.testing.assert_allclose(a.params_, b.params_, rtol=1e-5)
+    assert b.log_likelihood_ == pytest.approx(2 * a.log_likelihood_, rel=1e-9)
+    assert b.n_unique_ == a.n_unique_
