@@ -27,6 +27,7 @@ from .errors import (
 )
 from .evaluation import evaluate_holdout
 from .models import BetaGeoModel, GammaGammaModel
+from .models.persistence import load_model, save_model
 from .simulate import simulate_bgnbd, simulate_spend
 
 try:
@@ -38,6 +39,8 @@ __all__ = [
     "BetaGeoModel",
     "GammaGammaModel",
     "customer_lifetime_value",
+    "save_model",
+    "load_model",
     "evaluate_holdout",
     "load_transactions",
     "rfm_summary",

@@ -157,7 +157,7 @@ def customer_lifetime_value(
     level: float = 0.90,
     n_draws: int | None = 100,
     n_samples: int = 200,
-    chunk_size: int = 20_000,
+    chunk_size: int | None = None,
     random_state: int | np.random.Generator | None = None,
 ) -> pd.DataFrame:
     """Per-customer predictive CLV over ``horizon`` with two intervals.
@@ -184,9 +184,11 @@ def customer_lifetime_value(
         Parameter draws used for the credible interval (None: all of them).
     n_samples : int
         Simulated futures per distinct customer row for the predictive interval.
-    chunk_size : int
-        Distinct rows processed at a time; bounds memory at about
-        ``chunk_size * max(n_draws, n_samples) * 40`` bytes.
+    chunk_size : int, optional
+        Distinct rows processed at a time. The default keeps each
+        (draws or samples) x rows block near 8 million numbers (64 MB), so memory
+        stays bounded whatever the number of customers and draws: draws x customers
+        is never materialized for all customers at once.
     random_state : int or Generator, optional
         Seed for draw selection and simulation.
 
@@ -195,7 +197,9 @@ def customer_lifetime_value(
     DataFrame
         One row per customer: ``probability_alive``, ``expected_purchases``
         (undiscounted, over the horizon), ``expected_spend`` (per purchase),
-        ``expected_clv`` (at the point estimate, discounted, times margin),
+        ``expected_clv`` (discounted, times margin), all at the point estimate
+        (maximum likelihood or MAP; the posterior mean of the parameters for MCMC
+        and ADVI fits),
         ``expected_clv_lower``/``upper`` (credible interval of the expected value)
         and ``clv_predictive_lower``/``upper`` (predictive interval of the realized
         value). ``attrs`` record horizon, unit, rate, margin and level.
@@ -229,7 +233,8 @@ def customer_lifetime_value(
                     n_draws is None or (isinstance(n_draws, int) and n_draws >= 2),
                     "None or an int >= 2")
     check_parameter("chunk_size", _OWNER, chunk_size,
-                    isinstance(chunk_size, int) and chunk_size >= 1, "a positive int")
+                    chunk_size is None or (isinstance(chunk_size, int) and chunk_size >= 1),
+                    "None or a positive int")
     unit = transaction_model.time_unit_
     data_unit = data.attrs.get("time_unit", unit)
     if unit is None:
@@ -278,6 +283,8 @@ def customer_lifetime_value(
     gg = {name: v[gg_pick] for name, v in gg_all.items()}
     q = np.array([(1 - level) / 2, (1 + level) / 2])
     n_rows = comp.n_unique
+    if chunk_size is None:
+        chunk_size = max(500, 8_000_000 // max(k, n_samples))
     cred = np.empty((2, n_rows))
     pred = np.empty((2, n_rows))
     per_pair = _per_pair(bg, pairs.unique, H, delta)

@@ -10,7 +10,6 @@ come from the asymptotic normal of the log parameters).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
@@ -19,11 +18,14 @@ import xarray as xr
 from scipy import optimize, stats
 
 from ..errors import FitError, NotFittedError, check_parameter
+from ..priors import log_prior_log_scale, resolve_priors
 from ..timeunits import check_time_unit
 
 __all__ = ["BaseModel", "draws_from_normal"]
 
 LogLikFn = Callable[[np.ndarray], tuple[float, np.ndarray]]
+METHODS = ("mle", "map", "mcmc", "advi")
+SAMPLERS = ("pymc", "nutpie", "numpyro", "blackjax")
 
 
 def draws_from_normal(
@@ -49,23 +51,68 @@ def draws_from_normal(
 
 
 class BaseModel:
-    """Shared fitting engine. Subclasses set ``param_names`` and implement
-    ``_prepare``, ``_start`` and ``_loglik_and_grad``."""
+    """Shared fitting engine. Subclasses set ``param_names``, ``default_priors`` and
+    implement ``_prepare``, ``_start``, ``_loglik_and_grad`` and
+    ``_pymc_log_likelihood``.
+
+    Parameters (keyword-only, stored unchanged)
+    ----------
+    time_unit : str, optional
+        Unit of the summary ('day', 'week', 'month'); read from the summary's
+        ``attrs`` when it comes from :func:`clvmodels.rfm_summary`.
+    priors : dict of str to Prior, optional
+        Overrides of the default priors (``method`` "map", "mcmc", "advi").
+    draws : int
+        Draws kept: from the normal approximation ("mle", "map"), per chain
+        ("mcmc"), or from the fitted approximation ("advi").
+    tune : int
+        NUTS warm-up iterations per chain.
+    chains, cores : int
+        NUTS chains, and processes to run them (default: one per chain, at most
+        the machine's cores).
+    sampler : {"pymc", "nutpie", "numpyro", "blackjax"}
+        NUTS implementation; all but "pymc" need their optional package.
+    target_accept : float
+        NUTS target acceptance rate (raise towards 0.95 against divergences).
+    advi_iterations : int
+        Optimisation steps of ADVI.
+    random_state : int, optional
+        Seed of every random step of the fit.
+    max_iter : int
+        Iteration limit of the optimiser ("mle", "map").
+    """
 
     param_names: tuple[str, ...] = ()
     #: one-line citation of the paper the likelihood comes from
     reference: str = ""
 
+    #: weakly-informative default priors (see :mod:`clvmodels.priors`)
+    default_priors: dict = {}
+
     def __init__(
         self,
         *,
         time_unit: str | None = None,
-        n_draws: int = 1000,
+        priors: dict | None = None,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 4,
+        cores: int | None = None,
+        sampler: str = "pymc",
+        target_accept: float = 0.8,
+        advi_iterations: int = 20_000,
         random_state: int | None = None,
         max_iter: int = 1000,
     ):
         self.time_unit = time_unit
-        self.n_draws = n_draws
+        self.priors = priors
+        self.draws = draws
+        self.tune = tune
+        self.chains = chains
+        self.cores = cores
+        self.sampler = sampler
+        self.target_accept = target_accept
+        self.advi_iterations = advi_iterations
         self.random_state = random_state
         self.max_iter = max_iter
 
@@ -85,18 +132,45 @@ class BaseModel:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ fitting
-    def _check_settings(self) -> None:
+    def _check_settings(self, method: str) -> None:
+        """Check every setting; raise once with all problems found."""
         owner = type(self).__name__
-        check_parameter(
-            "n_draws", owner, self.n_draws,
-            isinstance(self.n_draws, int) and self.n_draws >= 2, "an int >= 2",
-        )
-        check_parameter(
-            "max_iter", owner, self.max_iter,
-            isinstance(self.max_iter, int) and self.max_iter >= 10, "an int >= 10",
-        )
+        problems = []
+
+        def need(name, ok, expected):
+            if not ok:
+                problems.append(f"The {name!r} parameter of {owner} must be {expected}. "
+                                f"Got {getattr(self, name)!r} instead.")
+
+        def whole(v, low):
+            return isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+        need("draws", whole(self.draws, 2), "an int >= 2")
+        need("tune", whole(self.tune, 0), "an int >= 0")
+        need("chains", whole(self.chains, 1), "an int >= 1")
+        need("cores", self.cores is None or whole(self.cores, 1), "None or an int >= 1")
+        need("sampler", self.sampler in SAMPLERS, f"one of {list(SAMPLERS)}")
+        need("target_accept", isinstance(self.target_accept, float)
+             and 0 < self.target_accept < 1, "a float in (0, 1)")
+        need("advi_iterations", whole(self.advi_iterations, 100), "an int >= 100")
+        need("max_iter", whole(self.max_iter, 10), "an int >= 10")
         if self.time_unit is not None:
-            check_time_unit(self.time_unit, owner)
+            try:
+                check_time_unit(self.time_unit, owner)
+            except ValueError as exc:
+                problems.append(str(exc))
+        if method not in METHODS:
+            problems.append(f"The 'method' parameter of {owner}.fit must be one of "
+                            f"{list(METHODS)}. Got {method!r} instead.")
+        try:
+            self.priors_ = resolve_priors(owner, self.default_priors, self.priors)
+        except ValueError as exc:
+            problems.append(str(exc))
+        if len(problems) == 1:
+            raise ValueError(problems[0])
+        if problems:
+            listed = "\n".join(f"  {i}. {p}" for i, p in enumerate(problems, 1))
+            raise ValueError(f"{owner} has {len(problems)} configuration problems:\n{listed}")
 
     def _resolve_time_unit(self, data: pd.DataFrame) -> str | None:
         """The data's unit (from ``rfm_summary`` attrs) and the setting must agree."""
@@ -114,24 +188,76 @@ class BaseModel:
             return from_data
         return unit
 
-    def fit(self, data: pd.DataFrame) -> "BaseModel":
-        """Fit by maximum likelihood; returns ``self``.
+    def fit(self, data: pd.DataFrame, *, method: str = "mle") -> "BaseModel":
+        """Fit the model to a summary DataFrame; returns ``self``.
 
-        Afterwards ``params_``, ``covariance_``, ``log_likelihood_``, ``aic_``,
-        ``draws_`` and ``summary()`` are available.
+        Parameters
+        ----------
+        data : DataFrame
+            Per-customer summary (see the model's docstring).
+        method : {"mle", "map", "mcmc", "advi"}
+            ``"mle"`` maximum likelihood and ``"map"`` maximum a posteriori, each with
+            draws from the normal approximation on the log scale (inverse Hessian);
+            ``"mcmc"`` NUTS through PyMC (``sampler`` picks the implementation);
+            ``"advi"`` mean-field variational inference through PyMC. All four use
+            the same likelihood code and leave ``draws_`` (chain x draw) for the
+            prediction and CLV code; the Bayesian ones also leave ``idata_``.
         """
-        self._check_settings()
+        self._check_settings(method)
         self.time_unit_ = self._resolve_time_unit(data)
         self.observation_end_ = getattr(data, "attrs", {}).get("observation_end")
         arrays, weights = self._prepare(data)
         self.n_obs_ = float(weights.sum())
         self.n_unique_ = int(weights.shape[0])
+        self.fit_method_ = method
+        self.idata_ = None
+        if method in ("mle", "map"):
+            self._fit_optimum(arrays, weights, with_prior=method == "map")
+            self.draws_ = draws_from_normal(
+                self.param_names, self.log_params_, self.covariance_log_, self.draws,
+                self.random_state,
+            )
+            return self
+        from .bayes import sample_posterior  # PyMC is imported only when needed
+
+        try:  # start the sampler at the posterior mode when it exists
+            self._fit_optimum(arrays, weights, with_prior=True)
+            start = dict(self.params_)
+        except FitError:
+            start = None
+        self.idata_ = sample_posterior(self, arrays, weights, method, start)
+        post = self.idata_["posterior"].to_dataset()
+        self.draws_ = xr.Dataset({n: post[n].astype(np.float64) for n in self.param_names})
+        logs = np.log(np.column_stack([self.draws_[n].values.reshape(-1)
+                                       for n in self.param_names]))
+        self.log_params_ = logs.mean(axis=0)
+        self.covariance_log_ = np.atleast_2d(np.cov(logs.T))
+        self.params_ = pd.Series(
+            [float(self.draws_[n].mean()) for n in self.param_names],
+            index=list(self.param_names), name="estimate",
+        )
+        self.log_likelihood_ = float(
+            self._loglik_and_grad(np.log(self.params_.to_numpy()), arrays, weights)[0])
+        self.aic_ = float("nan")
+        self.n_iter_ = 0
+        return self
+
+    def _log_posterior_terms(self, theta, arrays, weights, with_prior):
+        ll, grad = self._loglik_and_grad(theta, arrays, weights)
+        if with_prior:
+            lp, g = log_prior_log_scale(self.priors_, self.param_names, theta)
+            return ll + lp, grad + g
+        return ll, grad
+
+    def _fit_optimum(self, arrays, weights, *, with_prior: bool) -> None:
+        """Maximum likelihood (or the posterior mode, on the log scale) with the
+        covariance of the log parameters from the inverse Hessian."""
         x0 = self._start(arrays, weights)
         scale = self.n_obs_
 
         def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
             with np.errstate(all="ignore"):
-                ll, grad = self._loglik_and_grad(theta, arrays, weights)
+                ll, grad = self._log_posterior_terms(theta, arrays, weights, with_prior)
             if not np.isfinite(ll) or not np.all(np.isfinite(grad)):
                 return 1e30, np.zeros_like(theta)
             return -ll / scale, -grad / scale
@@ -142,26 +268,18 @@ class BaseModel:
             options={"maxiter": self.max_iter, "gtol": 1e-9, "ftol": 1e-14},
         )
         theta = res.x
-        ll, grad = self._loglik_and_grad(theta, arrays, weights)
-        hess = self._hessian(theta, arrays, weights)
-        self._check_convergence(res, theta, ll, grad, hess)
+        lp, grad = self._log_posterior_terms(theta, arrays, weights, with_prior)
+        hess = self._hessian(theta, arrays, weights, with_prior)
+        self._check_convergence(res, theta, lp, grad, hess)
         cov = np.linalg.inv(-hess)
-        cov = (cov + cov.T) / 2.0
         self.log_params_ = theta
-        self.covariance_log_ = cov
+        self.covariance_log_ = (cov + cov.T) / 2.0
         self.params_ = pd.Series(np.exp(theta), index=list(self.param_names), name="estimate")
-        self.log_likelihood_ = float(ll)
-        self.aic_ = 2.0 * len(theta) - 2.0 * self.log_likelihood_
+        self.log_likelihood_ = float(self._loglik_and_grad(theta, arrays, weights)[0])
+        self.aic_ = float("nan") if with_prior else 2.0 * len(theta) - 2.0 * self.log_likelihood_
         self.n_iter_ = int(res.nit)
-        self.draws_ = draws_from_normal(
-            self.param_names, theta, cov, self.n_draws, self.random_state
-        )
-        self.fit_method_ = "mle"
-        return self
 
-    def _hessian(
-        self, theta: np.ndarray, arrays: dict[str, np.ndarray], weights: np.ndarray
-    ) -> np.ndarray:
+    def _hessian(self, theta, arrays, weights, with_prior=False) -> np.ndarray:
         """Hessian of the log-likelihood on the log scale by central differences
         of the analytic gradient."""
         k = len(theta)
@@ -172,8 +290,8 @@ class BaseModel:
             up[j] += h
             dn[j] -= h
             with np.errstate(all="ignore"):
-                g_up = self._loglik_and_grad(up, arrays, weights)[1]
-                g_dn = self._loglik_and_grad(dn, arrays, weights)[1]
+                g_up = self._log_posterior_terms(up, arrays, weights, with_prior)[1]
+                g_dn = self._log_posterior_terms(dn, arrays, weights, with_prior)[1]
             hess[:, j] = (g_up - g_dn) / (2 * h)
         return (hess + hess.T) / 2.0
 
@@ -220,32 +338,63 @@ class BaseModel:
             raise NotFittedError(self)
 
     def summary(self, level: float = 0.95) -> pd.DataFrame:
-        """Estimates with standard errors and a ``level`` confidence interval.
+        """Parameter table: ``estimate``, ``se``, ``lower``, ``upper`` (a ``level``
+        interval), plus ArviZ diagnostics for Bayesian fits.
 
-        Intervals are symmetric on the log scale (where the normal approximation is
-        made) and mapped back, so they respect positivity; ``se`` is the delta-method
-        standard error on the natural scale.
+        Maximum likelihood / MAP: intervals symmetric on the log scale (where the
+        normal approximation is made) and mapped back, so they respect positivity;
+        ``se`` is the delta-method standard error. MCMC / ADVI: posterior mean, sd and
+        equal-tailed interval from ArviZ, with ``ess_bulk``, ``ess_tail`` and ``r_hat``.
         """
         self._require_fitted()
         check_parameter(
             "level", "summary", level, isinstance(level, float) and 0 < level < 1, "a float in (0, 1)"
         )
-        se_log = np.sqrt(np.diag(self.covariance_log_))
-        zq = stats.norm.ppf(0.5 + level / 2)
-        est = np.exp(self.log_params_)
-        out = pd.DataFrame(
-            {
-                "estimate": est,
-                "se": est * se_log,
-                "lower": np.exp(self.log_params_ - zq * se_log),
-                "upper": np.exp(self.log_params_ + zq * se_log),
-            },
-            index=pd.Index(self.param_names, name="parameter"),
-        )
+        if self.idata_ is not None:
+            import arviz as az
+
+            table = az.summary(self.idata_, var_names=list(self.param_names), ci_prob=level,
+                               ci_kind="eti", round_to="none")
+            lo, hi = [c for c in table.columns if c.startswith("eti")][:2]
+            out = pd.DataFrame(
+                {"estimate": table["mean"], "se": table["sd"], "lower": table[lo],
+                 "upper": table[hi], "ess_bulk": table["ess_bulk"],
+                 "ess_tail": table["ess_tail"], "r_hat": table["r_hat"]},
+            ).astype(float)
+            out.index = pd.Index(list(self.param_names), name="parameter")
+        else:
+            se_log = np.sqrt(np.diag(self.covariance_log_))
+            zq = stats.norm.ppf(0.5 + level / 2)
+            est = np.exp(self.log_params_)
+            out = pd.DataFrame(
+                {
+                    "estimate": est,
+                    "se": est * se_log,
+                    "lower": np.exp(self.log_params_ - zq * se_log),
+                    "upper": np.exp(self.log_params_ + zq * se_log),
+                },
+                index=pd.Index(self.param_names, name="parameter"),
+            )
         out.attrs.update(
-            log_likelihood=self.log_likelihood_, aic=self.aic_, n_obs=self.n_obs_, level=level
+            log_likelihood=self.log_likelihood_, aic=self.aic_, n_obs=self.n_obs_, level=level,
+            method=self.fit_method_,
         )
         return out
+
+    def save(self, path, *, overwrite: bool = False):
+        """Save the fitted model as a directory: ``draws.nc`` (and ``idata.nc`` for
+        Bayesian fits) plus ``model.json`` metadata. No pickle: loading runs no code
+        from the file. See :func:`clvmodels.models.persistence.save_model`."""
+        from .persistence import save_model
+
+        return save_model(self, path, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path):
+        """Load a model saved by :meth:`save`; refuses a file of another model type."""
+        from .persistence import load_model
+
+        return load_model(path, expected_type=cls)
 
     def param_draws(self) -> dict[str, np.ndarray]:
         """Flattened parameter draws (chain × draw → sample), one array per parameter."""
@@ -264,5 +413,3 @@ class BaseModel:
         return f"{type(self).__name__}(not fitted)"
 
 
-def _finite_positive(x: float) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x) and x > 0

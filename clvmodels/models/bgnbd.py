@@ -19,6 +19,8 @@ import pandas as pd
 from scipy import special
 
 from ..data.compress import compress_rows
+from ..priors import LogNormal
+from .backend import NUMPY, pytensor_ops
 from .base import BaseModel
 from .inputs import summary_arrays
 
@@ -34,33 +36,36 @@ __all__ = [
 ]
 
 
-def _log_odds_dead(r, alpha, a, b, x, t_x, T):
-    """log of a/(b+x-1) * ((alpha+T)/(alpha+t_x))**(r+x); -inf where x == 0."""
-    xpos = x > 0
-    safe = np.where(xpos, b + x - 1.0, 1.0)
-    z = np.log(a) - np.log(safe) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
-    return np.where(xpos, z, -np.inf)
+def _log_odds(ops, r, alpha, a, b, x, log_at, log_atx):
+    """log of a/(b+x-1) * ((alpha+T)/(alpha+t_x))**(r+x), finite for every row
+    (for x == 0 it is a placeholder the callers mask out)."""
+    return ops.log(a) - ops.log(b + np.maximum(x - 1.0, 0.0)) + (r + x) * (log_at - log_atx)
 
 
-def bgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=False, x_levels=None):
+def bgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=False,
+                         x_levels=None, ops=NUMPY):
     """Per-customer BG/NBD log-likelihood (FHL 2005, eq. 6), in log space.
 
     ``log L = log B(a, b+x) - log B(a, b) + log G(r+x) - log G(r) + r log(alpha)
     - (r+x) log(alpha+T) + [x>0] log(1 + a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x))``,
     the last term as a soft-plus so it stays finite for x up to 1e5 and T up to 1e4.
+    This is the one BG/NBD likelihood: maximum likelihood evaluates it with numpy,
+    the PyMC model builds it as a PyTensor graph (``ops=pytensor_ops()``).
 
     Parameters
     ----------
-    r, alpha, a, b : float or ndarray
+    r, alpha, a, b : float, ndarray or PyTensor scalar
         Model parameters (broadcast against the customer arrays).
     frequency, recency, T : ndarray
         Repeat purchases x, time of last purchase t_x, age T (same time unit).
     gradient : bool
         Also return the partial derivatives with respect to ``log r, log alpha,
-        log a, log b`` (scalar parameters only), as a ``(4, n)`` array.
+        log a, log b`` (numpy, scalar parameters only), as a ``(4, n)`` array.
     x_levels : tuple (x_unique, index), optional
         ``frequency == x_unique[index]``; special functions of ``x`` are then
         evaluated once per distinct value (a pure speed-up, same numbers).
+    ops : namespace
+        Array back-end (:mod:`clvmodels.models.backend`).
 
     Examples
     --------
@@ -72,36 +77,34 @@ def bgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=Fals
     x = np.asarray(frequency, dtype=np.float64)
     t_x = np.asarray(recency, dtype=np.float64)
     T = np.asarray(T, dtype=np.float64)
-    if x_levels is None:
-        u, idx = x, slice(None)
-    else:
-        u, idx = x_levels
+    u, idx = (x, None) if x_levels is None else x_levels
 
     def at_x(v):
-        return v if x_levels is None else v[..., idx]
+        return v if idx is None else ops.take(v, idx)
 
+    xpos = x > 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        k_x = (
-            special.betaln(a, b + u) - special.betaln(a, b)
-            + special.gammaln(r + u) - special.gammaln(r) + r * np.log(alpha)
-        )
-        log_at = np.log(alpha + T)
-        z = _log_odds_dead(r, alpha, a, b, x, t_x, T)
-        tail = np.where(x > 0, np.logaddexp(0.0, z), 0.0)
-        ll = at_x(k_x) - (r + x) * log_at + tail
+        k_x = (ops.betaln(a, b + u) - ops.betaln(a, b)
+               + ops.gammaln(r + u) - ops.gammaln(r) + r * ops.log(alpha))
+        log_at = ops.log(alpha + T)
+        log_atx = ops.log(alpha + t_x)
+        z = _log_odds(ops, r, alpha, a, b, x, log_at, log_atx)
+        ll = at_x(k_x) - (r + x) * log_at + ops.where(xpos, ops.logaddexp(0.0, z), 0.0)
         if not gradient:
             return ll
+        if ops is not NUMPY:
+            raise ValueError("gradient=True needs the numpy back-end; PyTensor differentiates itself")
         s = r + x
-        pi = np.where(x > 0, special.expit(z), 0.0)
-        d_log = log_at - np.log(alpha + t_x)
+        pi = np.where(xpos, special.expit(z), 0.0)
+        d_log = log_at - log_atx
         g_r = r * (at_x(special.digamma(r + u) - special.digamma(r) + np.log(alpha))
                    - log_at + pi * d_log)
         g_alpha = alpha * (r / alpha - s / (alpha + T)
                            + pi * s * (1.0 / (alpha + T) - 1.0 / (alpha + t_x)))
         g_a = at_x(a * (special.digamma(a + b) - special.digamma(a + b + u))) + pi
-        bx1 = np.where(x > 0, b + x - 1.0, 1.0)
         g_b = b * (at_x(special.digamma(b + u) - special.digamma(a + b + u))
-                   - special.digamma(b) + special.digamma(a + b) - pi / bx1)
+                   - special.digamma(b) + special.digamma(a + b)
+                   - pi / (b + np.maximum(x - 1.0, 0.0)))
     return ll, np.stack([g_r, g_alpha, g_a, g_b])
 
 
@@ -114,8 +117,9 @@ def bgnbd_probability_alive(r, alpha, a, b, frequency, recency, T):
     """
     x = np.asarray(frequency, dtype=np.float64)
     with np.errstate(divide="ignore"):
-        z = _log_odds_dead(r, alpha, a, b, x, np.asarray(recency, float), np.asarray(T, float))
-    return special.expit(-z)
+        z = _log_odds(NUMPY, r, alpha, a, b, x, np.log(alpha + np.asarray(T, float)),
+                      np.log(alpha + np.asarray(recency, float)))
+    return np.where(x > 0, special.expit(-z), 1.0)
 
 
 def _nudge_a(a):
@@ -244,18 +248,13 @@ def bgnbd_discounted_purchases_if_alive(r, alpha, a, b, frequency, T, horizon, d
 
 
 class BetaGeoModel(BaseModel):
-    """BG/NBD model fitted by maximum likelihood.
+    """BG/NBD model of repeat purchases, fitted by ``fit(summary, method=...)`` with
+    ``"mle"`` (default), ``"map"``, ``"mcmc"`` or ``"advi"``.
 
-    Parameters
-    ----------
-    time_unit : str, optional
-        Unit of recency and T ('day', 'week', 'month'); taken from the summary's
-        ``attrs`` when built with :func:`clvmodels.rfm_summary`.
-    n_draws : int
-        Parameter draws kept for intervals (from the asymptotic normal of the log
-        parameters).
-    random_state : int, optional
-        Seed of those draws.
+    ``summary`` needs ``frequency``, ``recency`` and ``T`` (see
+    :func:`clvmodels.rfm_summary`). Settings are those of
+    :class:`~clvmodels.models.base.BaseModel`; default priors are in
+    :mod:`clvmodels.priors`.
 
     Examples
     --------
@@ -266,6 +265,8 @@ class BetaGeoModel(BaseModel):
     """
 
     param_names = ("r", "alpha", "a", "b")
+    default_priors = {"r": LogNormal(0.0, 2.0), "alpha": LogNormal(0.0, 3.0),
+                      "a": LogNormal(0.0, 2.0), "b": LogNormal(0.0, 2.0)}
     reference = "Fader, Hardie & Lee (2005), Marketing Science 24(2)"
 
     def _prepare(self, data):
@@ -288,6 +289,13 @@ class BetaGeoModel(BaseModel):
             gradient=True, x_levels=(arrays["ux"], arrays["idx"]),
         )
         return float(weights @ ll), g @ weights
+
+    def _pymc_log_likelihood(self, params, arrays, weights):
+        ops = pytensor_ops()
+        ll = bgnbd_log_likelihood(params["r"], params["alpha"], params["a"], params["b"],
+                                  arrays["x"], arrays["t_x"], arrays["T"],
+                                  x_levels=(arrays["ux"], arrays["idx"]), ops=ops)
+        return ops.dot(weights, ll)
 
     # ------------------------------------------------------------- predictions
     def _customer_frame(self, data: pd.DataFrame):

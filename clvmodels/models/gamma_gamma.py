@@ -13,20 +13,26 @@ import pandas as pd
 from scipy import special
 
 from ..errors import DataError
+from ..priors import LogNormal
+from .backend import NUMPY, pytensor_ops
 from .base import BaseModel
 from .inputs import summary_arrays
 
 __all__ = ["GammaGammaModel", "gamma_gamma_log_likelihood", "gamma_gamma_expected_spend"]
 
 
-def gamma_gamma_log_likelihood(p, q, gamma, frequency, monetary_value, *, gradient=False):
+def gamma_gamma_log_likelihood(p, q, gamma, frequency, monetary_value, *, gradient=False,
+                               ops=NUMPY):
     """Per-customer log-likelihood of mean spend ``m`` over ``x > 0`` purchases,
     with all constant terms:
 
     ``log G(px+q) - log G(px) - log G(q) + q log(gamma) + (px-1) log(m) + px log(x)
     - (px+q) log(gamma + x m)``.
 
-    With ``gradient=True`` also returns derivatives w.r.t. ``log p, log q,
+    This is the one Gamma-Gamma likelihood: the PyMC model builds it as a PyTensor
+    graph (``ops=pytensor_ops()``); the maximum-likelihood fit sums it through
+    sufficient statistics (``_total_log_likelihood``, held equal by a test). With
+    ``gradient=True`` (numpy) also returns derivatives w.r.t. ``log p, log q,
     log gamma`` as a ``(3, n)`` array.
 
     >>> float(np.round(gamma_gamma_log_likelihood(6.25, 3.74, 15.44, 2, 30.0), 4))
@@ -36,9 +42,9 @@ def gamma_gamma_log_likelihood(p, q, gamma, frequency, monetary_value, *, gradie
     m = np.asarray(monetary_value, dtype=np.float64)
     px = p * x
     log_m = np.log(m)
-    log_g_xm = np.log(gamma + x * m)
-    ll = (special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + px * np.log(x)
-          + q * np.log(gamma) + (px - 1.0) * log_m - (px + q) * log_g_xm)
+    log_g_xm = ops.log(gamma + x * m)
+    ll = (ops.gammaln(px + q) - ops.gammaln(px) - ops.gammaln(q) + px * np.log(x)
+          + q * ops.log(gamma) + (px - 1.0) * log_m - (px + q) * log_g_xm)
     if not gradient:
         return ll
     psi_pq = special.digamma(px + q)
@@ -68,7 +74,7 @@ def _sufficient_statistics(x, m, w):
     ux, idx = np.unique(x, return_inverse=True)
     log_m = np.log(m)
     return {
-        "m": m, "xm": x * m, "w": w, "wx": w * x,
+        "x": x, "m": m, "xm": x * m, "w": w, "wx": w * x,
         "ux": ux, "level_weight": np.bincount(idx, weights=w, minlength=ux.size),
         "total_weight": float(w.sum()), "s_xlogm": float((w * x) @ log_m),
         "s_logm": float(w @ log_m),
@@ -100,7 +106,9 @@ def _total_log_likelihood(params, st):
 
 
 class GammaGammaModel(BaseModel):
-    """Gamma-Gamma spend model fitted by maximum likelihood on repeat customers.
+    """Gamma-Gamma spend model, fitted on repeat customers by ``fit(summary,
+    method=...)`` with ``"mle"`` (default), ``"map"``, ``"mcmc"`` or ``"advi"``;
+    settings as in :class:`~clvmodels.models.base.BaseModel`.
 
     Customers with ``frequency == 0`` carry no spend information and are ignored by
     ``fit`` (their expected spend is the population mean).
@@ -114,6 +122,8 @@ class GammaGammaModel(BaseModel):
     """
 
     param_names = ("p", "q", "gamma")
+    default_priors = {"p": LogNormal(0.0, 2.0), "q": LogNormal(0.0, 2.0),
+                      "gamma": LogNormal(0.0, 5.0)}
     reference = "Fader & Hardie (2013), The Gamma-Gamma Model of Monetary Value"
 
     def _prepare(self, data):
@@ -139,6 +149,12 @@ class GammaGammaModel(BaseModel):
 
     def _loglik_and_grad(self, log_params, arrays, weights):
         return _total_log_likelihood(np.exp(log_params), arrays)
+
+    def _pymc_log_likelihood(self, params, arrays, weights):
+        ops = pytensor_ops()
+        ll = gamma_gamma_log_likelihood(params["p"], params["q"], params["gamma"], arrays["x"],
+                                        arrays["m"], ops=ops)
+        return ops.dot(arrays["w"], ll)
 
     def expected_spend(self, data: pd.DataFrame) -> pd.Series:
         """Expected spend per future purchase per customer, at the point estimate."""

@@ -17,9 +17,9 @@ def cdnow():
 
 @pytest.mark.parametrize("cls", MODELS)
 def test_fit_returns_self_and_keeps_settings(cls, cdnow):
-    model = cls(n_draws=50, random_state=3)
+    model = cls(draws=50, random_state=3)
     assert model.fit(cdnow) is model
-    assert model.n_draws == 50 and model.random_state == 3 and model.time_unit is None
+    assert model.draws == 50 and model.random_state == 3 and model.time_unit is None
     assert model.time_unit_ == "week"
     assert dict(model.draws_.sizes) == {"chain": 1, "draw": 50}
     assert set(model.draws_.data_vars) == set(cls.param_names)
@@ -33,9 +33,9 @@ def test_not_fitted_error_has_one_wording(cls):
 
 @pytest.mark.parametrize("cls", MODELS)
 def test_bad_setting_uses_parameter_template(cls, cdnow):
-    with pytest.raises(ValueError, match=rf"The 'n_draws' parameter of {cls.__name__} must be an "
+    with pytest.raises(ValueError, match=rf"The 'draws' parameter of {cls.__name__} must be an "
                                          r"int >= 2\. Got 0 instead\."):
-        cls(n_draws=0).fit(cdnow)
+        cls(draws=0).fit(cdnow)
 
 
 @pytest.mark.parametrize("cls", MODELS)
@@ -46,7 +46,7 @@ def test_time_unit_mismatch_is_refused(cls, cdnow):
 
 @pytest.mark.parametrize("cls", MODELS)
 def test_draws_follow_the_asymptotic_normal(cls, cdnow):
-    model = cls(n_draws=4000, random_state=1).fit(cdnow)
+    model = cls(draws=4000, random_state=1).fit(cdnow)
     logs = np.log(np.column_stack([model.param_draws()[n] for n in cls.param_names]))
     np.testing.assert_allclose(logs.mean(axis=0), model.log_params_,
                                atol=4 * np.sqrt(np.diag(model.covariance_log_) / 4000).max())
