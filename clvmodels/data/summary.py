@@ -13,27 +13,20 @@ the Easy Way: An Alternative to the Pareto/NBD Model", Marketing Science 24(2):
   purchase excluded) and NaN for customers without repeat purchases (lifetimes
   reports 0 there; NaN keeps "no repeat purchase" apart from "spent nothing").
 
-Everything is computed with sorted integer keys and numpy reductions: dates become
-day numbers, customers become integer codes and each (customer, day) pair is one
-int64 key, so the cost is one sort of the transaction rows.
+The distinct purchase days come from :mod:`clvmodels.data.purchase_days` (one hash
+of the customer ids and one sort of 32-bit keys); everything else is numpy reductions.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from clvmodels.data.transactions import (
-    check_not_after,
-    day_to_iso,
-    parse_day,
-    validate_transactions,
-)
+from clvmodels.data.purchase_days import PurchaseDays, in_id_order, purchase_days
+from clvmodels.data.transactions import day_to_iso, parse_day
 from clvmodels.errors import DataError
 from clvmodels.timeunits import check_time_unit, unit_length_days
 
@@ -42,122 +35,8 @@ __all__ = ["rfm_summary", "calibration_holdout_summary", "repeat_purchase_tracki
 Source = pd.DataFrame | str | os.PathLike
 
 
-@dataclass(frozen=True)
-class _Purchases:
-    """Validated transactions as integer arrays, plus their distinct purchase days.
-
-    Days are counted from ``start``, the first transaction day. Rows keep the input
-    order; ``pair_*`` list each distinct (customer, day) once, sorted by customer
-    code then day.
-    """
-
-    ids: pd.Index  # distinct customer ids; a customer's code is its position here
-    start: int  # day number (days since 1970-01-01) of the first transaction
-    codes: np.ndarray  # per row: customer code (intp)
-    days: np.ndarray  # per row: day - start (uint32)
-    amount: np.ndarray | None  # per row: float64
-    pair_customer: np.ndarray  # per purchase day: customer code
-    pair_day: np.ndarray  # per purchase day: day - start
-    pair_first: np.ndarray  # per purchase day: is it the customer's first?
-    first: np.ndarray  # per customer: first purchase day - start
-
-    @property
-    def end(self) -> int:
-        """Day number of the last transaction."""
-        return self.start + int(self.days.max())
-
-
-def _factorize(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes (intp) of the ids and the distinct ids, position = code.
-
-    The distinct ids are in no particular order; :func:`_sorted` orders the output.
-    """
-    if isinstance(ids.dtype, np.dtype) and ids.dtype.kind in "iu":
-        values = ids.to_numpy()
-        lo, hi = int(values.min()), int(values.max())
-        if hi - lo <= 4 * values.size and -(2**62) < lo and hi < 2**62:
-            # integer ids in a compact range: direct indexing instead of hashing
-            offset = values.astype(np.int64)  # a copy, shifted in place
-            offset -= lo
-            present = np.zeros(hi - lo + 1, dtype=bool)
-            present[offset] = True
-            rank = np.cumsum(present, dtype=np.intp)
-            rank -= 1
-            codes = rank[offset]
-            return codes, pd.Index((np.flatnonzero(present) + lo).astype(values.dtype))
-        # other integer ids: Arrow's hash table is faster than pandas' here
-        encoded = pa.array(values).dictionary_encode()
-        codes = encoded.indices.to_numpy().astype(np.intp)
-        return codes, pd.Index(encoded.dictionary.to_numpy(), dtype=values.dtype)
-    try:
-        codes, uniques = pd.factorize(ids)
-    except TypeError as exc:
-        raise DataError(
-            f"Customer ids must be numbers or strings; got unhashable values ({exc}). "
-            "Convert the id column to strings first."
-        ) from None
-    return codes.astype(np.intp, copy=False), pd.Index(uniques)
-
-
-def _sorted(keep: np.ndarray, ids: pd.Index) -> np.ndarray:
-    """``keep`` (customer codes) reordered so that their ids are sorted."""
-    subset = ids[keep]
-    try:
-        order = subset.argsort()
-    except TypeError:  # mixed types: pandas' safe ordering (numbers, then text) ...
-        try:
-            order = np.argsort(pd.factorize(subset, sort=True)[0])
-        except TypeError:  # ... or, for types even that cannot order, their text
-            order = np.argsort(np.asarray(subset.astype(str)), kind="stable")
-    return keep[order]
-
-
-def _purchases(
-    transactions, customer_col, date_col, amount_col, allow_refunds, date_format,
-    end_day: int | None, end_name: str,
-) -> _Purchases:
-    valid = validate_transactions(
-        transactions,
-        customer_col=customer_col,
-        date_col=date_col,
-        amount_col=amount_col,
-        allow_refunds=allow_refunds,
-        date_format=date_format,
-    )
-    if end_day is not None:
-        check_not_after(valid.days, end_day, end_name, date_col)
-    codes, ids = _factorize(valid.ids)
-    start = int(valid.days.min())
-    span = int(valid.days.max()) - start + 1
-    if span >= 2**31:
-        raise DataError(f"The transactions span {span} days; at most 2**31 are supported.")
-    # day offsets in 32 bits: less memory traffic for the large per-row arrays
-    days = np.empty(codes.size, dtype=np.uint32)
-    np.subtract(valid.days, start, out=days, casting="unsafe")
-    # one integer key per (customer, day); sorting the keys lists the purchase days
-    if ids.size * span <= 2**32:
-        key = codes.astype(np.uint32)
-        key *= np.uint32(span)
-    else:
-        key = codes.astype(np.int64)
-        key *= span
-    key += days
-    key.sort()
-    distinct = np.empty(key.size, dtype=bool)
-    distinct[0] = True
-    np.not_equal(key[1:], key[:-1], out=distinct[1:])
-    pair_customer, pair_day = np.divmod(key[distinct], key.dtype.type(span))
-    del key, distinct
-    pair_first = np.empty(pair_customer.size, dtype=bool)
-    pair_first[0] = True
-    np.not_equal(pair_customer[1:], pair_customer[:-1], out=pair_first[1:])
-    first = pair_day[pair_first]  # every code occurs, so one first day per customer
-    return _Purchases(ids, start, codes, days, valid.amount, pair_customer, pair_day,
-                      pair_first, first)
-
-
 def _rfm_columns(
-    p: _Purchases, upto: int | None, end_day: int, unit_days: float
+    p: PurchaseDays, upto: int | None, end_day: int, unit_days: float
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Customers with a purchase on or before day number ``upto`` (all if None), in
     id order, and their RFM columns from those purchases (``T`` measured to
@@ -165,16 +44,20 @@ def _rfm_columns(
     n = p.ids.size
     upto_rel = None if upto is None else upto - p.start
     pairs = None if upto is None else p.pair_day <= upto_rel
-    pair_customer = p.pair_customer if pairs is None else p.pair_customer[pairs]
+    # pairs are sorted by customer then day, and ``pairs`` keeps a prefix of each
+    # customer's run: a run starts at its first day and ends at its last kept day
+    pair_first = p.pair_first if pairs is None else p.pair_first[pairs]
     pair_day = p.pair_day if pairs is None else p.pair_day[pairs]
-    n_days = np.bincount(pair_customer, minlength=n)
-    present = np.flatnonzero(n_days)
-    # pairs are sorted by customer then day: a customer's last kept day ends its run
+    starts = np.flatnonzero(pair_first)
+    ends = np.append(starts[1:], pair_day.size) - 1
+    present = (p.pair_customer if pairs is None else p.pair_customer[pairs])[starts]
+    n_days = np.zeros(n, dtype=np.int64)
+    n_days[present] = ends - starts + 1
     last = np.zeros(n, dtype=np.int64)
-    last[present] = pair_day[np.cumsum(n_days[present]) - 1]
-    keep = _sorted(present, p.ids)
+    last[present] = pair_day[ends]
+    keep = in_id_order(present.astype(np.intp), p.ids)
     first = p.first[keep].astype(np.int64)
-    frequency = (n_days[keep] - 1).astype(np.int64)
+    frequency = n_days[keep] - 1
     columns = {
         "frequency": frequency,
         "recency": (last[keep] - first) / unit_days,
@@ -253,8 +136,9 @@ def rfm_summary(
     end_day = None if observation_end is None else parse_day(
         observation_end, "observation_end", "rfm_summary"
     )
-    p = _purchases(transactions, customer_col, date_col, amount_col, allow_refunds, date_format,
-                   end_day, "observation_end")
+    p = purchase_days(transactions, customer_col=customer_col, date_col=date_col,
+                      amount_col=amount_col, allow_refunds=allow_refunds,
+                      date_format=date_format, end_day=end_day, end_name="observation_end")
     end_day = p.end if end_day is None else end_day
     keep, columns = _rfm_columns(p, None, end_day, unit_length_days(unit))
     out = pd.DataFrame(columns, index=p.ids[keep].rename("customer_id"))
@@ -320,8 +204,9 @@ def calibration_holdout_summary(
     end_day = None if observation_end is None else parse_day(
         observation_end, "observation_end", owner
     )
-    p = _purchases(transactions, customer_col, date_col, amount_col, allow_refunds, date_format,
-                   end_day, "observation_end")
+    p = purchase_days(transactions, customer_col=customer_col, date_col=date_col,
+                      amount_col=amount_col, allow_refunds=allow_refunds,
+                      date_format=date_format, end_day=end_day, end_name="observation_end")
     end_given = end_day is not None
     end_day = p.end if end_day is None else end_day
     if cal_day >= end_day:
@@ -419,7 +304,9 @@ def repeat_purchase_tracking(
     unit = check_time_unit(time_unit, owner)
     start_day = None if start is None else parse_day(start, "start", owner)
     end_day = None if end is None else parse_day(end, "end", owner)
-    p = _purchases(transactions, customer_col, date_col, None, False, date_format, end_day, "end")
+    p = purchase_days(transactions, customer_col=customer_col, date_col=date_col,
+                      amount_col=None, allow_refunds=False, date_format=date_format,
+                      end_day=end_day, end_name="end")
     start_day = p.start if start_day is None else start_day
     end_day = p.end if end_day is None else end_day
     if end_day < start_day:

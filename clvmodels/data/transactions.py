@@ -19,6 +19,7 @@ from clvmodels.errors import DataError, format_examples
 __all__ = ["load_transactions"]
 
 _NS_PER_DAY = 86_400 * 10**9
+_MAX_DAY = 106_750  # datetime64[ns] holds 1677-09-22 .. 2262-04-11; whole days inside
 
 
 def load_transactions(
@@ -86,10 +87,11 @@ def load_transactions(
     0           a 2024-01-05    10.0
     1           b 2024-01-06     2.5
     2           a 2024-02-01     0.0
-    >>> load_transactions(raw, customer_col="id", date_col="when", amount_col="cost")
+    >>> load_transactions(raw, customer_col="id", date_col="when",
+    ...                   amount_col="cost")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    clvmodels.errors.DataError: Column 'cost' (amount_col) is not in the transactions. Available columns: ['id', 'when', 'spend']. Pass the right name as amount_col=..., or amount_col=None if there are no amounts.
+    clvmodels.errors.DataError: Column 'cost' (amount_col) is not in the transactions. ...
     """
     valid = validate_transactions(
         source,
@@ -113,7 +115,7 @@ class ValidTransactions:
     """Validated transaction columns, one entry per input row (internal form)."""
 
     ids: pd.Series  # customer ids, named 'customer_id', RangeIndex
-    days: np.ndarray  # int64 day numbers (days since 1970-01-01)
+    days: np.ndarray  # int32 day numbers (days since 1970-01-01); a new array
     amount: np.ndarray | None  # float64
 
 
@@ -136,7 +138,6 @@ def validate_transactions(
         )
     ids = _check_ids(frame[customer_col], customer_col)
     days = _parse_days(frame[date_col], date_col, date_format)
-    _check_day_range(days, date_col)
     amount = None
     if amount_col is not None:
         amount = _check_amounts(frame[amount_col], amount_col, allow_refunds)
@@ -149,6 +150,11 @@ def parse_day(value: object, name: str, owner: str) -> int:
     >>> parse_day("1970-01-03 18:00", "observation_end", "rfm_summary")
     2
     """
+    if isinstance(value, (int, float, np.number)):  # nanoseconds? 19980630? ambiguous
+        raise DataError(
+            f"The {name!r} parameter of {owner} must be a date such as '1998-06-30', not "
+            f"a number. Got {value!r} instead."
+        )
     try:
         stamp = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:
@@ -210,7 +216,7 @@ def _check_columns(frame: pd.DataFrame, customer_col: str, date_col: str, amount
     available = list(frame.columns)
     for arg, col in wanted:
         if col not in frame.columns:
-            hint = f"Pass the right name as {arg}=..."
+            hint = f"Pass the right name as {arg}='<column>'"
             if arg == "amount_col":
                 hint += ", or amount_col=None if there are no amounts"
             if col == frame.index.name or col in (frame.index.names or []):
@@ -246,6 +252,8 @@ def _rows(n: int) -> str:
 
 
 def _check_ids(ids: pd.Series, col: str) -> pd.Series:
+    if isinstance(ids.dtype, np.dtype) and ids.dtype.kind in "iub":  # cannot be missing
+        return ids.reset_index(drop=True).rename("customer_id")
     missing = ids.isna().to_numpy()
     if ids.dtype == object or isinstance(ids.dtype, pd.StringDtype):
         text = ids.astype(str) if ids.dtype == object else ids
@@ -260,8 +268,7 @@ def _check_ids(ids: pd.Series, col: str) -> pd.Series:
     return ids.reset_index(drop=True).rename("customer_id")
 
 
-def _parse_days(dates: pd.Series, col: str, date_format: str | None) -> np.ndarray:
-    """Day numbers (int64, days since 1970-01-01) of a date column, or raise."""
+def _missing_dates(dates: pd.Series, col: str) -> None:
     missing = dates.isna().to_numpy()
     if missing.any():
         n, pos, vals = _bad_rows(missing, dates)
@@ -269,10 +276,20 @@ def _parse_days(dates: pd.Series, col: str, date_format: str | None) -> np.ndarr
             f"Column {col!r} has a missing date in {_rows(n)} (row positions {pos}: "
             f"{vals}). Drop these rows or fill in their dates."
         )
+
+
+def _parse_days(dates: pd.Series, col: str, date_format: str | None) -> np.ndarray:
+    """Day numbers (int32, days since 1970-01-01) of a date column, or raise."""
+    if isinstance(dates.dtype, np.dtype) and dates.dtype.kind == "M":
+        # NaT is the smallest int64: clean columns need no mask
+        if dates.to_numpy().view(np.int64).min() == np.iinfo(np.int64).min:
+            _missing_dates(dates, col)
+        return _day_numbers(dates.to_numpy(), col)
+    _missing_dates(dates, col)
     if isinstance(dates.dtype, pd.DatetimeTZDtype):
         dates = dates.dt.tz_localize(None)  # keep the local calendar day
     if pd.api.types.is_datetime64_dtype(dates.dtype):
-        return _day_numbers(dates.to_numpy())
+        return _day_numbers(dates.to_numpy(), col)
     if pd.api.types.is_numeric_dtype(dates.dtype) or pd.api.types.is_bool_dtype(dates.dtype):
         if date_format is None:
             raise DataError(
@@ -307,18 +324,32 @@ def _parse_days(dates: pd.Series, col: str, date_format: str | None) -> np.ndarr
             f"Column {col!r} has an unparseable date in {_rows(n)} (row positions "
             f"{pos}: {vals}). Fix or drop these rows; {how}."
         )
-    return _day_numbers(parsed.to_numpy())
+    return _day_numbers(parsed.to_numpy(), col)
 
 
 _TICKS_PER_DAY = {"ns": _NS_PER_DAY, "us": 86_400 * 10**6, "ms": 86_400_000, "s": 86_400, "D": 1}
 
 
-def _day_numbers(values: np.ndarray) -> np.ndarray:
-    """Days since 1970-01-01 (int64, floored) of a NaT-free datetime64 array."""
+def _day_numbers(values: np.ndarray, col: str) -> np.ndarray:
+    """Days since 1970-01-01 (int32, floored) of a NaT-free datetime64 array, checked
+    to lie in the range of ``datetime64[ns]`` (years 1678-2261)."""
     unit, count = np.datetime_data(values.dtype)
-    if count == 1 and unit in _TICKS_PER_DAY:  # integer floor division: fast
-        return values.view(np.int64) // _TICKS_PER_DAY[unit]
-    return values.astype("datetime64[D]").view(np.int64)
+    if not (count == 1 and unit in _TICKS_PER_DAY):
+        values, unit = values.astype("datetime64[D]"), "D"
+    ticks = values.view(np.int64)
+    per_day = _TICKS_PER_DAY[unit]
+    if ticks.min() // per_day < -_MAX_DAY or ticks.max() // per_day > _MAX_DAY:
+        days = ticks // per_day
+        bad = (days < -_MAX_DAY) | (days > _MAX_DAY)
+        n, pos, vals = _bad_rows(bad, pd.Series(days.astype("datetime64[D]").astype(str)))
+        raise DataError(
+            f"Column {col!r} has a date outside the years 1678-2261 in {_rows(n)} (row "
+            f"positions {pos}: {vals}). Fix these dates or drop these rows."
+        )
+    # integer floor division straight into 32 bits: little memory, little time
+    days = np.empty(ticks.size, dtype=np.int32)
+    np.floor_divide(ticks, per_day, out=days, casting="unsafe")
+    return days
 
 
 def _to_datetime(dates: pd.Series, col: str, date_format: str | None) -> pd.Series:
@@ -332,49 +363,40 @@ def _to_datetime(dates: pd.Series, col: str, date_format: str | None) -> pd.Seri
         ) from None
 
 
-def _check_day_range(days: np.ndarray, col: str) -> None:
-    limit = np.iinfo(np.int64).max // _NS_PER_DAY
-    if days.min() > -limit and days.max() < limit:
-        return
-    bad = (days <= -limit) | (days >= limit)
-    n, pos, vals = _bad_rows(bad, pd.Series(days.astype("datetime64[D]").astype(str)))
-    raise DataError(
-        f"Column {col!r} has a date outside the years 1678-2261 in {_rows(n)} (row "
-        f"positions {pos}: {vals}). Fix these dates or drop these rows."
-    )
-
-
 def _days_to_datetime(days: np.ndarray) -> pd.Series:
-    return pd.Series((days * _NS_PER_DAY).view("datetime64[ns]"), name="date")
+    ns = days.astype(np.int64)
+    ns *= _NS_PER_DAY
+    return pd.Series(ns.view("datetime64[ns]"), name="date")
 
 
 def _check_amounts(amounts: pd.Series, col: str, allow_refunds: bool) -> np.ndarray:
-    missing = amounts.isna().to_numpy()
-    if missing.any():
-        n, pos, vals = _bad_rows(missing, amounts)
-        raise DataError(
-            f"Column {col!r} has a missing amount in {_rows(n)} (row positions {pos}: "
-            f"{vals}). Fill them in (0 is allowed) or drop these rows; pass "
-            "amount_col=None if you do not need amounts."
-        )
-    if pd.api.types.is_numeric_dtype(amounts.dtype) and not pd.api.types.is_bool_dtype(
-        amounts.dtype
-    ):
-        values = amounts.to_numpy(dtype=np.float64)
-        bad = ~np.isfinite(values)
+    numeric = pd.api.types.is_numeric_dtype(amounts.dtype) and not (
+        pd.api.types.is_bool_dtype(amounts.dtype)
+    )
+    if numeric and isinstance(amounts.dtype, np.dtype):
+        values = amounts.to_numpy(dtype=np.float64)  # no copy for float64 columns
     else:
-        values = pd.to_numeric(amounts, errors="coerce").to_numpy(dtype=np.float64)
-        bad = ~np.isfinite(values)
-    if bad.any():
-        n, pos, vals = _bad_rows(bad, amounts)
+        values = pd.to_numeric(amounts, errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+    lo, hi = values.min(), values.max()  # NaN propagates: clean data needs no masks
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        missing = amounts.isna().to_numpy()
+        if missing.any():
+            n, pos, vals = _bad_rows(missing, amounts)
+            raise DataError(
+                f"Column {col!r} has a missing amount in {_rows(n)} (row positions {pos}: "
+                f"{vals}). Fill them in (0 is allowed) or drop these rows; pass "
+                "amount_col=None if you do not need amounts."
+            )
+        n, pos, vals = _bad_rows(~np.isfinite(values), amounts)
         raise DataError(
             f"Column {col!r} has a non-numeric or infinite amount in {_rows(n)} (row "
             f"positions {pos}: {vals}). Amounts must be plain finite numbers: strip "
             "currency symbols and thousands separators, or drop these rows."
         )
-    negative = values < 0
-    if not allow_refunds and negative.any():
-        n, pos, vals = _bad_rows(negative, amounts)
+    if lo < 0 and not allow_refunds:
+        n, pos, vals = _bad_rows(values < 0, amounts)
         raise DataError(
             f"Column {col!r} has a negative amount in {_rows(n)} (row positions {pos}: "
             f"{vals}). Refunds are rejected by default: drop them, net them against "

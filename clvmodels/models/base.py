@@ -222,10 +222,10 @@ class BaseModel:
 
         try:  # start the sampler at the posterior mode when it exists
             self._fit_optimum(arrays, weights, with_prior=True)
-            start = dict(self.params_)
+            start, start_cov = dict(self.params_), self.covariance_log_
         except FitError:
-            start = None
-        self.idata_ = sample_posterior(self, arrays, weights, method, start)
+            start, start_cov = None, None
+        self.idata_ = sample_posterior(self, arrays, weights, method, start, start_cov)
         post = self.idata_["posterior"].to_dataset()
         self.draws_ = xr.Dataset({n: post[n].astype(np.float64) for n in self.param_names})
         logs = np.log(np.column_stack([self.draws_[n].values.reshape(-1)

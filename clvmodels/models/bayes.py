@@ -26,9 +26,24 @@ def build_pymc_model(model, arrays, weights):
     return pm_model
 
 
-def sample_posterior(model, arrays, weights, method, start):
+def _laplace_potential(model, pm_model, start_cov):
+    """A dense NUTS mass matrix that starts at the Laplace covariance of the log
+    parameters (PyMC's sampling space) and keeps adapting during tuning: with a
+    good start, warm-up converges in far fewer steps than from the identity."""
+    from pymc.step_methods.hmc.quadpotential import QuadPotentialFullAdapt
+
+    names = [v.name for v in pm_model.value_vars]
+    expected = [f"{n}_log__" for n in model.param_names]
+    if names != expected or start_cov is None or not np.all(np.isfinite(start_cov)):
+        return None
+    mean = np.asarray(model.log_params_, dtype=float)
+    return QuadPotentialFullAdapt(len(names), mean, np.asarray(start_cov, dtype=float), 10)
+
+
+def sample_posterior(model, arrays, weights, method, start, start_cov=None):
     """Run NUTS (``method="mcmc"``) or ADVI and return an ArviZ DataTree whose
-    attrs record the model's settings."""
+    attrs record the model's settings. ``start`` (the posterior mode) and
+    ``start_cov`` (its Laplace covariance on the log scale) seed the sampler."""
     import pymc as pm
 
     pm_model = build_pymc_model(model, arrays, weights)
@@ -48,13 +63,20 @@ def sample_posterior(model, arrays, weights, method, start):
         kwargs = dict(draws=model.draws, tune=model.tune, chains=model.chains,
                       random_seed=seed, progressbar=False, nuts_sampler=_NUTS[sampler],
                       target_accept=model.target_accept, compute_convergence_checks=False)
-        if sampler == "pymc":
-            # a dense mass matrix: the posteriors have strong correlations (p and gamma
-            # of Gamma-Gamma, a and b of BG/NBD) that a diagonal one samples poorly
-            kwargs.update(init="jitter+adapt_full", cores=cores, initvals=initvals)
         with pm_model, warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*number of samples is too small.*")
             warnings.filterwarnings("ignore", message="QuadPotentialFullAdapt is an experimental")
+            if sampler == "pymc":
+                # a dense mass matrix: the posteriors have strong correlations (p and gamma
+                # of Gamma-Gamma, a and b of BG/NBD) that a diagonal one samples poorly
+                potential = _laplace_potential(model, pm_model, start_cov)
+                if potential is not None:
+                    kwargs["step"] = pm.NUTS(potential=potential,
+                                             target_accept=model.target_accept)
+                    del kwargs["target_accept"]
+                else:
+                    kwargs["init"] = "jitter+adapt_full"
+                kwargs.update(cores=cores, initvals=initvals)
             idata = pm.sample(**kwargs)
         check_diagnostics(idata, type(model).__name__)
     else:

@@ -43,7 +43,7 @@ def _log_odds(ops, r, alpha, a, b, x, log_at, log_atx):
 
 
 def bgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=False,
-                         x_levels=None, ops=NUMPY):
+                         levels=None, ops=NUMPY):
     """Per-customer BG/NBD log-likelihood (FHL 2005, eq. 6), in log space.
 
     ``log L = log B(a, b+x) - log B(a, b) + log G(r+x) - log G(r) + r log(alpha)
@@ -61,9 +61,12 @@ def bgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=Fals
     gradient : bool
         Also return the partial derivatives with respect to ``log r, log alpha,
         log a, log b`` (numpy, scalar parameters only), as a ``(4, n)`` array.
-    x_levels : tuple (x_unique, index), optional
-        ``frequency == x_unique[index]``; special functions of ``x`` are then
-        evaluated once per distinct value (a pure speed-up, same numbers).
+    levels : dict, optional
+        Distinct values of some inputs, ``{"frequency": (unique, index), "T": ...,
+        "recency": ...}`` with ``column == unique[index]``: functions of that input
+        alone (special functions of ``x``, ``log(alpha + T)``, ``log(alpha + t_x)``)
+        are then evaluated once per distinct value (a pure speed-up, same numbers;
+        see :func:`value_levels`).
     ops : namespace
         Array back-end (:mod:`clvmodels.models.backend`).
 
@@ -77,17 +80,23 @@ def bgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=Fals
     x = np.asarray(frequency, dtype=np.float64)
     t_x = np.asarray(recency, dtype=np.float64)
     T = np.asarray(T, dtype=np.float64)
-    u, idx = (x, None) if x_levels is None else x_levels
+    levels = levels or {}
+    u, idx = levels.get("frequency", (x, None))
 
     def at_x(v):
         return v if idx is None else ops.take(v, idx)
+
+    def log_alpha_plus(name, values):
+        uniq, where = levels.get(name, (values, None))
+        logs = ops.log(alpha + uniq)
+        return logs if where is None else ops.take(logs, where)
 
     xpos = x > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         k_x = (ops.betaln(a, b + u) - ops.betaln(a, b)
                + ops.gammaln(r + u) - ops.gammaln(r) + r * ops.log(alpha))
-        log_at = ops.log(alpha + T)
-        log_atx = ops.log(alpha + t_x)
+        log_at = log_alpha_plus("T", T)
+        log_atx = log_alpha_plus("recency", t_x)
         z = _log_odds(ops, r, alpha, a, b, x, log_at, log_atx)
         ll = at_x(k_x) - (r + x) * log_at + ops.where(xpos, ops.logaddexp(0.0, z), 0.0)
         if not gradient:
@@ -99,13 +108,28 @@ def bgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=Fals
         d_log = log_at - log_atx
         g_r = r * (at_x(special.digamma(r + u) - special.digamma(r) + np.log(alpha))
                    - log_at + pi * d_log)
-        g_alpha = alpha * (r / alpha - s / (alpha + T)
-                           + pi * s * (1.0 / (alpha + T) - 1.0 / (alpha + t_x)))
+        inv_at, inv_atx = np.exp(-log_at), np.exp(-log_atx)
+        g_alpha = alpha * (r / alpha - s * inv_at + pi * s * (inv_at - inv_atx))
         g_a = at_x(a * (special.digamma(a + b) - special.digamma(a + b + u))) + pi
         g_b = b * (at_x(special.digamma(b + u) - special.digamma(a + b + u))
                    - special.digamma(b) + special.digamma(a + b)
                    - pi / (b + np.maximum(x - 1.0, 0.0)))
     return ll, np.stack([g_r, g_alpha, g_a, g_b])
+
+
+def value_levels(columns: dict[str, np.ndarray], names, max_share: float = 0.5) -> dict:
+    """``{name: (unique, index)}`` for the columns whose distinct values number at
+    most ``max_share`` of the rows (where evaluating per distinct value pays off).
+
+    >>> value_levels({"T": np.array([3.0, 3.0, 5.0, 3.0])}, ["T"])["T"][0]
+    array([3., 5.])
+    """
+    out = {}
+    for name in names:
+        uniq, index = np.unique(columns[name], return_inverse=True)
+        if uniq.size <= max_share * columns[name].size:
+            out[name] = (uniq, index)
+    return out
 
 
 def bgnbd_probability_alive(r, alpha, a, b, frequency, recency, T):
@@ -274,7 +298,8 @@ class BetaGeoModel(BaseModel):
         comp = compress_rows(arr, ["frequency", "recency", "T"])
         u = comp.unique
         ux, idx = np.unique(u["frequency"], return_inverse=True)
-        arrays = {"x": u["frequency"], "t_x": u["recency"], "T": u["T"], "ux": ux, "idx": idx}
+        arrays = {"x": u["frequency"], "t_x": u["recency"], "T": u["T"],
+                  "levels": value_levels(u, ["frequency", "recency", "T"])}
         return arrays, comp.weights
 
     def _start(self, arrays, weights):
@@ -286,7 +311,7 @@ class BetaGeoModel(BaseModel):
         r, alpha, a, b = np.exp(log_params)
         ll, g = bgnbd_log_likelihood(
             r, alpha, a, b, arrays["x"], arrays["t_x"], arrays["T"],
-            gradient=True, x_levels=(arrays["ux"], arrays["idx"]),
+            gradient=True, levels=arrays["levels"],
         )
         return float(weights @ ll), g @ weights
 
@@ -294,7 +319,7 @@ class BetaGeoModel(BaseModel):
         ops = pytensor_ops()
         ll = bgnbd_log_likelihood(params["r"], params["alpha"], params["a"], params["b"],
                                   arrays["x"], arrays["t_x"], arrays["T"],
-                                  x_levels=(arrays["ux"], arrays["idx"]), ops=ops)
+                                  levels=arrays["levels"], ops=ops)
         return ops.dot(weights, ll)
 
     # ------------------------------------------------------------- predictions

@@ -185,8 +185,8 @@ def test_observation_end_is_inclusive_and_defaults_to_last_date():
     tx = pd.DataFrame({"customer_id": [1, 1, 2], "amount": [1.0, 2.0, 3.0],
                        "date": ["2024-01-01", "2024-01-15", "2024-01-10"]})
     default = rfm_summary(tx, time_unit="day")
-    given = rfm_summary(tx, time_unit="day", observation_end="2024-01-15")
-    pd.testing.assert_frame_equal(default, given)
+    explicit = rfm_summary(tx, time_unit="day", observation_end="2024-01-15")
+    pd.testing.assert_frame_equal(default, explicit)
     assert default.attrs["observation_end"] == "2024-01-15"
     assert default.loc[1].tolist() == [1, 14.0, 14.0, 2.0]
     assert default.loc[2, "T"] == 5.0
@@ -227,7 +227,8 @@ def test_mixed_type_ids():
 def test_summary_errors(cdnow):
     with pytest.raises(ValueError, match="'time_unit' parameter of rfm_summary must be one of"):
         rfm_summary(cdnow, time_unit="fortnight")
-    with pytest.raises(DataError, match=r"Column 'date' has 1,?\d* rows? dated after observation_end 1997-09-30"):
+    with pytest.raises(DataError, match=r"Column 'date' has 1959 rows dated after "
+                                        r"observation_end 1997-09-30"):
         rfm_summary(cdnow, observation_end=CAL_END)
     with pytest.raises(DataError, match="The transactions have no rows"):
         rfm_summary(cdnow.iloc[:0])
@@ -300,3 +301,13 @@ def test_tracking_errors(cdnow):
                                  end="1997-01-01")
     with pytest.raises(DataError, match="dated after end 1997-12-31"):
         repeat_purchase_tracking(cdnow, end="1997-12-31")
+
+
+def test_caller_frame_unchanged_by_every_summary(rng):
+    tx = synthetic(rng, n_rows=500)
+    tx["customer_id"] = tx["customer_id"].str[1:].astype(int)
+    before = tx.copy(deep=True)
+    rfm_summary(tx)
+    calibration_holdout_summary(tx, calibration_end="2024-03-01")
+    repeat_purchase_tracking(tx)
+    pd.testing.assert_frame_equal(tx, before)

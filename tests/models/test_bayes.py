@@ -59,8 +59,14 @@ def test_cdnow_posterior_agrees_with_mle(mcmc_fits, cdnow):
         assert {"ess_bulk", "r_hat"} <= set(post.columns)
         # posterior means within one posterior sd of the MLE
         assert (np.abs(post.estimate - mle.estimate) < post.se).all(), (post, mle)
-        # posterior sds within 20% of the MLE standard errors
-        np.testing.assert_array_less(np.abs(post.se / mle.se - 1), 0.2)
+        # posterior sds within 20% of the MLE standard errors, on the log scale where
+        # the MLE's normal approximation (and its Hessian) live; on the natural scale
+        # BG/NBD's b is right-skewed and its posterior sd exceeds the delta-method
+        # se by ~20% (reported in the README), a real difference, not noise
+        ref = cls().fit(cdnow)
+        sd_log = np.array([np.log(fitted.param_draws()[n]).std() for n in cls.param_names])
+        se_log = np.sqrt(np.diag(ref.covariance_log_))
+        np.testing.assert_array_less(np.abs(sd_log / se_log - 1), 0.2)
         assert (post.r_hat < 1.01).all() and (post.ess_bulk > 400).all()
         assert dict(fitted.draws_.sizes) == {"chain": 4, "draw": 1000}
 

@@ -1,0 +1,137 @@
+"""RFM summaries computed by DuckDB straight from Parquet/CSV files, for inputs
+larger than memory (optional: ``pip install 'clvmodels[duckdb]'``).
+
+Same convention and same output as :func:`clvmodels.data.rfm_summary` (a test
+holds them equal): same-day transactions merged, ``frequency`` = repeat purchase
+days, ``recency``/``T`` = day counts over the unit length, ``monetary_value`` =
+mean over repeat purchase days (NaN without any). DuckDB streams the files and
+spills to disk beyond ``memory_limit``.
+"""
+
+from __future__ import annotations
+
+import glob as globmod
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from ..timeunits import check_time_unit, unit_length_days
+from .transactions import day_to_iso, parse_day
+
+__all__ = ["rfm_summary_duckdb"]
+
+
+def _reader(source: str) -> str:
+    p = Path(source)
+    files = (sorted(str(f) for f in p.rglob("*.parquet")) if p.is_dir()
+             else sorted(globmod.glob(source)) if any(c in source for c in "*?[") else [source])
+    if not files or not all(Path(f).is_file() for f in files):
+        raise FileNotFoundError(f"No input at {source!r}: give a CSV or Parquet file, a folder of "
+                                "Parquet files, or a glob such as 'data/*.parquet'.")
+    suffixes = {Path(f).suffix.lower() for f in files}
+    listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+    if suffixes <= {".parquet", ".pq"}:
+        return f"read_parquet({listed})"
+    if suffixes == {".csv"}:
+        return f"read_csv({listed}, header=true)"
+    raise ValueError(f"Cannot read {source!r}: use .csv or .parquet files (not a mix).")
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def rfm_summary_duckdb(
+    source: str | os.PathLike,
+    *,
+    observation_end: object = None,
+    time_unit: str = "week",
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str | None = "amount",
+    allow_refunds: bool = False,
+    memory_limit: str = "3GB",
+    threads: int | None = None,
+) -> pd.DataFrame:
+    """RFM summary of a CSV/Parquet file, folder or glob, computed by DuckDB.
+
+    Parameters are those of :func:`clvmodels.data.rfm_summary`, plus DuckDB's
+    ``memory_limit`` and ``threads``. Returns the same DataFrame.
+    """
+    try:
+        import duckdb
+    except ImportError:
+        raise ImportError("DuckDB summaries need duckdb: pip install 'clvmodels[duckdb]'.") from None
+    owner = "rfm_summary_duckdb"
+    unit = check_time_unit(time_unit, owner)
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit='{memory_limit}'")
+    if threads:
+        con.execute(f"SET threads={int(threads)}")
+    src = _reader(str(source))
+    cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
+    needed = [customer_col, date_col] + ([amount_col] if amount_col else [])
+    missing = [c for c in needed if c not in cols]
+    if missing:
+        raise DataError(f"{owner}: column(s) {missing} not in {str(source)!r}; available "
+                        f"columns: {cols[:20]}. Pass the right names.")
+    amount = f"CAST({_ident(amount_col)} AS DOUBLE)" if amount_col else "0.0"
+    con.execute(f"""CREATE TEMP VIEW src AS SELECT {_ident(customer_col)} AS c,
+        TRY_CAST({_ident(date_col)} AS DATE) AS d, {_ident(date_col)} AS raw_d, {amount} AS a
+        FROM {src}""")
+    n, null_c, bad_d, null_a, neg_a, first_d, last_d = con.execute("""SELECT count(*),
+        count(*) FILTER (WHERE c IS NULL), count(*) FILTER (WHERE d IS NULL),
+        count(*) FILTER (WHERE a IS NULL), count(*) FILTER (WHERE a < 0),
+        min(d), max(d) FROM src""").fetchone()
+    if n == 0:
+        raise DataError(f"{owner}: {str(source)!r} has no transactions.")
+    problems = []
+    if null_c:
+        problems.append(f"{null_c} row(s) have no customer id in {customer_col!r}")
+    if bad_d:
+        problems.append(f"{bad_d} row(s) have a missing or unparseable date in {date_col!r}")
+    if amount_col and null_a:
+        problems.append(f"{null_a} row(s) have a missing amount in {amount_col!r}")
+    if amount_col and neg_a and not allow_refunds:
+        problems.append(f"{neg_a} row(s) have a negative amount in {amount_col!r} (refunds; "
+                        "pass allow_refunds=True to net them within the day)")
+    epoch = pd.Timestamp("1970-01-01").date()
+    end_day = (parse_day(observation_end, "observation_end", owner) if observation_end is not None
+               else (last_d - epoch).days)
+    if (last_d - epoch).days > end_day:
+        late = con.execute(f"SELECT count(*) FROM src WHERE d > DATE '{day_to_iso(end_day)}'"
+                           ).fetchone()[0]
+        problems.append(f"{late} row(s) are dated after the observation end "
+                        f"{day_to_iso(end_day)}; pass a later observation_end or filter them out")
+    if problems:
+        raise DataError(f"{owner}: " + "; ".join(problems) + ". Fix the data and retry.")
+    end_iso = day_to_iso(end_day)
+    df = con.execute(f"""
+        WITH days AS (SELECT c, d, SUM(a) AS a FROM src GROUP BY c, d),
+        per AS (SELECT c, MIN(d) AS first_d, MAX(d) AS last_d, COUNT(*) - 1 AS frequency
+                FROM days GROUP BY c),
+        rep AS (SELECT days.c, SUM(days.a) AS repeat_total FROM days JOIN per
+                ON days.c = per.c AND days.d > per.first_d GROUP BY days.c)
+        SELECT per.c AS customer_id, per.frequency,
+               date_diff('day', per.first_d, per.last_d) AS recency_days,
+               date_diff('day', per.first_d, DATE '{end_iso}') AS t_days,
+               rep.repeat_total
+        FROM per LEFT JOIN rep ON per.c = rep.c ORDER BY per.c""").df()
+    con.close()
+    unit_days = unit_length_days(unit)
+    frequency = df["frequency"].to_numpy(dtype=np.int64)
+    columns = {
+        "frequency": frequency,
+        "recency": df["recency_days"].to_numpy(dtype=np.int64) / unit_days,
+        "T": df["t_days"].to_numpy(dtype=np.int64) / unit_days,
+    }
+    if amount_col:
+        total = df["repeat_total"].to_numpy(dtype=np.float64, na_value=np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            columns["monetary_value"] = np.where(frequency > 0, total / frequency, np.nan)
+    out = pd.DataFrame(columns, index=pd.Index(df["customer_id"], name="customer_id"))
+    out.attrs = {"time_unit": unit, "observation_end": end_iso}
+    return out
