@@ -159,6 +159,47 @@ def _cmd_score(args) -> str:
     return f"scored {rows:,} customers in {time.perf_counter() - started:.1f} s -> {args.out}"
 
 
+def _cmd_report(args) -> str:
+    from .data.summary import calibration_holdout_summary, rfm_summary
+    from .data.transactions import load_transactions
+    from .report import build_report
+    from .scoring import load_job
+
+    started = time.perf_counter()
+    job = load_job(args.model)
+    cols = job.meta["columns"]
+    frame = read_table(args.transactions)
+    end = args.observation_end or job.meta["observation_end"]
+    tx = load_transactions(frame, observation_end=end, **cols)
+    summary = rfm_summary(tx, observation_end=end, time_unit=job.meta["time_unit"])
+    holdout = None
+    if args.calibration_end:
+        holdout = calibration_holdout_summary(tx, calibration_end=args.calibration_end,
+                                              observation_end=end, time_unit=job.meta["time_unit"])
+    segments = None
+    if args.segment_col:
+        if args.segment_col not in frame.columns:
+            raise ValueError(f"--segment-col {args.segment_col!r} is not a column of "
+                             f"{args.transactions!r} (columns: {list(frame.columns)[:12]}).")
+        segments = (frame.assign(_id=tx["customer_id"].to_numpy())
+                    .groupby("_id")[args.segment_col].first())
+    cost = None
+    if args.acquisition_cost:
+        try:
+            cost = float(args.acquisition_cost)
+        except ValueError:
+            table = pd.read_csv(args.acquisition_cost)
+            if list(table.columns[:2]) != ["segment", "cost"]:
+                raise ValueError("--acquisition-cost must be a number or a CSV with columns "
+                                 "'segment' and 'cost'.") from None
+            cost = table.set_index("segment")["cost"]
+    out = build_report(job.transactions, job.spend, summary, args.out, transactions=tx,
+                       holdout=holdout, segments=segments, acquisition_cost=cost,
+                       serving_cost_rate=args.serving_cost_rate, discount_rate=args.discount_rate,
+                       margin=args.margin, random_state=args.seed)
+    return f"wrote {out} for {len(summary):,} customers in {time.perf_counter() - started:.1f} s"
+
+
 def _cmd_demo(args) -> str:
     from .demo import main as demo_main
 
@@ -220,6 +261,27 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--scheduler", default=None,
                        help="Dask scheduler address (default: a local cluster)")
     score.set_defaults(run=_cmd_score)
+
+    report = sub.add_parser(
+        "report", help="write a self-contained HTML forecast report",
+        epilog="examples:\n  clvmodels report models/clv data/orders.csv --out report.html "
+        "--calibration-end 2026-04-30 --segment-col channel --acquisition-cost costs.csv\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    report.add_argument("model", help="model directory written by 'clvmodels fit'")
+    report.add_argument("transactions", help="the transactions the model was fitted on")
+    report.add_argument("--out", required=True, help="HTML file to write")
+    report.add_argument("--observation-end", default=None)
+    report.add_argument("--calibration-end", default=None,
+                        help="validate on the period after this date (refits on the data before)")
+    report.add_argument("--segment-col", default=None, help="column with each customer's segment")
+    report.add_argument("--acquisition-cost", default=None,
+                        help="cost per acquired customer: a number, or a CSV 'segment,cost'")
+    report.add_argument("--serving-cost-rate", type=float, default=0.0,
+                        help="serving costs as a share of revenue")
+    report.add_argument("--discount-rate", type=float, default=0.10)
+    report.add_argument("--margin", type=float, default=0.30)
+    report.add_argument("--seed", type=int, default=0)
+    report.set_defaults(run=_cmd_report)
 
     demo = sub.add_parser("demo", help="the bundled CDNOW example (what 'make demo' runs)")
     demo.add_argument("--out", default="out/cdnow_clv.parquet")

@@ -312,7 +312,8 @@ def customer_lifetime_value(
     ).iloc[comp.inverse]
     out.index = data.index
     out.attrs.update(
-        horizon=f"{h_value:g} {h_unit}s", horizon_in_model_units=H, time_unit=unit,
+        horizon=f"{h_value:g} {h_unit}" + ("" if h_value == 1 else "s"),
+        horizon_in_model_units=H, time_unit=unit,
         discount_rate=float(discount_rate), continuous_rate_per_unit=delta,
         margin=float(margin), level=level,
         expected_clv_interval="credible interval of the expected CLV (parameter uncertainty)",

@@ -1,0 +1,78 @@
+"""The HTML report: self-contained, complete, and rendered by headless Chromium."""
+
+import os
+import re
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+
+from clvmodels import BetaGeoModel, GammaGammaModel, rfm_summary
+from clvmodels.datasets import load_cdnow_summary, load_cdnow_transactions
+from clvmodels.report import build_report
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    d = tmp_path_factory.mktemp("report")
+    tx = load_cdnow_transactions()
+    summary = rfm_summary(tx, observation_end="1998-06-30")
+    bg = BetaGeoModel(random_state=0).fit(summary)
+    gg = GammaGammaModel(random_state=0).fit(summary)
+    segments = pd.Series(["big" if v > 40 else "small" for v in summary.monetary_value.fillna(0)],
+                         index=summary.index)
+    path = build_report(bg, gg, summary, d / "report.html", transactions=tx,
+                        holdout=load_cdnow_summary(), segments=segments,
+                        acquisition_cost=pd.Series({"big": 2.0, "small": 10.0}),
+                        serving_cost_rate=0.05, n_samples=50)
+    return path, path.read_text()
+
+
+def test_report_is_self_contained(report):
+    path, text = report
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)
+    images = re.findall(r"<img[^>]*src=\"([^\"]+)\"", text)
+    assert len(images) >= 5 and all(s.startswith("data:image/png;base64,") for s in images)
+    assert path.with_suffix(".clv.csv").is_file()
+
+
+def test_report_answers_the_questions(report):
+    _, text = report
+    for part in ("The data", "How well the model fits", "What each customer is worth",
+                 "Longer horizons", "1 year", "3 years", "5 years", "By acquisition cohort",
+                 "By segment", "LTV:CAC", "Below 3 : 1", "Gross and net", "rule of thumb",
+                 "discounted at 10% a year", "which it did not see"):
+        assert part in text, part
+    # the small segment (cost 10 per customer) is flagged, the big one is not
+    assert re.search(r"Below 3 : 1[^<]*small", text)
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    if os.environ.get("CI"):
+        pytest.fail("CI must install Debian's chromium (.ci/run does it)")
+    pytest.skip("chromium is not installed")
+
+
+def test_report_renders_in_headless_chromium(report, tmp_path):
+    path, _ = report
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000",
+             "--enable-logging=stderr", "--v=0"]
+    url = path.resolve().as_uri()
+    dom = subprocess.run([_chromium(), *flags, "--dump-dom", url], capture_output=True, text=True,
+                         timeout=120)
+    assert 'data-images-ok="true"' in dom.stdout, dom.stderr[-2000:]
+    n_images = int(re.search(r'data-images="(\d+)"', dom.stdout).group(1))
+    assert n_images >= 5
+    console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line]
+    assert not console, console
+    shot = tmp_path / "report.png"
+    subprocess.run([_chromium(), *flags, "--window-size=1200,3000", f"--screenshot={shot}", url],
+                   capture_output=True, timeout=120, check=True)
+    assert shot.stat().st_size > 50_000
+    shutil.copy(shot, path.with_name("report-screenshot.png"))
