@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 demo: venv
-	$(PY) -m clvmodels.demo
+	$(PY) -m clvmodels demo
 
 test: venv
 	$(PY) -m pytest -q

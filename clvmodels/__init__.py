@@ -26,7 +26,12 @@ from .errors import (
     NotFittedError,
 )
 from .evaluation import evaluate_holdout
+from .contractual import contractual_lifetime_value
+from .data.subscriptions import subscription_summary
 from .models import BetaGeoModel, GammaGammaModel
+from .models.sbg import ShiftedBetaGeoModel, accounts_from_survival, simulate_sbg
+from .models.sbg_covariates import ShiftedBetaGeoCovariateModel
+from .retention import expected_retention, fit_by_segment, lifetime_summary, retention_table
 from .models.persistence import load_model, save_model
 from .simulate import simulate_bgnbd, simulate_spend
 
@@ -39,6 +44,16 @@ __all__ = [
     "BetaGeoModel",
     "GammaGammaModel",
     "customer_lifetime_value",
+    "ShiftedBetaGeoModel",
+    "ShiftedBetaGeoCovariateModel",
+    "accounts_from_survival",
+    "simulate_sbg",
+    "contractual_lifetime_value",
+    "subscription_summary",
+    "retention_table",
+    "expected_retention",
+    "fit_by_segment",
+    "lifetime_summary",
     "save_model",
     "load_model",
     "evaluate_holdout",

@@ -56,6 +56,23 @@ class FutureSamples:
     value: np.ndarray | None
 
 
+def check_clv_options(owner: str, *, margin, level, n_samples, n_draws, chunk_size) -> None:
+    """The settings every CLV function shares, checked with the standard message."""
+    check_parameter("margin", owner, margin,
+                    isinstance(margin, (int, float)) and np.isfinite(margin) and margin > 0,
+                    "a float in (0, inf)")
+    check_parameter("level", owner, level, isinstance(level, float) and 0 < level < 1,
+                    "a float in (0, 1)")
+    check_parameter("n_samples", owner, n_samples,
+                    isinstance(n_samples, int) and n_samples >= 20, "an int >= 20")
+    check_parameter("n_draws", owner, n_draws,
+                    n_draws is None or (isinstance(n_draws, int) and n_draws >= 2),
+                    "None or an int >= 2")
+    check_parameter("chunk_size", owner, chunk_size,
+                    chunk_size is None or (isinstance(chunk_size, int) and chunk_size >= 1),
+                    "None or a positive int")
+
+
 def _draw_matrix(model, n: int | None, rng: np.random.Generator) -> dict[str, np.ndarray]:
     draws = model.param_draws()
     total = next(iter(draws.values())).shape[0]
@@ -222,19 +239,8 @@ def customer_lifetime_value(
             raise TypeError(f"The {name!r} parameter of {_OWNER} must be a fitted {cls.__name__}. "
                             f"Got {type(model).__name__} instead.")
         model._require_fitted()
-    check_parameter("margin", _OWNER, margin,
-                    isinstance(margin, (int, float)) and np.isfinite(margin) and margin > 0,
-                    "a float in (0, inf)")
-    check_parameter("level", _OWNER, level, isinstance(level, float) and 0 < level < 1,
-                    "a float in (0, 1)")
-    check_parameter("n_samples", _OWNER, n_samples,
-                    isinstance(n_samples, int) and n_samples >= 20, "an int >= 20")
-    check_parameter("n_draws", _OWNER, n_draws,
-                    n_draws is None or (isinstance(n_draws, int) and n_draws >= 2),
-                    "None or an int >= 2")
-    check_parameter("chunk_size", _OWNER, chunk_size,
-                    chunk_size is None or (isinstance(chunk_size, int) and chunk_size >= 1),
-                    "None or a positive int")
+    check_clv_options(_OWNER, margin=margin, level=level, n_samples=n_samples,
+                      n_draws=n_draws, chunk_size=chunk_size)
     unit = transaction_model.time_unit_
     data_unit = data.attrs.get("time_unit", unit)
     if unit is None:

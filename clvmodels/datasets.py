@@ -93,3 +93,44 @@ def load_cdnow_summary() -> pd.DataFrame:
         load_cdnow_transactions(), calibration_end="1997-09-30",
         observation_end="1998-06-30", time_unit="week",
     )
+
+
+_TELCO = "telco_customer_churn.csv"
+
+
+def load_telco() -> pd.DataFrame:
+    """IBM's sample Telco churn data: 7,043 monthly subscribers, one row per account.
+
+    A snapshot of a telecom provider's customer base (provenance in ``data/README.md``):
+    ``tenure`` is the number of months an account has been a customer, ``Churn`` says
+    whether it cancelled in the last month. In the terms of
+    :mod:`clvmodels.data.subscriptions`, a churned account ended after ``tenure``
+    months and an active one has renewed ``tenure`` times, so the frame can be passed
+    to :class:`clvmodels.models.sbg.ShiftedBetaGeoModel` as it is.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customerID``, with the file's columns (``TotalCharges`` as float,
+        NaN for the 11 accounts with tenure 0 that have not been billed yet) plus
+        ``churned`` (bool, ``Churn == "Yes"``); ``attrs['time_unit'] == 'month'``.
+
+    Examples
+    --------
+    >>> telco = load_telco()
+    >>> telco.shape, int(telco["churned"].sum()), telco.attrs["time_unit"]
+    ((7043, 21), 1869, 'month')
+    >>> telco.groupby("Contract")["churned"].mean().round(3).tolist()
+    [0.427, 0.113, 0.028]
+    """
+    with _data_file(_TELCO).open("r") as handle:
+        raw = pd.read_csv(handle, dtype={"customerID": str, "TotalCharges": str})
+    out = raw.set_index("customerID")
+    out["TotalCharges"] = pd.to_numeric(out["TotalCharges"].str.strip().replace("", None),
+                                        errors="raise").astype(np.float64)
+    out["churned"] = out["Churn"].eq("Yes")
+    out.attrs["time_unit"] = "month"
+    return out
+
+
+__all__.append("load_telco")

@@ -3,5 +3,8 @@
 from .base import BaseModel
 from .bgnbd import BetaGeoModel
 from .gamma_gamma import GammaGammaModel
+from .sbg import ShiftedBetaGeoModel
+from .sbg_covariates import ShiftedBetaGeoCovariateModel
 
-__all__ = ["BaseModel", "BetaGeoModel", "GammaGammaModel"]
+__all__ = ["BaseModel", "BetaGeoModel", "GammaGammaModel", "ShiftedBetaGeoModel",
+           "ShiftedBetaGeoCovariateModel"]

@@ -61,12 +61,14 @@ def model_classes() -> dict[str, type]:
     Imported on call, not at import time, so that ``base.py`` may import this module.
 
     >>> sorted(model_classes())
-    ['BetaGeoModel', 'GammaGammaModel']
+    ['BetaGeoModel', 'GammaGammaModel', 'ShiftedBetaGeoModel']
     """
     from .bgnbd import BetaGeoModel
     from .gamma_gamma import GammaGammaModel
+    from .sbg import ShiftedBetaGeoModel
 
-    return {"BetaGeoModel": BetaGeoModel, "GammaGammaModel": GammaGammaModel}
+    return {"BetaGeoModel": BetaGeoModel, "GammaGammaModel": GammaGammaModel,
+            "ShiftedBetaGeoModel": ShiftedBetaGeoModel}
 
 
 def _loaders() -> dict[str, Callable[[dict], object]]:

@@ -1,0 +1,309 @@
+"""Per-account lifetime value of subscription (contractual) accounts, with two honest
+intervals (DESIGN.md principle 3), from a fitted sBG model.
+
+Convention (Fader & Hardie 2010). Accounts are valued just before their next
+renewal decision: an active account with tenure ``t`` pays ``revenue`` at its next
+renewal if it renews (undiscounted), ``revenue (1 + g)`` one period later if it
+renews again, discounted once, and so on. With ``d`` the per-period equivalent of
+the effective *annual* ``discount_rate`` (converted exactly for the model's period,
+:mod:`clvmodels.timeunits`) and ``z = (1 + g) / (1 + d)``,
+
+``expected_clv = margin * revenue * DERL``, ``DERL = sum_{k>=0} P(T > t + 1 + k | T > t) z^k``
+
+(:func:`~clvmodels.models.sbg.sbg_discounted_residual_lifetime`). Churned accounts
+are worth 0.
+
+* ``expected_clv_lower`` / ``expected_clv_upper`` — *credible interval for the
+  expected CLV*: quantiles over the model's parameter draws of the expected value.
+  Parameter uncertainty only.
+* ``clv_predictive_lower`` / ``clv_predictive_upper`` — *predictive interval for the
+  realized CLV*: quantiles of simulated futures. Each takes a parameter draw, the
+  account's churn probability from its posterior ``Beta(alpha, beta + t)``, and a
+  geometric number ``K`` of further renewals; the realized value is
+  ``margin * revenue * (1 + z + ... + z^(K-1))``. Parameter, individual and renewal
+  uncertainty.
+
+Everything runs on unique ``(tenure, churned, covariates)`` rows; revenue scales
+each account's distribution (so it must be >= 0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .clv import check_clv_options
+from .errors import DataError, check_parameter, format_examples
+from .models.sbg import (
+    ShiftedBetaGeoModel,
+    _derl_lam,
+    sbg_expected_residual_lifetime,
+    sbg_probability_renewal,
+    sbg_simulate_renewals,
+)
+
+__all__ = ["contractual_lifetime_value", "simulate_discounted_renewals", "discounted_count"]
+
+_OWNER = "contractual_lifetime_value"
+
+
+def discounted_count(k, lam):
+    """Value of ``k`` payments ``1, z, z^2, ...`` with ``z = exp(-lam)``:
+    ``(1 - z^k) / (1 - z)``; ``k`` when ``lam == 0``; ``k`` may be infinite.
+
+    >>> discounted_count(np.array([0.0, 1.0, 3.0, np.inf]), np.log(2.0)).tolist()
+    [0.0, 1.0, 1.75, 2.0]
+    """
+    k = np.asarray(k, dtype=np.float64)
+    if lam == 0:
+        return k.copy()
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.expm1(-lam * k) / np.expm1(-lam)
+    return np.where(k == 0, 0.0, out)
+
+
+def _pick_draws(model, n: int | None, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    draws = model.param_draws()
+    total = next(iter(draws.values())).shape[0]
+    if n is not None and n < total:
+        pick = np.sort(rng.choice(total, size=n, replace=False))
+        draws = {k: v[pick] for k, v in draws.items()}
+    return draws
+
+
+def _check_model(model, owner):
+    if not isinstance(model, ShiftedBetaGeoModel):
+        raise TypeError(f"The 'model' parameter of {owner} must be a fitted ShiftedBetaGeoModel "
+                        f"(or a subclass). Got {type(model).__name__} instead.")
+    model._require_fitted()
+
+
+def _simulate_rows(model, accounts, lam, n_samples, rng, horizon=None, draws=None):
+    """Discounted counts of future payments, ``(n_unique, n_samples)``, and the
+    compressed rows; each sample uses a random parameter draw."""
+    draws = model.param_draws() if draws is None else draws
+    n_total = next(iter(draws.values())).shape[0]
+    _, _, tenure, churned, comp = model.account_parameters(accounts, {k: v[:1] for k, v in
+                                                                       draws.items()})
+    pick = rng.integers(0, n_total, size=(comp.n_unique, n_samples))
+    sampled = {k: v[pick] for k, v in draws.items()}  # (n_unique, n_samples)
+    alpha, beta = model._alpha_beta(sampled, {k: v[:, None] for k, v in comp.unique.items()})
+    k = sbg_simulate_renewals(alpha, beta, tenure[:, None], rng, horizon=horizon)
+    value = discounted_count(np.broadcast_to(k, (comp.n_unique, n_samples)), lam)
+    return np.where(churned[:, None], 0.0, value), comp
+
+
+def simulate_discounted_renewals(
+    model: ShiftedBetaGeoModel,
+    accounts: pd.DataFrame,
+    *,
+    discount_rate: float = 0.0,
+    growth_rate: float = 0.0,
+    horizon: int | None = None,
+    n_samples: int = 1000,
+    random_state: int | np.random.Generator | None = None,
+) -> np.ndarray:
+    """Simulated futures per account, ``(n_accounts, n_samples)``: the discounted number
+    of future payments (``1 + z + ... + z^(K-1)`` for ``K`` further renewals, see the
+    module docstring), parameter uncertainty included through the model's draws.
+    With ``discount_rate=0`` and ``growth_rate=0`` it is the number of further
+    renewals; ``horizon`` counts only those within the next ``horizon`` renewal
+    decisions (for holdout checks).
+
+    >>> from clvmodels.models.sbg import ShiftedBetaGeoModel, accounts_from_survival
+    >>> m = ShiftedBetaGeoModel(random_state=0).fit(accounts_from_survival(
+    ...     [1000, 631, 468, 382, 326, 289, 262, 241], time_unit="year"))
+    >>> sims = simulate_discounted_renewals(m, pd.DataFrame({"tenure": [0, 7]}), horizon=5,
+    ...                                     n_samples=400, random_state=1)
+    >>> sims.shape, float(sims.max())
+    ((2, 400), 5.0)
+    """
+    _check_model(model, "simulate_discounted_renewals")
+    check_parameter("n_samples", "simulate_discounted_renewals", n_samples,
+                    isinstance(n_samples, int) and n_samples >= 1, "an int >= 1")
+    check_parameter("horizon", "simulate_discounted_renewals", horizon,
+                    horizon is None or (isinstance(horizon, int) and horizon >= 0),
+                    "None or an int >= 0")
+    lam = model.period_log_discount(discount_rate, growth_rate, "simulate_discounted_renewals")
+    rng = np.random.default_rng(random_state)
+    value, comp = _simulate_rows(model, accounts, lam, n_samples, rng, horizon=horizon)
+    return value[comp.inverse]
+
+
+def _account_column(accounts, col, name, owner, *, allow_zero=True) -> np.ndarray:
+    if col not in accounts.columns:
+        raise DataError(f"{owner}: the {name} column {col!r} is not in the accounts; they have "
+                        f"{list(accounts.columns)[:20]}. Pass {name}=<column name>.")
+    try:
+        v = pd.to_numeric(accounts[col], errors="raise").to_numpy(np.float64, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{owner}: column {col!r} must be numeric ({exc}). Convert it with "
+                        "pd.to_numeric.") from None
+    bad = ~np.isfinite(v) | (v < 0)
+    if bad.any():
+        raise DataError(
+            f"{owner}: column {col!r} must be finite and >= 0; {int(bad.sum())} row(s) are not, "
+            f"first account ids {format_examples(accounts.index[bad].tolist())}. Fill missing "
+            "values (e.g. 0 for accounts without revenue) or drop those accounts."
+        )
+    return v
+
+
+def contractual_lifetime_value(
+    model: ShiftedBetaGeoModel,
+    accounts: pd.DataFrame,
+    *,
+    revenue_col: str,
+    discount_rate: float,
+    margin: float = 1.0,
+    growth_rate: float = 0.0,
+    acquisition_cost_col: str | None = None,
+    level: float = 0.90,
+    n_draws: int | None = 200,
+    n_samples: int = 1000,
+    chunk_size: int | None = None,
+    random_state: int | np.random.Generator | None = None,
+) -> pd.DataFrame:
+    """Per-account residual lifetime value of subscription accounts, with a credible
+    interval of the expected value and a predictive interval of the realized value.
+
+    Parameters
+    ----------
+    model : ShiftedBetaGeoModel
+        Fitted churn model (any fit method: only its parameter draws are used; the
+        covariate model too).
+    accounts : DataFrame
+        One row per account: ``tenure`` (renewal decisions made), optional ``churned``
+        (missing: all active), the revenue column and, for the covariate model, its
+        covariates, in the model's period.
+    revenue_col : str
+        Revenue per period at the next renewal (e.g. the monthly charge).
+    discount_rate : float
+        Effective *annual* discount rate (0.10 = 10%), converted exactly to the
+        model's period. With 0 and no discounting the expected value is infinite when
+        the fitted ``alpha <= 1`` (see
+        :func:`~clvmodels.models.sbg.sbg_expected_residual_lifetime`).
+    margin : float
+        Share of revenue that is profit.
+    growth_rate : float
+        Per-period revenue expansion (contraction if negative); each period's
+        discount factor is multiplied by ``1 + growth_rate``.
+    acquisition_cost_col : str, optional
+        Column of acquisition costs: adds ``acquisition_cost``, ``net_value =
+        expected_clv - acquisition_cost`` and ``ltv_to_cac = expected_clv /
+        acquisition_cost`` (``inf`` for a zero cost, NaN when value and cost are both 0).
+    level : float
+        Probability content of both intervals.
+    n_draws : int or None
+        Parameter draws used for the credible interval (None: all).
+    n_samples : int
+        Simulated futures per distinct account row for the predictive interval.
+    chunk_size : int, optional
+        Distinct rows simulated at a time (default: about 8 million numbers a block).
+    random_state : int or Generator, optional
+        Seed for draw selection and simulation.
+
+    Returns
+    -------
+    DataFrame
+        Per account: ``probability_renewal``, ``expected_residual_lifetime`` (further
+        renewals, undiscounted; ``inf`` when ``alpha <= 1``),
+        ``discounted_expected_residual_lifetime`` (DERL at the discount rate, no
+        growth), ``expected_clv`` (all at the point estimate), ``expected_clv_lower``
+        / ``upper`` (credible interval), ``clv_predictive_lower`` / ``upper``
+        (predictive interval), and the acquisition-cost columns when asked. ``attrs``
+        record the settings and what each interval is.
+
+    Examples
+    --------
+    >>> from clvmodels.models.sbg import ShiftedBetaGeoModel, accounts_from_survival
+    >>> m = ShiftedBetaGeoModel(random_state=0).fit(accounts_from_survival(
+    ...     [1000, 631, 468, 382, 326, 289, 262, 241], time_unit="year"))
+    >>> accounts = pd.DataFrame({"tenure": [0, 7], "revenue": [100.0, 100.0]}, index=["a", "b"])
+    >>> clv = contractual_lifetime_value(m, accounts, revenue_col="revenue", discount_rate=0.1,
+    ...                                  random_state=0)
+    >>> clv["expected_clv"].round(1).tolist()
+    [296.4, 684.2]
+    >>> bool((clv.expected_clv_lower < clv.expected_clv).all())
+    True
+    """
+    _check_model(model, _OWNER)
+    check_clv_options(_OWNER, margin=margin, level=level, n_samples=n_samples,
+                      n_draws=n_draws, chunk_size=chunk_size)
+    lam = model.period_log_discount(discount_rate, growth_rate, _OWNER)
+    lam_d = model.period_log_discount(discount_rate, 0.0, _OWNER)
+    revenue = _account_column(accounts, revenue_col, "revenue_col", _OWNER)
+    cost = None
+    if acquisition_cost_col is not None:
+        cost = _account_column(accounts, acquisition_cost_col, "acquisition_cost_col", _OWNER)
+    rng = np.random.default_rng(random_state)
+
+    # point estimate, per unique (tenure, churned, covariates) row
+    alpha, beta, tenure, churned, comp = model.account_parameters(accounts)
+    alpha, beta = alpha[0], beta[0]
+    active = ~churned
+
+    def zero_if_churned(v):
+        return np.where(active, v, 0.0)
+
+    p_renew = zero_if_churned(sbg_probability_renewal(alpha, beta, tenure))
+    erl = zero_if_churned(sbg_expected_residual_lifetime(alpha, beta, tenure))
+    derl = zero_if_churned(_derl_lam(alpha, beta, tenure, lam_d))
+    derl_g = zero_if_churned(_derl_lam(alpha, beta, tenure, lam))
+
+    # credible interval: quantiles over parameter draws of DERL (with growth)
+    q = np.array([(1 - level) / 2, (1 + level) / 2])
+    draws = _pick_draws(model, n_draws, rng)
+    a_d, b_d, _, _, _ = model.account_parameters(accounts, draws)
+    per_draw = np.where(active, _derl_lam(a_d, b_d, tenure, lam), 0.0)
+    cred = np.quantile(per_draw, q, axis=0)
+
+    # predictive interval: quantiles of simulated discounted payment counts
+    if chunk_size is None:
+        chunk_size = max(100, 8_000_000 // n_samples)
+    pred = np.empty((2, comp.n_unique))
+    all_draws = model.param_draws()
+    for start in range(0, comp.n_unique, chunk_size):
+        rows = np.arange(start, min(start + chunk_size, comp.n_unique))
+        chunk = pd.DataFrame({k: v[rows] for k, v in comp.unique.items()})
+        chunk["churned"] = chunk["churned"] > 0
+        sims, sub = _simulate_rows(model, chunk, lam, n_samples, rng, draws=all_draws)
+        pred[:, rows] = np.quantile(sims[sub.inverse], q, axis=1)
+
+    scale = margin * revenue
+    inv = comp.inverse
+    out = pd.DataFrame(
+        {
+            "probability_renewal": p_renew[inv],
+            "expected_residual_lifetime": erl[inv],
+            "discounted_expected_residual_lifetime": derl[inv],
+            "expected_clv": _scaled(scale, derl_g[inv]),
+            "expected_clv_lower": _scaled(scale, cred[0][inv]),
+            "expected_clv_upper": _scaled(scale, cred[1][inv]),
+            "clv_predictive_lower": _scaled(scale, pred[0][inv]),
+            "clv_predictive_upper": _scaled(scale, pred[1][inv]),
+        },
+        index=accounts.index,
+    )
+    if cost is not None:
+        out["acquisition_cost"] = cost
+        out["net_value"] = out["expected_clv"] - cost
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = out["expected_clv"].to_numpy() / np.where(cost > 0, cost, 1.0)
+            out["ltv_to_cac"] = np.where(cost > 0, ratio,
+                                         np.where(out["expected_clv"] > 0, np.inf, np.nan))
+    out.attrs.update(
+        time_unit=model.time_unit_, discount_rate=float(discount_rate),
+        discount_rate_per_period=float(np.expm1(lam_d)), growth_rate=float(growth_rate),
+        margin=float(margin), level=level, revenue_col=revenue_col,
+        expected_clv_interval="credible interval of the expected CLV (parameter uncertainty)",
+        clv_predictive_interval="predictive interval of the realized CLV (parameter, "
+        "individual churn-probability and renewal uncertainty; simulated)",
+    )
+    return out
+
+
+def _scaled(scale, value):
+    """``scale * value`` with ``0 * inf = 0`` (no revenue, nothing to gain)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(scale == 0, 0.0, scale * value)
