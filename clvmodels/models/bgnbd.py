@@ -201,19 +201,24 @@ def bgnbd_probability_of_purchases(r, alpha, a, b, k, t):
     """
     k = np.asarray(k, dtype=np.float64)
     t = np.asarray(t, dtype=np.float64)
-    zero = np.zeros(np.broadcast_shapes(np.shape(k), np.shape(t), np.shape(r), np.shape(alpha)))
-    log_q0 = r * np.log(alpha / (alpha + t)) + zero
-    log_q1 = np.log(t / (alpha + t)) + zero
+    # the NB(r, alpha/(alpha+t)) probabilities for j = 0..max(k) are computed once per
+    # (t, parameter) combination and then picked out at each k: memory grows with
+    # max(k) times the t grid, not with max(k) times the whole (k, t) grid
+    base = np.broadcast_shapes(np.shape(t), np.shape(r), np.shape(alpha))
+    out = np.broadcast_shapes(np.shape(k), base)
+    log_q0 = np.broadcast_to(r * np.log(alpha / (alpha + t)), base)
+    log_q1 = np.broadcast_to(np.log(t / (alpha + t)), base)
     kmax = int(np.max(k)) if k.size else 0
-    # NB(r, alpha/(alpha+t)) probabilities for j = 0..kmax, cumulated for the tail term
-    j = np.arange(kmax + 1, dtype=np.float64).reshape((-1,) + (1,) * zero.ndim)
-    log_nb = (special.gammaln(r + j) - special.gammaln(r) - special.gammaln(j + 1.0)
-              + log_q0 + j * log_q1)
-    nb = np.exp(log_nb)
+    j = np.arange(kmax + 1, dtype=np.float64).reshape((-1,) + (1,) * len(base))
+    nb = np.exp(special.gammaln(r + j) - special.gammaln(r) - special.gammaln(j + 1.0)
+                + log_q0 + j * log_q1)
     cdf_before = np.cumsum(nb, axis=0) - nb  # sum_{j < k} NB(j)
-    ki = k.astype(np.int64)
-    nb_k = np.take_along_axis(nb, np.broadcast_to(ki, nb.shape[1:])[None], axis=0)[0]
-    cdf_k = np.take_along_axis(cdf_before, np.broadcast_to(ki, nb.shape[1:])[None], axis=0)[0]
+    lead = (1,) * (len(out) - len(base))
+    nb = nb.reshape((kmax + 1,) + lead + base)
+    cdf_before = cdf_before.reshape(nb.shape)
+    ki = np.broadcast_to(k.astype(np.int64), out)[None]
+    nb_k = np.take_along_axis(nb, ki, axis=0)[0]
+    cdf_k = np.take_along_axis(cdf_before, ki, axis=0)[0]
     first = np.exp(special.betaln(a, b + k) - special.betaln(a, b)) * nb_k
     with np.errstate(divide="ignore", invalid="ignore"):
         second = np.exp(special.betaln(a + 1.0, b + k - 1.0) - special.betaln(a, b)) * (1.0 - cdf_k)
