@@ -27,6 +27,8 @@ from .inputs import summary_arrays
 __all__ = [
     "BetaGeoModel",
     "bgnbd_log_likelihood",
+    "bgnbd_total_log_likelihood",
+    "bgnbd_statistics",
     "bgnbd_probability_alive",
     "bgnbd_expected_purchases_new",
     "bgnbd_conditional_expected_purchases",
@@ -42,15 +44,14 @@ def _log_odds(ops, r, alpha, a, b, x, log_at, log_atx):
     return ops.log(a) - ops.log(b + np.maximum(x - 1.0, 0.0)) + (r + x) * (log_at - log_atx)
 
 
-def bgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=False,
-                         levels=None, ops=NUMPY):
+def bgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=False, ops=NUMPY):
     """Per-customer BG/NBD log-likelihood (FHL 2005, eq. 6), in log space.
 
     ``log L = log B(a, b+x) - log B(a, b) + log G(r+x) - log G(r) + r log(alpha)
     - (r+x) log(alpha+T) + [x>0] log(1 + a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x))``,
     the last term as a soft-plus so it stays finite for x up to 1e5 and T up to 1e4.
-    This is the one BG/NBD likelihood: maximum likelihood evaluates it with numpy,
-    the PyMC model builds it as a PyTensor graph (``ops=pytensor_ops()``).
+    Fits sum it over customers through :func:`bgnbd_total_log_likelihood`, the same
+    terms regrouped (held equal to the sum of this function by a test).
 
     Parameters
     ----------
@@ -61,12 +62,6 @@ def bgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=Fals
     gradient : bool
         Also return the partial derivatives with respect to ``log r, log alpha,
         log a, log b`` (numpy, scalar parameters only), as a ``(4, n)`` array.
-    levels : dict, optional
-        Distinct values of some inputs, ``{"frequency": (unique, index), "T": ...,
-        "recency": ...}`` with ``column == unique[index]``: functions of that input
-        alone (special functions of ``x``, ``log(alpha + T)``, ``log(alpha + t_x)``)
-        are then evaluated once per distinct value (a pure speed-up, same numbers;
-        see :func:`value_levels`).
     ops : namespace
         Array back-end (:mod:`clvmodels.models.backend`).
 
@@ -80,25 +75,14 @@ def bgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=Fals
     x = np.asarray(frequency, dtype=np.float64)
     t_x = np.asarray(recency, dtype=np.float64)
     T = np.asarray(T, dtype=np.float64)
-    levels = levels or {}
-    u, idx = levels.get("frequency", (x, None))
-
-    def at_x(v):
-        return v if idx is None else ops.take(v, idx)
-
-    def log_alpha_plus(name, values):
-        uniq, where = levels.get(name, (values, None))
-        logs = ops.log(alpha + uniq)
-        return logs if where is None else ops.take(logs, where)
-
     xpos = x > 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        k_x = (ops.betaln(a, b + u) - ops.betaln(a, b)
-               + ops.gammaln(r + u) - ops.gammaln(r) + r * ops.log(alpha))
-        log_at = log_alpha_plus("T", T)
-        log_atx = log_alpha_plus("recency", t_x)
+        k_x = (ops.betaln(a, b + x) - ops.betaln(a, b)
+               + ops.gammaln(r + x) - ops.gammaln(r) + r * ops.log(alpha))
+        log_at = ops.log(alpha + T)
+        log_atx = ops.log(alpha + t_x)
         z = _log_odds(ops, r, alpha, a, b, x, log_at, log_atx)
-        ll = at_x(k_x) - (r + x) * log_at + ops.where(xpos, ops.logaddexp(0.0, z), 0.0)
+        ll = k_x - (r + x) * log_at + ops.where(xpos, ops.logaddexp(0.0, z), 0.0)
         if not gradient:
             return ll
         if ops is not NUMPY:
@@ -106,30 +90,74 @@ def bgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=Fals
         s = r + x
         pi = np.where(xpos, special.expit(z), 0.0)
         d_log = log_at - log_atx
-        g_r = r * (at_x(special.digamma(r + u) - special.digamma(r) + np.log(alpha))
+        g_r = r * (special.digamma(r + x) - special.digamma(r) + np.log(alpha)
                    - log_at + pi * d_log)
         inv_at, inv_atx = np.exp(-log_at), np.exp(-log_atx)
         g_alpha = alpha * (r / alpha - s * inv_at + pi * s * (inv_at - inv_atx))
-        g_a = at_x(a * (special.digamma(a + b) - special.digamma(a + b + u))) + pi
-        g_b = b * (at_x(special.digamma(b + u) - special.digamma(a + b + u))
+        g_a = a * (special.digamma(a + b) - special.digamma(a + b + x)) + pi
+        g_b = b * (special.digamma(b + x) - special.digamma(a + b + x)
                    - special.digamma(b) + special.digamma(a + b)
                    - pi / (b + np.maximum(x - 1.0, 0.0)))
     return ll, np.stack([g_r, g_alpha, g_a, g_b])
 
 
-def value_levels(columns: dict[str, np.ndarray], names, max_share: float = 0.5) -> dict:
-    """``{name: (unique, index)}`` for the columns whose distinct values number at
-    most ``max_share`` of the rows (where evaluating per distinct value pays off).
+def bgnbd_statistics(frequency, recency, T, weights) -> dict:
+    """What :func:`bgnbd_total_log_likelihood` needs, computed once per fit from the
+    (compressed) rows and their weights: weights per distinct ``x`` and per distinct
+    ``T``, and the rows with repeat purchases, the only ones whose likelihood couples
+    ``x``, ``t_x`` and ``T``."""
+    x = np.asarray(frequency, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    ux, ix = np.unique(x, return_inverse=True)
+    uT, iT = np.unique(np.asarray(T, dtype=np.float64), return_inverse=True)
+    rep = x > 0
+    return {
+        "ux": ux, "w_x": np.bincount(ix, weights=w, minlength=ux.size),
+        "uT": uT, "w_T": np.bincount(iT, weights=w, minlength=uT.size),
+        "wx_T": np.bincount(iT, weights=w * x, minlength=uT.size),
+        "x": x[rep], "t_x": np.asarray(recency, dtype=np.float64)[rep],
+        "T": np.asarray(T, dtype=np.float64)[rep], "w": w[rep],
+    }
 
-    >>> value_levels({"T": np.array([3.0, 3.0, 5.0, 3.0])}, ["T"])["T"][0]
-    array([3., 5.])
+
+def bgnbd_total_log_likelihood(r, alpha, a, b, stats, *, gradient=False, ops=NUMPY):
+    """Weighted sum of :func:`bgnbd_log_likelihood` over customers, regrouped:
+    terms in ``x`` alone are summed per distinct ``x``, ``(r+x) log(alpha+T)`` per
+    distinct ``T``, and only the soft-plus term is evaluated per row, for rows with
+    repeat purchases. The maximum-likelihood fit (numpy, with ``gradient=True``: the
+    gradient w.r.t. the log parameters) and the PyMC model (``ops=pytensor_ops()``)
+    both use this function.
+
+    >>> st = bgnbd_statistics(np.array([0, 2]), np.array([0.0, 30.43]),
+    ...                       np.array([38.86, 38.86]), np.array([1.0, 1.0]))
+    >>> round(float(bgnbd_total_log_likelihood(0.2426, 4.4135, 0.7929, 2.4258, st)), 4)
+    -10.0135
     """
-    out = {}
-    for name in names:
-        uniq, index = np.unique(columns[name], return_inverse=True)
-        if uniq.size <= max_share * columns[name].size:
-            out[name] = (uniq, index)
-    return out
+    u, w_x = stats["ux"], stats["w_x"]
+    x, t_x, T, w = stats["x"], stats["t_x"], stats["T"], stats["w"]
+    per_x = (ops.betaln(a, b + u) - ops.betaln(a, b) + ops.gammaln(r + u) - ops.gammaln(r)
+             + r * ops.log(alpha))
+    log_aT = ops.log(alpha + stats["uT"])
+    log_at, log_atx = ops.log(alpha + T), ops.log(alpha + t_x)
+    z = _log_odds(ops, r, alpha, a, b, x, log_at, log_atx)
+    total = (ops.dot(w_x, per_x) - ops.dot(r * stats["w_T"] + stats["wx_T"], log_aT)
+             + ops.dot(w, ops.logaddexp(0.0, z)))
+    if not gradient:
+        return total
+    if ops is not NUMPY:
+        raise ValueError("gradient=True needs the numpy back-end; PyTensor differentiates itself")
+    pi = special.expit(z)
+    s = r + x
+    inv_aT = 1.0 / (alpha + stats["uT"])
+    dg = special.digamma
+    g_r = r * (w_x @ (dg(r + u) - dg(r) + np.log(alpha)) - stats["w_T"] @ log_aT
+               + w @ (pi * (log_at - log_atx)))
+    g_alpha = alpha * (w_x.sum() * r / alpha - (r * stats["w_T"] + stats["wx_T"]) @ inv_aT
+                       + w @ (pi * s * (1.0 / (alpha + T) - 1.0 / (alpha + t_x))))
+    g_a = a * (w_x @ (dg(a + b) - dg(a + b + u))) + w @ pi
+    g_b = b * (w_x @ (dg(b + u) - dg(a + b + u) - dg(b) + dg(a + b))
+               - w @ (pi / (b + x - 1.0)))
+    return float(total), np.array([g_r, g_alpha, g_a, g_b])
 
 
 def bgnbd_probability_alive(r, alpha, a, b, frequency, recency, T):
@@ -303,8 +331,8 @@ class BetaGeoModel(BaseModel):
         comp = compress_rows(arr, ["frequency", "recency", "T"])
         u = comp.unique
         ux, idx = np.unique(u["frequency"], return_inverse=True)
-        arrays = {"x": u["frequency"], "t_x": u["recency"], "T": u["T"],
-                  "levels": value_levels(u, ["frequency", "recency", "T"])}
+        arrays = {"x": u["frequency"], "T": u["T"],
+                  "stats": bgnbd_statistics(u["frequency"], u["recency"], u["T"], comp.weights)}
         return arrays, comp.weights
 
     def _start(self, arrays, weights):
@@ -313,19 +341,11 @@ class BetaGeoModel(BaseModel):
         return np.log([1.0, alpha0, 1.0, 1.0])
 
     def _loglik_and_grad(self, log_params, arrays, weights):
-        r, alpha, a, b = np.exp(log_params)
-        ll, g = bgnbd_log_likelihood(
-            r, alpha, a, b, arrays["x"], arrays["t_x"], arrays["T"],
-            gradient=True, levels=arrays["levels"],
-        )
-        return float(weights @ ll), g @ weights
+        return bgnbd_total_log_likelihood(*np.exp(log_params), arrays["stats"], gradient=True)
 
     def _pymc_log_likelihood(self, params, arrays, weights):
-        ops = pytensor_ops()
-        ll = bgnbd_log_likelihood(params["r"], params["alpha"], params["a"], params["b"],
-                                  arrays["x"], arrays["t_x"], arrays["T"],
-                                  levels=arrays["levels"], ops=ops)
-        return ops.dot(weights, ll)
+        return bgnbd_total_log_likelihood(params["r"], params["alpha"], params["a"],
+                                          params["b"], arrays["stats"], ops=pytensor_ops())
 
     # ------------------------------------------------------------- predictions
     def _customer_frame(self, data: pd.DataFrame):

@@ -99,13 +99,19 @@ def test_gradient_matches_finite_differences(cdnow, rng):
         np.testing.assert_allclose(g.sum(axis=1), numeric, rtol=1e-4, atol=1e-3)
 
 
-def test_levels_shortcut_gives_same_numbers(cdnow):
-    cols = {c: cdnow[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")}
-    levels = {c: np.unique(v, return_inverse=True) for c, v in cols.items()}
-    a, ga = bgnbd_log_likelihood(*BTYD, *cols.values(), gradient=True)
-    b, gb = bgnbd_log_likelihood(*BTYD, *cols.values(), gradient=True, levels=levels)
-    np.testing.assert_allclose(a, b, rtol=1e-12)
-    np.testing.assert_allclose(ga, gb, rtol=1e-12)
+def test_regrouped_total_equals_sum_over_customers(cdnow, rng):
+    """The fits' regrouped sum is the per-customer likelihood summed, value and gradient."""
+    from clvmodels.models.bgnbd import bgnbd_statistics, bgnbd_total_log_likelihood
+
+    cols = [cdnow[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")]
+    w = rng.integers(1, 5, cols[0].size).astype(float)
+    stats = bgnbd_statistics(*cols, w)
+    for _ in range(5):
+        pars = np.exp(np.log(BTYD) + rng.normal(0, 0.5, 4))
+        ll, g = bgnbd_log_likelihood(*pars, *cols, gradient=True)
+        total, grad = bgnbd_total_log_likelihood(*pars, stats, gradient=True)
+        assert total == pytest.approx(w @ ll, rel=1e-12)
+        np.testing.assert_allclose(grad, g @ w, rtol=1e-9)
 
 
 def test_predictions_match_lifetimes(rng):
