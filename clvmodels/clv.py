@@ -73,7 +73,9 @@ def check_clv_options(owner: str, *, margin, level, n_samples, n_draws, chunk_si
                     "None or a positive int")
 
 
-def _draw_matrix(model, n: int | None, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def pick_draws(model, n: int | None, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """``n`` of the model's flattened parameter draws, chosen at random without
+    replacement (all of them when ``n`` is None or not smaller)."""
     draws = model.param_draws()
     total = next(iter(draws.values())).shape[0]
     if n is not None and n < total:
@@ -282,7 +284,7 @@ def customer_lifetime_value(
                                                 monetary_value=rows["monetary_value"])
 
     # credible interval of the expected value: quantiles over parameter draws
-    bg = _draw_matrix(transaction_model, n_draws, rng)
+    bg = pick_draws(transaction_model, n_draws, rng)
     k = bg["r"].shape[0]
     gg_all = spend_model.param_draws()
     gg_pick = rng.choice(gg_all["p"].shape[0], size=k, replace=k > gg_all["p"].shape[0])

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .clv import check_clv_options
+from .clv import check_clv_options, pick_draws
 from .errors import DataError, check_parameter, format_examples
 from .models.sbg import (
     ShiftedBetaGeoModel,
@@ -60,15 +60,6 @@ def discounted_count(k, lam):
     with np.errstate(over="ignore", invalid="ignore"):
         out = np.expm1(-lam * k) / np.expm1(-lam)
     return np.where(k == 0, 0.0, out)
-
-
-def _pick_draws(model, n: int | None, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    draws = model.param_draws()
-    total = next(iter(draws.values())).shape[0]
-    if n is not None and n < total:
-        pick = np.sort(rng.choice(total, size=n, replace=False))
-        draws = {k: v[pick] for k, v in draws.items()}
-    return draws
 
 
 def _check_model(model, owner):
@@ -253,7 +244,7 @@ def contractual_lifetime_value(
 
     # credible interval: quantiles over parameter draws of DERL (with growth)
     q = np.array([(1 - level) / 2, (1 + level) / 2])
-    draws = _pick_draws(model, n_draws, rng)
+    draws = pick_draws(model, n_draws, rng)
     a_d, b_d, _, _, _ = model.account_parameters(accounts, draws)
     per_draw = np.where(active, _derl_lam(a_d, b_d, tenure, lam), 0.0)
     cred = np.quantile(per_draw, q, axis=0)
