@@ -55,19 +55,23 @@ def compress_rows(data: pd.DataFrame | dict[str, np.ndarray], columns: list[str]
     if n == 0:
         empty = {c: np.empty(0) for c in columns}
         return CompressedRows(empty, np.empty(0), np.empty(0, dtype=np.intp))
-    # lexsort over the columns (last key is primary); NaN sorts last and ties with NaN.
-    order = np.lexsort(cols[::-1])
-    sorted_cols = [c[order] for c in cols]
-    new_group = np.zeros(n, dtype=bool)
-    new_group[0] = True
-    for c in sorted_cols:
-        diff = c[1:] != c[:-1]
-        both_nan = np.isnan(c[1:]) & np.isnan(c[:-1])
-        new_group[1:] |= diff & ~both_nan
-    group_of_sorted = np.cumsum(new_group) - 1
-    starts = np.flatnonzero(new_group)
-    inverse = np.empty(n, dtype=np.intp)
-    inverse[order] = group_of_sorted
-    weights = np.diff(np.append(starts, n)).astype(np.float64)
-    unique = {name: c[starts] for name, c in zip(columns, sorted_cols)}
-    return CompressedRows(unique, weights, inverse)
+    # hash-factorize column by column, folding the codes into one group code
+    # (O(n), no sort); NaN gets its own code, so missing values group together
+    group = np.zeros(n, dtype=np.int64)
+    bound = 1  # group codes are < bound
+    for c in cols:
+        codes, uniques = pd.factorize(c, use_na_sentinel=True)
+        width = len(uniques) + 1
+        if bound * width >= 2**62:  # re-number the groups before the key could overflow
+            group, seen = pd.factorize(group)
+            bound = len(seen)
+        group = group * width + (codes.astype(np.int64) + 1)  # NaN (-1) -> 0
+        bound *= width
+    group, seen = pd.factorize(group)
+    n_groups = len(seen)
+    group = group.astype(np.intp)
+    first = np.empty(n_groups, dtype=np.intp)
+    first[group[::-1]] = np.arange(n - 1, -1, -1, dtype=np.intp)  # last write wins: first row
+    weights = np.bincount(group, minlength=n_groups).astype(np.float64)
+    unique = {name: c[first] for name, c in zip(columns, cols)}
+    return CompressedRows(unique, weights, group)

@@ -104,7 +104,12 @@ def test_edge_accounts_are_finite_and_ordered(yearly):
     assert v["a"] < v["b"] < v["c"] < v["d"] < 100 * 1.1 / 0.1
     assert (clv.loc["e"] == 0).all()
     lo, hi = clv["clv_predictive_lower"], clv["clv_predictive_upper"]
-    assert ((lo <= v) & (v <= hi)).all() and (hi <= 100 * 11 + 1e-9).all()
+    assert (lo <= hi).all() and (hi <= 100 * 11 + 1e-9).all()
+    # the mean need not lie inside a 90% interval: an account with tenure 500 almost
+    # surely renews for ever (realized value near the no-churn bound), and the rare
+    # early churn pulls the mean below the 5% quantile; so only the rest are checked
+    inside = (lo <= v) & (v <= hi)
+    assert inside.drop("d").all()
     assert (clv["expected_clv_lower"] <= v).all() and (v <= clv["expected_clv_upper"]).all()
 
 
