@@ -157,12 +157,20 @@ def _expected_clv_draws(bg, gg, rows, per_pair, pair_index, margin):
     return margin * pa * per_pair[:, pair_index] * spend
 
 
-def _per_pair(bg, pairs, horizon, delta):
-    col = lambda v: v[:, None]  # noqa: E731
-    return bgnbd_discounted_purchases_if_alive(
-        col(bg["r"]), col(bg["alpha"]), col(bg["a"]), col(bg["b"]),
-        pairs["frequency"], pairs["T"], horizon, delta,
-    )
+def _per_pair(bg, pairs, horizon, delta, block_elements: int = 2_000_000):
+    """Discounted purchases if alive for every (draw, distinct (x, T) pair), computed
+    in blocks of draws so the quadrature's temporaries stay near ``block_elements``
+    numbers whatever the number of draws."""
+    n_draws, n_pairs = bg["r"].shape[0], pairs["frequency"].shape[0]
+    out = np.empty((n_draws, n_pairs))
+    step = max(1, block_elements // max(n_pairs, 1))
+    for start in range(0, n_draws, step):
+        sl = slice(start, start + step)
+        out[sl] = bgnbd_discounted_purchases_if_alive(
+            bg["r"][sl, None], bg["alpha"][sl, None], bg["a"][sl, None], bg["b"][sl, None],
+            pairs["frequency"], pairs["T"], horizon, delta,
+        )
+    return out
 
 
 def customer_lifetime_value(
