@@ -19,12 +19,18 @@ EXAMPLES_FIT = """examples:
   clvmodels fit data/orders.csv --customer-col account --date-col ordered_at \\
       --amount-col revenue --observation-end 2026-10-31 --time-unit week --out models/clv
   clvmodels fit 'lake/orders/*.parquet' --out models/clv --method map --seed 7
+  clvmodels fit --kind contractual accounts.csv --account-col customerID --tenure-col tenure \\
+      --churned-col Churn --period month --revenue-col MonthlyCharges --out models/churn
+  clvmodels fit --kind contractual accounts.parquet --account-col customerID --churned-col Churn \\
+      --period month --covariates Contract,SeniorCitizen --method map --out models/churn-cov
 """
 EXAMPLES_SCORE = """examples:
   clvmodels score models/clv data/orders.csv --out scores.parquet
   clvmodels score models/clv summary.parquet --out scores.csv --horizon "24 months" \\
       --discount-rate 0.08 --margin 0.3 --level 0.8 --seed 1
   clvmodels score models/clv orders.parquet --out s.parquet --engine dask --scheduler tcp://10.0.0.5:8786
+  clvmodels score models/churn accounts.csv --out clv.parquet --revenue-col MonthlyCharges \\
+      --discount-rate 0.10 --margin 0.6 --acquisition-cost-col cac --level 0.9 --seed 1
 """
 
 
@@ -82,10 +88,54 @@ def _is_summary(frame: pd.DataFrame) -> bool:
     return {"frequency", "recency", "T"} <= set(frame.columns)
 
 
+# options of one kind of job only: dest -> the value meaning "not given"
+_NONCONTRACTUAL_ONLY = {
+    "fit": {"customer_col": None, "date_col": None, "amount_col": None, "observation_end": None,
+            "time_unit": None, "allow_refunds": False, "reader": "pandas"},
+    "score": {"horizon": None, "observation_end": None, "allow_refunds": False,
+              "reader": "pandas"},
+    "report": {"observation_end": None, "calibration_end": None, "serving_cost_rate": 0.0},
+}
+_CONTRACTUAL_ONLY = {
+    "fit": {"account_col": None, "tenure_col": None, "churned_col": None, "covariates": None,
+            "period": None, "revenue_col": None},
+    "score": {"revenue_col": None, "growth_rate": None, "acquisition_cost_col": None},
+    "report": {"revenue_col": None, "cohort_col": None, "acquisition_cost_col": None},
+}
+_NONCONTRACTUAL_DEFAULTS = {"customer_col": "customer_id", "date_col": "date",
+                            "amount_col": "amount", "time_unit": "week", "horizon": "12 months"}
+
+
+def _flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+def _check_kind_options(args, kind: str) -> None:
+    """Refuse options of the other kind of job (exit 2); fill this kind's defaults."""
+    own, other = ((_CONTRACTUAL_ONLY, _NONCONTRACTUAL_ONLY) if kind == "contractual"
+                  else (_NONCONTRACTUAL_ONLY, _CONTRACTUAL_ONLY))
+    given = [_flag(d) for d, unset in other[args.command].items() if getattr(args, d) != unset]
+    if given:
+        fix = ("add --kind contractual for a per-account table, or drop "
+               if args.command == "fit" and kind == "noncontractual" else "drop ")
+        fix += "it" if len(given) == 1 else "them"
+        hint = ", ".join(_flag(d) for d in own[args.command])
+        raise UsageError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for "
+                         f"{'non' if kind == 'contractual' else ''}contractual jobs and this is "
+                         f"a {kind} job: {fix} (its own options: {hint}; see "
+                         f"'clvmodels {args.command} --help').")
+    if kind == "noncontractual":
+        for dest, value in _NONCONTRACTUAL_DEFAULTS.items():
+            if getattr(args, dest, value) is None:
+                setattr(args, dest, value)
+
+
 def _cmd_fit(args) -> str:
-    from .data.summary import rfm_summary
     from .scoring import fit_job
 
+    _check_kind_options(args, args.kind)
+    if args.kind == "contractual":
+        return _fit_contractual(args)
     started = time.perf_counter()
     summary = summarize(args.transactions, args.reader, observation_end=args.observation_end,
                         time_unit=args.time_unit, customer_col=args.customer_col,
@@ -100,6 +150,26 @@ def _cmd_fit(args) -> str:
             f"{time.perf_counter() - started:.1f} s: BG/NBD "
             + ", ".join(f"{k}={v:.4g}" for k, v in bg.items()) + "; Gamma-Gamma "
             + ", ".join(f"{k}={v:.4g}" for k, v in gg.items()) + f"; saved to {args.out}")
+
+
+def _fit_contractual(args) -> str:
+    from .scoring import fit_contractual_job
+
+    if args.period is None:
+        raise UsageError("--kind contractual needs --period (the length of one renewal period, "
+                         "the unit of the tenure column): day, week, month or year.")
+    started = time.perf_counter()
+    covariates = [c.strip() for c in (args.covariates or "").split(",") if c.strip()]
+    job = fit_contractual_job(
+        read_table(args.transactions), args.out, period=args.period,
+        account_col=args.account_col or "account_id", tenure_col=args.tenure_col or "tenure",
+        churned_col=args.churned_col or "churned", covariates=covariates,
+        revenue_col=args.revenue_col, method=args.method, seed=args.seed,
+        overwrite=args.overwrite)
+    params = ", ".join(f"{k}={v:.4g}" for k, v in job.churn.params_.items())
+    return (f"fitted {job.meta['accounts']:,} accounts ({job.meta['churned']:,} cancelled; "
+            f"{args.method}) in {time.perf_counter() - started:.1f} s: {job.meta['model']} "
+            f"{params} (per {job.meta['time_unit']}); saved to {args.out}")
 
 
 def _summary_for_scoring(args, job) -> pd.DataFrame:
@@ -135,12 +205,19 @@ def _cmd_score(args) -> str:
     started = time.perf_counter()
     output_format(args.out)
     job = load_job(args.model)
+    _check_kind_options(args, job.kind)
     if args.time_unit and args.time_unit != job.meta["time_unit"]:
         raise UsageError(f"--time-unit {args.time_unit} disagrees with the model's time unit "
                          f"{job.meta['time_unit']!r}; drop the option or refit.")
-    summary = _summary_for_scoring(args, job)
-    options = dict(horizon=args.horizon, discount_rate=args.discount_rate, margin=args.margin,
-                   level=args.level, n_draws=args.n_draws, n_samples=args.n_samples)
+    options = dict(discount_rate=args.discount_rate, margin=args.margin, level=args.level,
+                   n_draws=args.n_draws, n_samples=args.n_samples)
+    if job.kind == "contractual":
+        summary = job.accounts(read_table(args.data))
+        options.update(revenue_col=_revenue_col(args, job), growth_rate=args.growth_rate or 0.0,
+                       acquisition_cost_col=args.acquisition_cost_col)
+    else:
+        summary = _summary_for_scoring(args, job)
+        options.update(horizon=args.horizon)
     bar = _progress(len(summary), "scoring")
     try:
         if args.engine == "dask":
@@ -156,7 +233,18 @@ def _cmd_score(args) -> str:
     finally:
         if bar is not None:
             bar.close()
-    return f"scored {rows:,} customers in {time.perf_counter() - started:.1f} s -> {args.out}"
+    what = "accounts" if job.kind == "contractual" else "customers"
+    return f"scored {rows:,} {what} in {time.perf_counter() - started:.1f} s -> {args.out}"
+
+
+def _revenue_col(args, job) -> str:
+    """--revenue-col, else the one recorded at fit; one of them is required."""
+    col = args.revenue_col or job.meta["columns"].get("revenue_col")
+    if col is None:
+        raise UsageError("a contractual job needs --revenue-col (the column with each account's "
+                         "revenue per period at its next renewal, e.g. MonthlyCharges); the job "
+                         "was fitted without one to default to.")
+    return col
 
 
 def _cmd_report(args) -> str:
@@ -167,6 +255,9 @@ def _cmd_report(args) -> str:
 
     started = time.perf_counter()
     job = load_job(args.model)
+    _check_kind_options(args, job.kind)
+    if job.kind == "contractual":
+        return _report_contractual(args, job, started)
     cols = job.meta["columns"]
     frame = read_table(args.transactions)
     end = args.observation_end or job.meta["observation_end"]
@@ -200,6 +291,43 @@ def _cmd_report(args) -> str:
     return f"wrote {out} for {len(summary):,} customers in {time.perf_counter() - started:.1f} s"
 
 
+def _report_contractual(args, job, started) -> str:
+    from .report import build_contractual_report
+
+    accounts = job.accounts(read_table(args.transactions))
+    for option in ("segment_col", "cohort_col"):
+        col = getattr(args, option)
+        if col is not None and col not in accounts.columns:
+            raise ValueError(f"{_flag(option)} {col!r} is not a column of {args.transactions!r} "
+                             f"(columns: {list(accounts.columns)[:12]}).")
+    cost_col = args.acquisition_cost_col
+    if args.acquisition_cost is not None:
+        if cost_col is not None:
+            raise UsageError("give --acquisition-cost or --acquisition-cost-col, not both.")
+        cost_col = "acquisition_cost"
+        accounts[cost_col] = _cost_per_account(args.acquisition_cost, accounts, args.segment_col)
+    out = build_contractual_report(
+        job.churn, accounts, args.out, revenue_col=_revenue_col(args, job),
+        segment_col=args.segment_col, cohort_col=args.cohort_col, acquisition_cost_col=cost_col,
+        discount_rate=args.discount_rate, margin=args.margin, random_state=args.seed)
+    return (f"wrote {out} for {len(accounts):,} accounts in "
+            f"{time.perf_counter() - started:.1f} s")
+
+
+def _cost_per_account(value: str, accounts: pd.DataFrame, segment_col: str | None):
+    """--acquisition-cost as one number, or a CSV 'segment,cost' mapped by --segment-col."""
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    table = pd.read_csv(value)
+    if list(table.columns[:2]) != ["segment", "cost"] or segment_col is None:
+        raise ValueError("--acquisition-cost must be a number, or a CSV with columns 'segment' "
+                         "and 'cost' together with --segment-col.")
+    costs = table.set_index(table["segment"].astype(str))["cost"]
+    return accounts[segment_col].astype(str).map(costs).to_numpy(dtype=float, na_value=float("nan"))
+
+
 def _cmd_demo(args) -> str:
     from .demo import main as demo_main
 
@@ -209,20 +337,41 @@ def _cmd_demo(args) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="clvmodels", description="Predictive customer lifetime value from transactions.")
+        prog="clvmodels", description="Predictive customer lifetime value from transactions "
+        "(BG/NBD + Gamma-Gamma) or subscriptions (sBG).")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    fit = sub.add_parser("fit", help="fit BG/NBD + Gamma-Gamma to transactions and save them",
+    fit = sub.add_parser("fit", help="fit BG/NBD + Gamma-Gamma to transactions (or the sBG "
+                         "churn model to accounts, --kind contractual) and save the job",
                          epilog=EXAMPLES_FIT, formatter_class=argparse.RawDescriptionHelpFormatter)
-    fit.add_argument("transactions", help="CSV or Parquet file, folder or glob of Parquet files")
+    fit.add_argument("transactions", help="CSV or Parquet file, folder or glob of Parquet files: "
+                     "transactions, or one row per account with --kind contractual")
     fit.add_argument("--out", required=True, help="model directory to write")
-    fit.add_argument("--customer-col", default="customer_id")
-    fit.add_argument("--date-col", default="date")
-    fit.add_argument("--amount-col", default="amount")
+    fit.add_argument("--kind", choices=["noncontractual", "contractual"], default="noncontractual",
+                     help="noncontractual (default): BG/NBD + Gamma-Gamma on transactions; "
+                     "contractual: sBG churn model on a per-account table")
+    fit.add_argument("--customer-col", default=None, help="default customer_id")
+    fit.add_argument("--date-col", default=None, help="default date")
+    fit.add_argument("--amount-col", default=None, help="default amount")
     fit.add_argument("--observation-end", default=None,
                      help="last day observed, inclusive (default: the last transaction date)")
-    fit.add_argument("--time-unit", default="week", choices=["day", "week", "month"])
+    fit.add_argument("--time-unit", default=None, choices=["day", "week", "month"],
+                     help="default week")
+    contract = fit.add_argument_group("contractual (--kind contractual)")
+    contract.add_argument("--account-col", default=None, help="account id column (default "
+                          "account_id)")
+    contract.add_argument("--tenure-col", default=None, help="renewal decisions observed per "
+                          "account (default tenure)")
+    contract.add_argument("--churned-col", default=None, help="whether the account cancelled: "
+                          "yes/no, true/false or 1/0 (default churned)")
+    contract.add_argument("--period", default=None, choices=["day", "week", "month", "year"],
+                          help="length of one renewal period (required)")
+    contract.add_argument("--covariates", default=None, metavar="COL1,COL2",
+                          help="columns that shift churn (covariate sBG); text columns become "
+                          "0/1 columns per category")
+    contract.add_argument("--revenue-col", default=None,
+                          help="revenue per period; recorded as the default for score and report")
     fit.add_argument("--method", default="mle", choices=["mle", "map", "mcmc", "advi"])
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--allow-refunds", action="store_true",
@@ -238,9 +387,11 @@ def build_parser() -> argparse.ArgumentParser:
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     score.add_argument("model", help="model directory written by 'clvmodels fit'")
     score.add_argument("data", help="transactions (as for fit) or an RFM summary "
-                       "(frequency, recency, T, monetary_value)")
+                       "(frequency, recency, T, monetary_value); for a contractual job the "
+                       "per-account table")
     score.add_argument("--out", required=True, help="output .parquet or .csv (written atomically)")
-    score.add_argument("--horizon", default="12 months", help="e.g. '12 months', '52 weeks'")
+    score.add_argument("--horizon", default=None, help="e.g. '12 months', '52 weeks' (default 12 "
+                       "months; contractual jobs value the whole remaining life)")
     score.add_argument("--discount-rate", type=float, default=0.10,
                        help="effective annual discount rate (default 0.10)")
     score.add_argument("--margin", type=float, default=1.0, help="share of spend that is profit")
@@ -260,27 +411,45 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--engine", choices=["local", "dask"], default="local")
     score.add_argument("--scheduler", default=None,
                        help="Dask scheduler address (default: a local cluster)")
+    contract = score.add_argument_group("contractual jobs")
+    contract.add_argument("--revenue-col", default=None, help="revenue per period at the next "
+                          "renewal (default: the one given at fit)")
+    contract.add_argument("--growth-rate", type=float, default=None,
+                          help="revenue growth per period (default 0)")
+    contract.add_argument("--acquisition-cost-col", default=None,
+                          help="adds acquisition_cost, net_value and ltv_to_cac")
     score.set_defaults(run=_cmd_score)
 
     report = sub.add_parser(
         "report", help="write a self-contained HTML forecast report",
         epilog="examples:\n  clvmodels report models/clv data/orders.csv --out report.html "
-        "--calibration-end 2026-04-30 --segment-col channel --acquisition-cost costs.csv\n",
+        "--calibration-end 2026-04-30 --segment-col channel --acquisition-cost costs.csv\n"
+        "  clvmodels report models/churn accounts.csv --out churn.html --segment-col Contract "
+        "--acquisition-cost-col cac --margin 0.6\n",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     report.add_argument("model", help="model directory written by 'clvmodels fit'")
-    report.add_argument("transactions", help="the transactions the model was fitted on")
+    report.add_argument("transactions", help="the transactions the model was fitted on (the "
+                        "per-account table for a contractual job)")
     report.add_argument("--out", required=True, help="HTML file to write")
     report.add_argument("--observation-end", default=None)
     report.add_argument("--calibration-end", default=None,
                         help="validate on the period after this date (refits on the data before)")
     report.add_argument("--segment-col", default=None, help="column with each customer's segment")
     report.add_argument("--acquisition-cost", default=None,
-                        help="cost per acquired customer: a number, or a CSV 'segment,cost'")
+                        help="cost per acquired customer: a number, or a CSV 'segment,cost' "
+                        "(with --segment-col)")
     report.add_argument("--serving-cost-rate", type=float, default=0.0,
                         help="serving costs as a share of revenue")
     report.add_argument("--discount-rate", type=float, default=0.10)
     report.add_argument("--margin", type=float, default=0.30)
     report.add_argument("--seed", type=int, default=0)
+    contract = report.add_argument_group("contractual jobs")
+    contract.add_argument("--revenue-col", default=None, help="revenue per period (default: the "
+                          "one given at fit)")
+    contract.add_argument("--cohort-col", default=None,
+                          help="acquisition cohort per account (a label or a date)")
+    contract.add_argument("--acquisition-cost-col", default=None,
+                          help="cost to acquire each account (instead of --acquisition-cost)")
     report.set_defaults(run=_cmd_report)
 
     demo = sub.add_parser("demo", help="the bundled CDNOW example (what 'make demo' runs)")

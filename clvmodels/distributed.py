@@ -80,7 +80,7 @@ def score_dask_dataframe(job: Job, summary, *, seed: int = 0, **options):
     probe = summary._meta.copy()
     probe.attrs = attrs
     check_summary_matches(job, probe)
-    meta = pd.DataFrame({c: pd.Series(dtype=np.float64) for c in _score_columns()},
+    meta = pd.DataFrame({c: pd.Series(dtype=np.float64) for c in job.columns},
                         index=summary._meta.index[:0])
 
     def run(part: pd.DataFrame, partition_info=None) -> pd.DataFrame:
@@ -92,9 +92,3 @@ def score_dask_dataframe(job: Job, summary, *, seed: int = 0, **options):
         return _chunk_scores(job, part, k, seed, options)
 
     return summary.map_partitions(run, meta=meta)
-
-
-def _score_columns():
-    from .scoring import SCORE_COLUMNS
-
-    return list(SCORE_COLUMNS)

@@ -222,7 +222,10 @@ def lifetime_summary(accounts: pd.DataFrame, *, by=None, model=None) -> pd.DataF
     rows = []
     for g, key in enumerate(keys):
         sel = codes == g
-        part = table.loc[key] if by is not None else table
+        try:
+            part = table.loc[key] if by is not None else table
+        except KeyError:  # only tenure-0 accounts: no renewal decision observed yet
+            part = table.iloc[0:0]
         surv = np.concatenate([[1.0], part["survival"].to_numpy()])
         tau = surv.size - 1
         below = np.flatnonzero(surv <= 0.5)

@@ -1,10 +1,17 @@
-"""Batch scoring: fit-and-save jobs, chunked per-customer scoring with bounded
-memory, atomic outputs, and the same results on one machine or on Dask.
+"""Batch scoring: fit-and-save jobs, chunked per-account scoring with bounded memory,
+atomic outputs, and the same results on one machine or on Dask.
 
-Scoring splits the customers, in id order, into fixed-size chunks; chunk ``k`` draws
+A *job* is a directory holding ``job.json`` (kind, column names, time unit, fit
+settings) and the fitted models: ``transactions/`` and ``spend/`` for a
+non-contractual job (BG/NBD + Gamma-Gamma, :class:`Job`), ``churn/`` for a
+contractual one (sBG, :class:`ContractualJob`).
+
+Scoring splits the accounts, in id order, into fixed-size chunks; chunk ``k`` draws
 its random numbers from ``SeedSequence([seed, k])``. The output therefore depends
 only on the inputs, the seed and the chunk size — not on the engine, the number of
 workers or the order in which chunks finish — and is byte-identical between runs.
+Both kinds of job go through the same chunking (:func:`score_chunks`); a job's
+``score`` method values one chunk.
 """
 
 from __future__ import annotations
@@ -13,25 +20,33 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from .clv import customer_lifetime_value
-from .errors import DataError, IncompatibleModelError
+from .contractual import _account_column, contractual_lifetime_value
+from .data.subscriptions import _BOOL_WORDS, account_arrays
+from .errors import DataError, IncompatibleModelError, format_examples
 from .io import _umask, write_table_chunks
-from .models import BetaGeoModel, GammaGammaModel
+from .models import BetaGeoModel, GammaGammaModel, ShiftedBetaGeoCovariateModel, ShiftedBetaGeoModel
 from .models.persistence import load_model
+from .timeunits import check_time_unit
 
-__all__ = ["Job", "fit_job", "load_job", "score_chunks", "score_to_file", "SCORE_COLUMNS"]
+__all__ = ["Job", "ContractualJob", "fit_job", "fit_contractual_job", "load_job",
+           "contractual_accounts", "score_chunks", "score_to_file", "SCORE_COLUMNS",
+           "CONTRACTUAL_SCORE_COLUMNS"]
 
 JOB_FORMAT = "clvmodels-job"
 JOB_VERSION = 1
 
-#: output schema of ``score``: name -> (unit, meaning); also in the README
+#: output schema of ``score`` for a non-contractual job: name -> (unit, meaning); also in
+#: the README
 SCORE_COLUMNS = {
     "probability_alive": ("probability", "P(still a customer at the observation end)"),
     "expected_purchases": ("purchases", "expected purchases over the horizon (undiscounted)"),
@@ -43,6 +58,35 @@ SCORE_COLUMNS = {
     "clv_predictive_upper": ("currency", "upper bound of the predictive interval of realized CLV"),
 }
 
+#: output schema of ``score`` for a contractual job (the last three only with an
+#: acquisition-cost column): name -> (unit, meaning); also in the README
+CONTRACTUAL_SCORE_COLUMNS = {
+    "probability_renewal": ("probability", "P(the account renews at its next renewal); 0 for "
+                            "cancelled accounts"),
+    "expected_residual_lifetime": ("periods", "expected further renewals (undiscounted); inf "
+                                   "when the fitted alpha <= 1"),
+    "discounted_expected_residual_lifetime": ("periods of revenue", "DERL: expected renewals "
+                                              "discounted at the discount rate, next one "
+                                              "undiscounted, no growth"),
+    "expected_clv": ("currency", "expected margin of all future renewals, discounted (with "
+                     "growth); the account is valued just before its next renewal"),
+    "expected_clv_lower": ("currency", "lower bound of the credible interval of expected_clv"),
+    "expected_clv_upper": ("currency", "upper bound of the credible interval of expected_clv"),
+    "clv_predictive_lower": ("currency", "lower bound of the predictive interval of realized CLV"),
+    "clv_predictive_upper": ("currency", "upper bound of the predictive interval of realized CLV"),
+    "acquisition_cost": ("currency", "the acquisition-cost column, as given"),
+    "net_value": ("currency", "expected_clv - acquisition_cost"),
+    "ltv_to_cac": ("ratio", "expected_clv / acquisition_cost (inf for a zero cost)"),
+}
+
+_CHURN_DIR = "churn"
+_MAX_LEVELS = 20  # categories of one covariate column
+
+
+def _rng(seed: int, k: int) -> np.random.Generator:
+    """The random stream of chunk ``k``."""
+    return np.random.default_rng(np.random.SeedSequence([seed, k]))
+
 
 @dataclass
 class Job:
@@ -52,22 +96,64 @@ class Job:
     spend: GammaGammaModel
     meta: dict = field(default_factory=dict)
 
+    kind: ClassVar[str] = "noncontractual"
+    columns: ClassVar[dict] = SCORE_COLUMNS
 
-def fit_job(summary: pd.DataFrame, out_dir: str | os.PathLike, *, columns: dict,
-            method: str = "mle", seed: int | None = None, overwrite: bool = False) -> Job:
-    """Fit BG/NBD and Gamma-Gamma to ``summary`` and save both, with the column
-    names, time unit and observation end, as one directory (written atomically)."""
-    from . import __version__
+    def check(self, summary: pd.DataFrame, options: dict) -> None:
+        """Refuse data the job cannot score, before any chunk runs."""
+        check_summary_matches(self, summary)
 
-    bg = BetaGeoModel(random_state=seed).fit(summary, method=method)
-    gg = GammaGammaModel(random_state=seed).fit(summary, method=method)
-    meta = {
-        "format": JOB_FORMAT, "format_version": JOB_VERSION, "clvmodels_version": __version__,
-        "kind": "noncontractual", "columns": dict(columns),
-        "time_unit": summary.attrs.get("time_unit"),
-        "observation_end": summary.attrs.get("observation_end"),
-        "method": method, "seed": seed, "customers": int(len(summary)),
-    }
+    def score(self, part: pd.DataFrame, rng: np.random.Generator, options: dict) -> pd.DataFrame:
+        """Scores of one chunk (:func:`clvmodels.customer_lifetime_value`)."""
+        return customer_lifetime_value(self.transactions, self.spend, part, random_state=rng,
+                                       **options)
+
+
+@dataclass
+class ContractualJob:
+    """A fitted contractual job: the sBG churn model (cohort or covariate) and how its
+    accounts table was read (``meta['columns']``, ``meta['covariate_levels']``)."""
+
+    churn: ShiftedBetaGeoModel
+    meta: dict = field(default_factory=dict)
+
+    kind: ClassVar[str] = "contractual"
+    columns: ClassVar[dict] = CONTRACTUAL_SCORE_COLUMNS
+
+    def accounts(self, table: pd.DataFrame) -> pd.DataFrame:
+        """The model's per-account frame from a table shaped like the fitting table
+        (:func:`contractual_accounts` with the job's columns and covariate levels)."""
+        cols = self.meta["columns"]
+        return contractual_accounts(
+            table, account_col=cols["account_col"], tenure_col=cols["tenure_col"],
+            churned_col=cols["churned_col"], covariates=self.meta.get("covariates", ()),
+            levels=self.meta.get("covariate_levels", {}), time_unit=self.meta["time_unit"])[0]
+
+    def check(self, accounts: pd.DataFrame, options: dict) -> None:
+        """Validate every account and the value columns before any chunk runs."""
+        check_summary_matches(self, accounts)
+        owner = "clvmodels score"
+        account_arrays(accounts, owner, extra=tuple(self.churn._covariate_names()))
+        for name in ("revenue_col", "acquisition_cost_col"):
+            col = options.get(name)
+            if col is None:
+                continue
+            if col not in accounts.columns:
+                flag = "--" + name.replace("_", "-")
+                raise DataError(f"{owner}: the {name} column {col!r} ({flag}) is not in the "
+                                f"accounts; they have {list(accounts.columns)[:20]}. Pass the "
+                                "right column name.")
+            _account_column(accounts, col, name, owner)
+
+    def score(self, part: pd.DataFrame, rng: np.random.Generator, options: dict) -> pd.DataFrame:
+        """Scores of one chunk (:func:`clvmodels.contractual_lifetime_value`)."""
+        return contractual_lifetime_value(self.churn, part, random_state=rng, **options)
+
+
+# ------------------------------------------------------------------ job files
+def _write_job(out_dir, overwrite: bool, meta: dict, save_models: Callable[[Path], None]) -> None:
+    """Write a job directory atomically: models and ``job.json`` go to a temporary
+    sibling that replaces ``out_dir`` once complete."""
     target = Path(out_dir)
     if target.exists() and not overwrite:
         raise FileExistsError(f"{str(target)!r} already exists; pass --overwrite (overwrite=True) "
@@ -78,8 +164,7 @@ def fit_job(summary: pd.DataFrame, out_dir: str | os.PathLike, *, columns: dict,
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     os.chmod(tmp, 0o777 & ~_umask())
     try:
-        bg.save(tmp / "transactions")
-        gg.save(tmp / "spend")
+        save_models(tmp)
         (tmp / "job.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
         if target.exists():
             if not (target / "job.json").is_file():
@@ -94,11 +179,107 @@ def fit_job(summary: pd.DataFrame, out_dir: str | os.PathLike, *, columns: dict,
             os.replace(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _job_meta(kind: str, **fields) -> dict:
+    from . import __version__
+
+    return {"format": JOB_FORMAT, "format_version": JOB_VERSION, "clvmodels_version": __version__,
+            "kind": kind, **fields}
+
+
+def fit_job(summary: pd.DataFrame, out_dir: str | os.PathLike, *, columns: dict,
+            method: str = "mle", seed: int | None = None, overwrite: bool = False) -> Job:
+    """Fit BG/NBD and Gamma-Gamma to ``summary`` and save both, with the column
+    names, time unit and observation end, as one directory (written atomically)."""
+    bg = BetaGeoModel(random_state=seed).fit(summary, method=method)
+    gg = GammaGammaModel(random_state=seed).fit(summary, method=method)
+    meta = _job_meta(
+        "noncontractual", columns=dict(columns), time_unit=summary.attrs.get("time_unit"),
+        observation_end=summary.attrs.get("observation_end"), method=method, seed=seed,
+        customers=int(len(summary)))
+
+    def save(tmp: Path) -> None:
+        bg.save(tmp / "transactions")
+        gg.save(tmp / "spend")
+
+    _write_job(out_dir, overwrite, meta, save)
     return Job(bg, gg, meta)
 
 
-def load_job(model_dir: str | os.PathLike) -> Job:
-    """Load a directory written by :func:`fit_job`, with clear errors."""
+def fit_contractual_job(
+    table: pd.DataFrame,
+    out_dir: str | os.PathLike,
+    *,
+    period: str,
+    account_col: str = "account_id",
+    tenure_col: str = "tenure",
+    churned_col: str = "churned",
+    covariates: Sequence[str] = (),
+    revenue_col: str | None = None,
+    method: str = "mle",
+    seed: int | None = None,
+    overwrite: bool = False,
+) -> ContractualJob:
+    """Fit the sBG churn model to a per-account table and save it as a job directory
+    (``churn/`` + ``job.json``, written atomically).
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per account (see :func:`contractual_accounts` for the columns).
+    period : {"day", "week", "month", "year"}
+        Length of one renewal period, the unit of ``tenure``.
+    covariates : sequence of str
+        Columns that shift churn (:class:`~clvmodels.ShiftedBetaGeoCovariateModel`);
+        numbers as they are, text as 0/1 columns per category (the first category in
+        sorted order is the reference). Empty: the cohort model.
+    revenue_col : str, optional
+        Recorded in ``job.json`` as the default revenue column for scoring and the
+        report (checked to exist).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from clvmodels.datasets import load_telco
+    >>> table = load_telco().reset_index()
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     job = fit_contractual_job(table, Path(tmp) / "churn_job", period="month",
+    ...                               account_col="customerID", churned_col="Churn")
+    ...     again = load_job(Path(tmp) / "churn_job")
+    >>> job.churn.params_.round(4).tolist(), again.meta["kind"]
+    ([0.1367, 4.0328], 'contractual')
+    """
+    period = check_time_unit(period, "fit_contractual_job", "period")
+    if isinstance(covariates, str):
+        covariates = [covariates]
+    accounts, levels = contractual_accounts(
+        table, account_col=account_col, tenure_col=tenure_col, churned_col=churned_col,
+        covariates=covariates, time_unit=period)
+    if revenue_col is not None and revenue_col not in accounts.columns:
+        raise DataError(f"fit_contractual_job: the revenue column {revenue_col!r} (--revenue-col) "
+                        f"is not in the accounts table; it has {list(table.columns)[:20]}.")
+    names = _model_covariates(covariates, levels)
+    if names:
+        model = ShiftedBetaGeoCovariateModel(covariates=names, time_unit=period,
+                                             random_state=seed)
+    else:
+        model = ShiftedBetaGeoModel(time_unit=period, random_state=seed)
+    model.fit(accounts, method=method)
+    meta = _job_meta(
+        "contractual",
+        columns={"account_col": account_col, "tenure_col": tenure_col,
+                 "churned_col": churned_col, "revenue_col": revenue_col},
+        covariates=list(covariates), covariate_levels=levels, model_covariates=list(names),
+        model=type(model).__name__, time_unit=period, method=method, seed=seed,
+        accounts=int(len(accounts)), churned=int(accounts["churned"].sum()))
+    _write_job(out_dir, overwrite, meta, lambda tmp: _save_churn_model(model, tmp / _CHURN_DIR))
+    return ContractualJob(model, meta)
+
+
+def load_job(model_dir: str | os.PathLike) -> Job | ContractualJob:
+    """Load a directory written by :func:`fit_job` or :func:`fit_contractual_job`,
+    with clear errors."""
     path = Path(model_dir)
     meta_file = path / "job.json"
     if not path.is_dir() or not meta_file.is_file():
@@ -110,20 +291,247 @@ def load_job(model_dir: str | os.PathLike) -> Job:
     except (OSError, ValueError) as exc:
         raise IncompatibleModelError(f"{str(meta_file)!r} is unreadable ({exc}); refit the "
                                      "model.") from None
-    if meta.get("format") != JOB_FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") != JOB_FORMAT:
         raise IncompatibleModelError(f"{str(meta_file)!r} is not a clvmodels job file.")
     if int(meta.get("format_version", 0)) > JOB_VERSION:
         raise IncompatibleModelError(
             f"{str(path)!r} was written by clvmodels {meta.get('clvmodels_version')} in job "
             f"format {meta.get('format_version')}; this clvmodels reads up to {JOB_VERSION}. "
             "Upgrade clvmodels.")
-    bg = load_model(path / "transactions", expected_type=BetaGeoModel)
-    gg = load_model(path / "spend", expected_type=GammaGammaModel)
-    return Job(bg, gg, meta)
+    kind = meta.get("kind", "noncontractual")
+    if kind == "noncontractual":
+        bg = load_model(path / "transactions", expected_type=BetaGeoModel)
+        gg = load_model(path / "spend", expected_type=GammaGammaModel)
+        return Job(bg, gg, meta)
+    if kind == "contractual":
+        return ContractualJob(_load_churn_model(path / _CHURN_DIR), meta)
+    raise IncompatibleModelError(f"{str(meta_file)!r} describes a job of kind {kind!r}; this "
+                                 "clvmodels knows 'noncontractual' and 'contractual'. Upgrade "
+                                 "clvmodels or refit.")
 
 
-def check_summary_matches(job: Job, summary: pd.DataFrame) -> None:
-    """The scoring summary must be in the job's time unit."""
+# The persistence layer saves the cohort sBG only: it checks saved draws against
+# class-level parameter names, and the covariate model's names depend on its
+# covariates. A covariate model is therefore saved as the cohort model of its
+# reference accounts (covariates all 0: alpha, beta, with their draws and
+# covariance block) carrying the full fitted state in one extra fitted attribute,
+# ``covariate_model_`` (JSON: arrays, Series and priors, which persistence writes
+# and reads), and rebuilt from it on load.
+_FULL_STATE = ("params_", "log_params_", "covariance_log_", "priors_")
+
+
+def _save_churn_model(model: ShiftedBetaGeoModel, path: Path) -> None:
+    if type(model) is ShiftedBetaGeoModel:
+        model.save(path)
+        return
+    base = ShiftedBetaGeoModel(**{k: getattr(model, k) for k in _base_settings()})
+    ref = [model.param_names.index(n) for n in base.param_names]
+    for attr, value in vars(model).items():
+        if attr.endswith("_") and not attr.startswith("_"):
+            setattr(base, attr, value)
+    base.params_ = model.params_.iloc[ref].copy()
+    base.log_params_ = np.asarray(model.log_params_)[ref]
+    base.covariance_log_ = np.asarray(model.covariance_log_)[np.ix_(ref, ref)]
+    base.priors_ = {n: model.priors_[n] for n in base.param_names}
+    base.draws_ = model.draws_[list(base.param_names)]
+    base.covariate_model_ = {
+        "covariates": list(model.covariates),
+        "coefficient_prior_sd": float(model.coefficient_prior_sd),
+        **{attr: getattr(model, attr) for attr in _FULL_STATE},
+        "draws": {n: model.draws_[n].values for n in model.param_names},
+    }
+    base.save(path)
+
+
+def _load_churn_model(path: Path) -> ShiftedBetaGeoModel:
+    base = load_model(path, expected_type=ShiftedBetaGeoModel)
+    state = vars(base).pop("covariate_model_", None)
+    if state is None:
+        return base
+    model = ShiftedBetaGeoCovariateModel(
+        covariates=state["covariates"], coefficient_prior_sd=state["coefficient_prior_sd"],
+        **{k: getattr(base, k) for k in _base_settings()})
+    for attr, value in vars(base).items():
+        if attr.endswith("_") and not attr.startswith("_"):
+            setattr(model, attr, value)
+    for attr in _FULL_STATE:
+        setattr(model, attr, state[attr])
+    coords = {d: base.draws_[d].values for d in ("chain", "draw")}
+    missing = sorted(set(model.param_names) - set(state["draws"]))
+    if missing:
+        raise IncompatibleModelError(f"{path}: the saved covariate model lacks draws of "
+                                     f"{missing}; the job is corrupted. Refit it.")
+    model.draws_ = xr.Dataset({n: (("chain", "draw"), np.asarray(state["draws"][n], float))
+                               for n in model.param_names}, coords=coords)
+    return model
+
+
+def _base_settings() -> list[str]:
+    from inspect import signature
+
+    return [p for p in signature(ShiftedBetaGeoModel.__init__).parameters if p != "self"]
+
+
+# ------------------------------------------------------------- account tables
+def contractual_accounts(
+    table: pd.DataFrame,
+    *,
+    account_col: str,
+    tenure_col: str,
+    churned_col: str,
+    time_unit: str,
+    covariates: Sequence[str] = (),
+    levels: dict | None = None,
+) -> tuple[pd.DataFrame, dict]:
+    """A per-account table (as read from a CSV or Parquet file) as the sBG model's
+    account frame, with errors naming the input's columns.
+
+    The result is indexed by ``account_col`` and holds every input column plus
+    ``tenure`` (renewal decisions, see :mod:`clvmodels.data.subscriptions`),
+    ``churned`` (bool; the input may say yes/no, true/false or 1/0, any case) and,
+    for each text covariate, one 0/1 column ``"<column>=<category>"`` per category
+    but the first (the reference). A column named ``weight`` counts the accounts a row
+    stands for (see :func:`~clvmodels.data.subscriptions.account_arrays`). ``levels`` (categories per text covariate, from
+    the fitting table) is found from the data when None; the categories found are
+    returned with the frame. ``attrs['time_unit']`` is set.
+
+    >>> table = pd.DataFrame({"id": ["a", "b", "c"], "months": [3, 1, 12],
+    ...                       "Churn": ["No", "yes", "NO"], "plan": ["pro", "basic", "pro"]})
+    >>> accounts, levels = contractual_accounts(table, account_col="id", tenure_col="months",
+    ...                                         churned_col="Churn", covariates=["plan"],
+    ...                                         time_unit="month")
+    >>> accounts[["tenure", "churned", "plan=pro"]]  # doctest: +NORMALIZE_WHITESPACE
+        tenure  churned  plan=pro
+    id
+    a        3    False       1.0
+    b        1     True       0.0
+    c       12    False       1.0
+    >>> levels
+    {'plan': ['basic', 'pro']}
+    """
+    owner = "accounts table"
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"The 'table' parameter of contractual_accounts must be a pandas "
+                        f"DataFrame (one row per account). Got {type(table).__name__} instead.")
+    time_unit = check_time_unit(time_unit, "contractual_accounts")
+    if isinstance(covariates, str):
+        covariates = [covariates]
+    wanted = {"account_col": account_col, "tenure_col": tenure_col, "churned_col": churned_col}
+    wanted.update({f"covariates[{i}]": c for i, c in enumerate(covariates)})
+    missing = [f"{c!r} ({k}, --{k.split('[')[0].replace('_', '-')})"
+               for k, c in wanted.items() if c not in table.columns]
+    if missing:
+        raise DataError(f"{owner}: column {', '.join(missing)} is not in the accounts table; "
+                        f"it has {list(table.columns)[:20]}. Pass the right column names.")
+    if len(table) == 0:
+        raise DataError(f"{owner}: the accounts table has no rows; it needs one row per account.")
+    ids = table[account_col]
+    bad = ids.isna().to_numpy()
+    if bad.any():
+        raise DataError(f"{owner}: column {account_col!r} (account ids) is missing in "
+                        f"{int(bad.sum())} row(s), first row positions "
+                        f"{format_examples(np.flatnonzero(bad).tolist())}. Fill or drop them.")
+    dup = ids.duplicated(keep=False).to_numpy()
+    if dup.any():
+        raise DataError(f"{owner}: column {account_col!r} must hold one row per account; "
+                        f"{int(dup.sum())} row(s) share an id, first ids "
+                        f"{format_examples(pd.unique(ids[dup]).tolist())}. Summarize each "
+                        "account into one row (subscription_summary does it from billing periods).")
+    out = table.set_index(account_col, drop=True)
+    index = out.index
+    tenure = _tenure_column(out[tenure_col], tenure_col, index, owner)
+    churned = _churned_column(out[churned_col], churned_col, index, owner)
+    bad = churned & (tenure < 1)
+    if bad.any():
+        raise DataError(f"{owner}: cancelled accounts must have {tenure_col!r} >= 1 (a churned "
+                        f"account was a customer for at least one period); {int(bad.sum())} "
+                        f"row(s), first account ids {format_examples(index[bad].tolist())}. Check "
+                        "how tenure was counted (see clvmodels.data.subscriptions).")
+    new = {"tenure": tenure, "churned": churned}
+    found = dict(levels) if levels is not None else {}
+    for col in covariates:
+        values = out[col]
+        categorical = (col in found if levels is not None
+                       else not (pd.api.types.is_numeric_dtype(values)
+                                 or pd.api.types.is_bool_dtype(values)))
+        if not categorical:
+            continue
+        text = values.astype("string")
+        if levels is None:
+            found[col] = _levels(text, col, owner)
+        unknown = ~text.isin(found[col]).to_numpy(dtype=bool, na_value=False)
+        if unknown.any():
+            raise DataError(
+                f"{owner}: covariate column {col!r} has values the model was not fitted on in "
+                f"{int(unknown.sum())} row(s), first account ids "
+                f"{format_examples(index[unknown].tolist())}; values "
+                f"{format_examples(pd.unique(text[unknown].fillna('<missing>')).tolist())}. The "
+                f"model knows {found[col]}: map the new values to one of them, or refit.")
+        for level in found[col][1:]:
+            new[f"{col}={level}"] = (text == level).to_numpy(dtype=np.float64)
+    out = out.assign(**new)
+    out.attrs = {"time_unit": time_unit}
+    return out, found
+
+
+def _model_covariates(covariates, levels) -> list[str]:
+    """Model covariate names: numeric columns as they are, text columns as dummies."""
+    names = []
+    for col in covariates:
+        names += [f"{col}={lv}" for lv in levels[col][1:]] if col in levels else [col]
+    return names
+
+
+def _levels(text: pd.Series, col: str, owner: str) -> list[str]:
+    values = sorted(text.dropna().unique().tolist())
+    if len(values) > _MAX_LEVELS:
+        raise DataError(f"{owner}: covariate column {col!r} holds text with {len(values)} "
+                        f"distinct values (first {format_examples(values)}); a text covariate "
+                        f"may have at most {_MAX_LEVELS} categories. Use a coarser grouping, a "
+                        "numeric column, or leave it out.")
+    if len(values) < 2:
+        raise DataError(f"{owner}: covariate column {col!r} has a single value "
+                        f"{format_examples(values)}, so it cannot explain churn; leave it out.")
+    return values
+
+
+def _tenure_column(col: pd.Series, name: str, index: pd.Index, owner: str) -> np.ndarray:
+    v = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(v) | (v < 0) | (v != np.round(v))
+    if bad.any():
+        raise DataError(
+            f"{owner}: column {name!r} (tenure: renewal decisions observed) must be a whole "
+            f"number >= 0; {int(bad.sum())} row(s) are not, first account ids "
+            f"{format_examples(index[bad].tolist())}, values "
+            f"{format_examples(col[bad].tolist())}. Fix or drop those accounts, or pass the "
+            "right --tenure-col.")
+    return v.astype(np.int64)
+
+
+def _churned_column(col: pd.Series, name: str, index: pd.Index, owner: str) -> np.ndarray:
+    """yes/no, true/false, 1/0 (any case, bool or numbers too) as a bool array."""
+    if pd.api.types.is_bool_dtype(col) and not col.isna().any():
+        return col.to_numpy(dtype=bool)
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        v = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        parsed = pd.Series(np.where(v == 1.0, True, np.where(v == 0.0, False, None)),
+                           index=col.index)
+    else:
+        parsed = col.astype("string").str.strip().str.lower().map(_BOOL_WORDS)
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        raise DataError(
+            f"{owner}: column {name!r} (churned) must say whether each account cancelled: "
+            f"yes/no, true/false or 1/0; {int(bad.sum())} row(s) do not, first account ids "
+            f"{format_examples(index[bad].tolist())}, values "
+            f"{format_examples(pd.unique(col[bad].astype(object)).tolist())}. Fix those rows or "
+            "pass the right --churned-col.")
+    return parsed.to_numpy(dtype=bool)
+
+
+# -------------------------------------------------------------------- scoring
+def check_summary_matches(job: Job | ContractualJob, summary: pd.DataFrame) -> None:
+    """The data to score must be in the job's time unit."""
     unit = summary.attrs.get("time_unit", job.meta.get("time_unit"))
     if unit != job.meta.get("time_unit"):
         raise IncompatibleModelError(
@@ -131,19 +539,24 @@ def check_summary_matches(job: Job, summary: pd.DataFrame) -> None:
             f"summarized in {unit!r}. Summarize them in {job.meta.get('time_unit')!r}.")
 
 
-def _chunk_scores(job: Job, part: pd.DataFrame, k: int, seed: int, options: dict) -> pd.DataFrame:
-    rng = np.random.default_rng(np.random.SeedSequence([seed, k]))
-    return customer_lifetime_value(job.transactions, job.spend, part, random_state=rng, **options)
+def _chunk_scores(job: Job | ContractualJob, part: pd.DataFrame, k: int, seed: int,
+                  options: dict) -> pd.DataFrame:
+    return job.score(part, _rng(seed, k), options)
 
 
-def score_chunks(job: Job, summary: pd.DataFrame, *, seed: int = 0, chunk_customers: int = 250_000,
-                 progress: Callable[[int], None] | None = None, **options) -> Iterator[pd.DataFrame]:
-    """Yield per-customer scores chunk by chunk (customers in id order).
+def score_chunks(job: Job | ContractualJob, summary: pd.DataFrame, *, seed: int = 0,
+                 chunk_customers: int = 250_000, progress: Callable[[int], None] | None = None,
+                 **options) -> Iterator[pd.DataFrame]:
+    """Yield per-account scores chunk by chunk (accounts in id order).
 
-    ``options`` go to :func:`clvmodels.customer_lifetime_value` (horizon,
-    discount_rate, margin, level, n_draws, n_samples).
+    ``summary`` is the RFM summary (non-contractual job) or the account frame
+    (contractual job, :meth:`ContractualJob.accounts`); ``options`` go to
+    :func:`clvmodels.customer_lifetime_value` (horizon, discount_rate, margin, level,
+    n_draws, n_samples) or :func:`clvmodels.contractual_lifetime_value` (revenue_col,
+    discount_rate, margin, growth_rate, acquisition_cost_col, level, n_draws,
+    n_samples).
     """
-    check_summary_matches(job, summary)
+    job.check(summary, options)
     if not summary.index.is_monotonic_increasing:
         summary = summary.sort_index()
     for k, start in enumerate(range(0, len(summary), chunk_customers)):
@@ -154,7 +567,8 @@ def score_chunks(job: Job, summary: pd.DataFrame, *, seed: int = 0, chunk_custom
             progress(len(part))
 
 
-def score_to_file(job: Job, summary: pd.DataFrame, out: str | os.PathLike, **kwargs) -> int:
+def score_to_file(job: Job | ContractualJob, summary: pd.DataFrame, out: str | os.PathLike,
+                  **kwargs) -> int:
     """Score and write atomically (Parquet or CSV by suffix); returns rows written."""
     if len(summary) == 0:
         raise DataError("There are no customers to score.")

@@ -103,6 +103,7 @@ def test_help_has_examples():
         result = subprocess.run([sys.executable, "-m", "clvmodels", command, "--help"],
                                 capture_output=True, text=True, check=True)
         assert "examples:" in result.stdout and f"clvmodels {command}" in result.stdout
+        assert "contractual" in result.stdout
 
 
 def test_killed_scoring_leaves_previous_output_intact(tmp_path):
@@ -138,3 +139,152 @@ def test_killed_scoring_leaves_previous_output_intact(tmp_path):
     # a killed run leaves its temporary file behind at worst, never a partial target
     assert {p.name for p in tmp_path.iterdir()} <= {"model", "summary.parquet", "scores.parquet"} | {
         p.name for p in tmp_path.glob(".scores.parquet.*.tmp")}
+
+
+# ------------------------------------------------------------------ contractual
+@pytest.fixture(scope="module")
+def telco_dir(tmp_path_factory):
+    from clvmodels.datasets import load_telco
+
+    d = tmp_path_factory.mktemp("cli_contractual")
+    table = load_telco().reset_index().drop(columns="churned")
+    table["cac"] = table["Contract"].map({"Month-to-month": 2000.0, "One year": 300.0,
+                                          "Two year": 200.0})
+    table["acquired"] = (pd.Timestamp("2025-01-01")
+                         - pd.to_timedelta(table["tenure"] * 30.4375, unit="D")).dt.date
+    table.to_csv(d / "telco.csv", index=False)
+    base = ["fit", "--kind", "contractual", str(d / "telco.csv"), "--account-col", "customerID",
+            "--churned-col", "Churn", "--period", "month", "--seed", "1"]
+    assert main([*base, "--revenue-col", "MonthlyCharges", "--out", str(d / "churn")]) == 0
+    assert main([*base, "--covariates", "Contract,SeniorCitizen", "--method", "map",
+                 "--out", str(d / "churn_cov")]) == 0
+    return d
+
+
+def test_contractual_fit_and_score_round_trip(telco_dir, capsys):
+    from clvmodels.scoring import CONTRACTUAL_SCORE_COLUMNS, load_job
+
+    d = telco_dir
+    job = load_job(d / "churn")
+    assert job.kind == "contractual" and job.meta["columns"]["revenue_col"] == "MonthlyCharges"
+    out = d / "clv.parquet"
+    assert main(["score", str(d / "churn"), str(d / "telco.csv"), "--out", str(out),
+                 "--margin", "0.6", "--level", "0.8"]) == 0  # revenue column recorded at fit
+    assert "scored 7,043 accounts" in capsys.readouterr().out
+    scores = pd.read_parquet(out)
+    assert list(scores.columns) == list(CONTRACTUAL_SCORE_COLUMNS)[:8]
+    assert len(scores) == 7043 and scores.index.name == "customerID"
+    telco = pd.read_csv(d / "telco.csv", index_col="customerID").reindex(scores.index)
+    churned = telco["Churn"].eq("Yes").to_numpy()
+    assert (scores.expected_clv[churned] == 0).all() and (scores.expected_clv[~churned] > 0).all()
+    assert (scores.expected_clv_lower <= scores.expected_clv).all()
+    assert (scores.expected_clv <= scores.expected_clv_upper).all()
+    assert (scores.clv_predictive_lower <= scores.clv_predictive_upper).all()
+    cov = d / "clv_cov.parquet"
+    assert main(["score", str(d / "churn_cov"), str(d / "telco.csv"), "--out", str(cov),
+                 "--revenue-col", "MonthlyCharges", "--acquisition-cost-col", "cac",
+                 "--growth-rate", "0.002"]) == 0
+    assert list(pd.read_parquet(cov).columns) == list(CONTRACTUAL_SCORE_COLUMNS)
+
+
+def test_contractual_reruns_are_byte_identical(telco_dir):
+    d = telco_dir
+    args = ["--revenue-col", "MonthlyCharges", "--seed", "5", "--chunk-customers", "1500"]
+    paths = [d / f"same{i}.parquet" for i in range(2)]
+    for p in paths:
+        assert main(["score", str(d / "churn_cov"), str(d / "telco.csv"), "--out", str(p),
+                     *args]) == 0
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    csv = d / "same.csv"
+    assert main(["score", str(d / "churn_cov"), str(d / "telco.csv"), "--out", str(csv),
+                 *args]) == 0
+    a, b = pd.read_parquet(paths[0]), pd.read_csv(csv, index_col=0)
+    np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=1e-12)
+
+
+def test_contractual_report_from_the_command_line(telco_dir, capsys):
+    d = telco_dir
+    out = d / "churn.html"
+    assert main(["report", str(d / "churn_cov"), str(d / "telco.csv"), "--out", str(out),
+                 "--revenue-col", "MonthlyCharges", "--segment-col", "Contract",
+                 "--cohort-col", "acquired", "--acquisition-cost-col", "cac",
+                 "--margin", "0.6"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    text = out.read_text()
+    assert "How long accounts stay" in text and "Below 3 : 1" in text
+    assert "By acquisition cohort" in text and "<td>2019</td>" in text  # dates read from CSV
+    assert out.with_suffix(".clv.csv").is_file()
+
+
+@pytest.mark.parametrize("args,code,message", [
+    # data errors: exit 1, the message names the column
+    (["fit", "--kind", "contractual", "{d}/telco.csv", "--account-col", "customerID",
+      "--churned-col", "gender", "--period", "month", "--out", "{d}/x"], 1,
+     r"column 'gender' \(churned\) must say whether each account cancelled: yes/no, "
+     r"true/false or 1/0; 7043 row\(s\)"),
+    (["fit", "--kind", "contractual", "{d}/telco.csv", "--account-col", "account",
+      "--churned-col", "Churn", "--period", "month", "--out", "{d}/x"], 1,
+     r"column 'account' \(account_col, --account-col\) is not in the accounts table"),
+    (["fit", "--kind", "contractual", "{d}/telco.csv", "--account-col", "customerID",
+      "--churned-col", "Churn", "--tenure-col", "MonthlyCharges", "--period", "month",
+      "--out", "{d}/x"], 1, r"column 'MonthlyCharges' \(tenure.*whole number"),
+    (["fit", "--kind", "contractual", "{d}/telco.csv", "--account-col", "customerID",
+      "--churned-col", "Churn", "--covariates", "Plan", "--period", "month", "--out", "{d}/x"], 1,
+     r"'Plan' \(covariates\[0\], --covariates\)"),
+    (["fit", "--kind", "contractual", "{d}/telco.csv", "--account-col", "customerID",
+      "--churned-col", "Churn", "--revenue-col", "Revenue", "--period", "month",
+      "--out", "{d}/x"], 1, r"revenue column 'Revenue' \(--revenue-col\)"),
+    (["score", "{d}/churn", "{d}/telco.csv", "--out", "{d}/x.parquet", "--revenue-col",
+      "Revenue"], 1, r"revenue_col column 'Revenue' \(--revenue-col\) is not in the accounts"),
+    (["score", "{d}/churn", "{d}/telco.csv", "--out", "{d}/x.parquet", "--acquisition-cost-col",
+      "TotalCharges"], 1, r"'TotalCharges' must be finite and >= 0; 11 row"),
+    (["fit", "--kind", "contractual", "{d}/telco.csv", "--account-col", "customerID",
+      "--churned-col", "Churn", "--period", "month", "--out", "{d}/churn"], 1, "already exists"),
+    # usage errors: exit 2
+    (["fit", "--kind", "contractual", "{d}/telco.csv", "--out", "{d}/x"], 2,
+     "needs --period"),
+    (["fit", "--kind", "contractual", "{d}/telco.csv", "--period", "month", "--time-unit", "week",
+      "--out", "{d}/x"], 2, "--time-unit is for noncontractual jobs"),
+    (["fit", "{d}/telco.csv", "--tenure-col", "tenure", "--out", "{d}/x"], 2,
+     "add --kind contractual"),
+    (["score", "{d}/churn", "{d}/telco.csv", "--out", "{d}/x.parquet", "--horizon", "12 months"],
+     2, "--horizon is for noncontractual jobs"),
+    (["score", "{d}/churn_cov", "{d}/telco.csv", "--out", "{d}/x.parquet"], 2,
+     "needs --revenue-col"),
+    (["score", "{d}/churn", "{d}/telco.csv", "--out", "{d}/x.parquet", "--time-unit", "week"], 2,
+     "disagrees with the model's time unit"),
+])
+def test_contractual_errors_have_exit_codes_and_one_paragraph(telco_dir, capsys, args, code,
+                                                              message):
+    import re
+
+    argv = [a.format(d=telco_dir) for a in args]
+    if code == 2:
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2
+    else:
+        assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert re.search(message, err), err
+    assert "Traceback" not in err and "\n\n" not in err.strip()
+    assert not (telco_dir / "x").exists() and not (telco_dir / "x.parquet").exists()
+
+
+def test_unseen_category_at_scoring_names_the_column(telco_dir, capsys):
+    d = telco_dir
+    table = pd.read_csv(d / "telco.csv")
+    table["Contract"] = table["Contract"].replace("Two year", "Three year")
+    table.to_csv(d / "changed.csv", index=False)
+    assert main(["score", str(d / "churn_cov"), str(d / "changed.csv"), "--out",
+                 str(d / "x.parquet"), "--revenue-col", "MonthlyCharges"]) == 1
+    err = capsys.readouterr().err
+    assert "covariate column 'Contract' has values the model was not fitted on" in err
+    assert "['Three year']" in err
+
+
+def test_noncontractual_jobs_refuse_contractual_options(workdir):
+    with pytest.raises(SystemExit) as info:
+        main(["score", str(workdir / "model"), str(workdir / "cdnow.csv"), "--out",
+              str(workdir / "x.parquet"), "--revenue-col", "amount"])
+    assert info.value.code == 2

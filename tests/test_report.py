@@ -57,8 +57,9 @@ def _chromium():
     pytest.skip("chromium is not installed")
 
 
-def test_report_renders_in_headless_chromium(report, tmp_path):
-    path, _ = report
+def _render(path, tmp_path, min_images):
+    """Open the page in headless Chromium: every image loads, nothing is logged to the
+    console, and a full-page screenshot has content (kept beside the report)."""
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000",
@@ -68,11 +69,67 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
                          timeout=120)
     assert 'data-images-ok="true"' in dom.stdout, dom.stderr[-2000:]
     n_images = int(re.search(r'data-images="(\d+)"', dom.stdout).group(1))
-    assert n_images >= 5
+    assert n_images >= min_images
     console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line]
     assert not console, console
     shot = tmp_path / "report.png"
     subprocess.run([_chromium(), *flags, "--window-size=1200,3000", f"--screenshot={shot}", url],
                    capture_output=True, timeout=120, check=True)
     assert shot.stat().st_size > 50_000
-    shutil.copy(shot, path.with_name("report-screenshot.png"))
+    shutil.copy(shot, path.with_name(path.stem + "-screenshot.png"))
+
+
+def test_report_renders_in_headless_chromium(report, tmp_path):
+    _render(report[0], tmp_path, min_images=5)
+
+
+# ------------------------------------------------------------------ contractual
+@pytest.fixture(scope="module")
+def contractual_report(tmp_path_factory):
+    from clvmodels import ShiftedBetaGeoCovariateModel
+    from clvmodels.datasets import load_telco
+    from clvmodels.report import build_contractual_report
+
+    d = tmp_path_factory.mktemp("contractual_report")
+    telco = load_telco()
+    dummies = pd.get_dummies(telco["Contract"], drop_first=True, dtype=float)
+    accounts = telco.join(dummies).assign(
+        cac=telco["Contract"].map({"Month-to-month": 2000.0, "One year": 300.0, "Two year": 200.0}),
+        # acquisition month: the snapshot is taken at the start of 2025
+        acquired=pd.Timestamp("2025-01-01") - pd.to_timedelta(telco["tenure"] * 30.4375, unit="D"))
+    model = ShiftedBetaGeoCovariateModel(covariates=list(dummies.columns), time_unit="month",
+                                         random_state=0).fit(accounts, method="map")
+    path = build_contractual_report(model, accounts, d / "churn.html", revenue_col="MonthlyCharges",
+                                    segment_col="Contract", cohort_col="acquired",
+                                    acquisition_cost_col="cac", discount_rate=0.10, margin=0.6,
+                                    n_samples=50)
+    return path, path.read_text()
+
+
+def test_contractual_report_is_self_contained(contractual_report):
+    path, text = contractual_report
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)
+    images = re.findall(r"<img[^>]*src=\"([^\"]+)\"", text)
+    assert len(images) >= 7 and all(s.startswith("data:image/png;base64,") for s in images)
+    export = pd.read_csv(path.with_suffix(".clv.csv"), index_col=0)
+    assert len(export) == 7043 and {"expected_clv", "clv_predictive_upper"} <= set(export.columns)
+
+
+def test_contractual_report_answers_the_questions(contractual_report):
+    _, text = contractual_report
+    for part in ("The accounts", "How well the model fits", "survival curve",
+                 "Retention rises with tenure", "How long accounts stay",
+                 "What each account is worth",
+                 "By segment", "By acquisition cohort", "By tenure", "Value against acquisition "
+                 "cost", "LTV:CAC", "Below 3 : 1", "rule of thumb",
+                 "discounted at 10% a year", "revenue × 60% margin", "Time is counted in months",
+                 "expected lifespan of a new account (months)", "DERL (months of revenue",
+                 "revenue per month ($, average)", "percentage points", "2019", "24-35"):
+        assert part in text, part
+    # month-to-month (cost 2,000 an account) is flagged, the annual contracts are not
+    flag = re.search(r"Below 3 : 1[^<]*", text).group(0)
+    assert "Month-to-month" in flag and "year" not in flag
+
+
+def test_contractual_report_renders_in_headless_chromium(contractual_report, tmp_path):
+    _render(contractual_report[0], tmp_path, min_images=7)

@@ -109,3 +109,13 @@ def test_errors():
         fit_by_segment(stuck, "plan")
     with pytest.raises(ValueError, match=r"The 'periods' parameter of expected_retention"):
         expected_retention(model, 0)
+
+
+def test_segment_with_only_new_accounts_has_a_row():
+    from clvmodels.retention import lifetime_summary
+
+    acc = pd.DataFrame({"tenure": [0, 0, 3, 5], "churned": [False, False, True, False],
+                        "seg": ["new", "new", "old", "old"]})
+    out = lifetime_summary(acc, by="seg")
+    assert list(out.index) == ["new", "old"]
+    assert out.loc["new", "restricted_mean_lifetime"] == 0.0
