@@ -213,7 +213,8 @@ def customer_lifetime_value(
         Simulated futures per distinct customer row for the predictive interval.
     chunk_size : int, optional
         Distinct rows processed at a time. The default keeps each
-        (draws or samples) x rows block near 8 million numbers (64 MB), so memory
+        (draws or samples) x rows block near 4 million numbers (32 MB; measured faster
+        than larger blocks, which fall out of cache), so memory
         stays bounded whatever the number of customers and draws: draws x customers
         is never materialized for all customers at once.
     random_state : int or Generator, optional
@@ -300,7 +301,7 @@ def customer_lifetime_value(
     q = np.array([(1 - level) / 2, (1 + level) / 2])
     n_rows = comp.n_unique
     if chunk_size is None:
-        chunk_size = max(500, 8_000_000 // max(k, n_samples))
+        chunk_size = max(500, 4_000_000 // max(k, n_samples))
     cred = np.empty((2, n_rows))
     pred = np.empty((2, n_rows))
     per_pair = _per_pair(bg, pairs.unique, H, delta)
