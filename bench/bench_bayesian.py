@@ -54,19 +54,11 @@ N_LARGE, N_SMALL, N_CLV_FIT = 1_000_000, 100_000, 20_000
 
 
 def simulate(n: int) -> pd.DataFrame:
-    """Copied from bench_noncontractual.py (same recipe and seeds)."""
-    from clvmodels import simulate_bgnbd, simulate_spend
+    """The simulation recipe of bench_noncontractual.py (same seeds), imported from it."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_noncontractual import simulate as simulate_customers
 
-    rng = np.random.default_rng(0)
-    T = rng.integers(0, 730, n).astype(float)  # days since first purchase (2-year window)
-    df = simulate_bgnbd(n, 0.2426, 4.4135 * 7, 0.7929, 2.4258, T=T, time_unit="day",
-                        random_state=1)
-    df["recency"] = np.floor(df["recency"])  # dates are whole days
-    df["monetary_value"] = simulate_spend(df["frequency"].to_numpy(), 6.25, 3.74, 15.44,
-                                          random_state=2)
-    df = df[["frequency", "recency", "T", "monetary_value"]]
-    df.attrs["time_unit"] = "day"
-    return df
+    return simulate_customers(n)
 
 
 def _peak_mb() -> float:
