@@ -66,6 +66,7 @@ def sample_posterior(model, arrays, weights, method, start, start_cov=None):
         with pm_model, warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*number of samples is too small.*")
             warnings.filterwarnings("ignore", message="QuadPotentialFullAdapt is an experimental")
+            _ignore_kernel_object_mode()
             if sampler == "pymc":
                 # a dense mass matrix: the posteriors have strong correlations (p and gamma
                 # of Gamma-Gamma, a and b of BG/NBD) that a diagonal one samples poorly
@@ -80,7 +81,8 @@ def sample_posterior(model, arrays, weights, method, start, start_cov=None):
             idata = pm.sample(**kwargs)
         check_diagnostics(idata, type(model).__name__)
     else:
-        with pm_model:
+        with pm_model, warnings.catch_warnings():
+            _ignore_kernel_object_mode()
             try:
                 # full-rank: mean-field ADVI ignores the strong posterior correlations
                 # and understated Gamma-Gamma sds about 8-fold on CDNOW; Adam at 0.01
@@ -99,6 +101,13 @@ def sample_posterior(model, arrays, weights, method, start, start_cov=None):
         n_customers=float(weights.sum()), n_unique_rows=int(weights.shape[0]),
     )
     return idata
+
+
+def _ignore_kernel_object_mode():
+    """PyTensor's numba back-end runs the BG/NBD kernel's Op (itself a compiled numba
+    function, called once per gradient) through object mode and warns; that is
+    intended and costs microseconds per call."""
+    warnings.filterwarnings("ignore", message="Numba will use object mode to run RepeatTermOp")
 
 
 def check_diagnostics(idata, owner: str, rhat_max=1.01, ess_min=400) -> list[str]:

@@ -22,6 +22,7 @@ from ..data.compress import compress_rows
 from ..priors import LogNormal
 from .backend import NUMPY, pytensor_ops
 from .base import BaseModel
+from .bgnbd_kernel import repeat_term, repeat_term_data, repeat_term_pytensor
 from .inputs import summary_arrays
 
 __all__ = [
@@ -104,8 +105,8 @@ def bgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=Fals
 def bgnbd_statistics(frequency, recency, T, weights) -> dict:
     """What :func:`bgnbd_total_log_likelihood` needs, computed once per fit from the
     (compressed) rows and their weights: weights per distinct ``x`` and per distinct
-    ``T``, and the rows with repeat purchases, the only ones whose likelihood couples
-    ``x``, ``t_x`` and ``T``."""
+    ``T``, and the compiled kernel's data for the rows with repeat purchases, the only
+    ones whose likelihood couples ``x``, ``t_x`` and ``T``."""
     x = np.asarray(frequency, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64)
     ux, ix = np.unique(x, return_inverse=True)
@@ -115,8 +116,8 @@ def bgnbd_statistics(frequency, recency, T, weights) -> dict:
         "ux": ux, "w_x": np.bincount(ix, weights=w, minlength=ux.size),
         "uT": uT, "w_T": np.bincount(iT, weights=w, minlength=uT.size),
         "wx_T": np.bincount(iT, weights=w * x, minlength=uT.size),
-        "x": x[rep], "t_x": np.asarray(recency, dtype=np.float64)[rep],
-        "T": np.asarray(T, dtype=np.float64)[rep], "w": w[rep],
+        "repeat": repeat_term_data(x[rep], np.asarray(recency, dtype=np.float64)[rep],
+                                   np.asarray(T, dtype=np.float64)[rep], w[rep]),
     }
 
 
@@ -124,9 +125,9 @@ def bgnbd_total_log_likelihood(r, alpha, a, b, stats, *, gradient=False, ops=NUM
     """Weighted sum of :func:`bgnbd_log_likelihood` over customers, regrouped:
     terms in ``x`` alone are summed per distinct ``x``, ``(r+x) log(alpha+T)`` per
     distinct ``T``, and only the soft-plus term is evaluated per row, for rows with
-    repeat purchases. The maximum-likelihood fit (numpy, with ``gradient=True``: the
-    gradient w.r.t. the log parameters) and the PyMC model (``ops=pytensor_ops()``)
-    both use this function.
+    repeat purchases, by the compiled kernel of :mod:`clvmodels.models.bgnbd_kernel`.
+    The maximum-likelihood fit (numpy, with ``gradient=True``: the gradient w.r.t. the
+    log parameters) and the PyMC model (``ops=pytensor_ops()``) both use this function.
 
     >>> st = bgnbd_statistics(np.array([0, 2]), np.array([0.0, 30.43]),
     ...                       np.array([38.86, 38.86]), np.array([1.0, 1.0]))
@@ -134,29 +135,26 @@ def bgnbd_total_log_likelihood(r, alpha, a, b, stats, *, gradient=False, ops=NUM
     -10.0135
     """
     u, w_x = stats["ux"], stats["w_x"]
-    x, t_x, T, w = stats["x"], stats["t_x"], stats["T"], stats["w"]
     per_x = (ops.betaln(a, b + u) - ops.betaln(a, b) + ops.gammaln(r + u) - ops.gammaln(r)
              + r * ops.log(alpha))
     log_aT = ops.log(alpha + stats["uT"])
-    log_at, log_atx = ops.log(alpha + T), ops.log(alpha + t_x)
-    z = _log_odds(ops, r, alpha, a, b, x, log_at, log_atx)
-    total = (ops.dot(w_x, per_x) - ops.dot(r * stats["w_T"] + stats["wx_T"], log_aT)
-             + ops.dot(w, ops.logaddexp(0.0, z)))
+    smooth = ops.dot(w_x, per_x) - ops.dot(r * stats["w_T"] + stats["wx_T"], log_aT)
+    if ops is not NUMPY:
+        if gradient:
+            raise ValueError("gradient=True needs the numpy back-end; PyTensor differentiates "
+                             "itself")
+        return smooth + repeat_term_pytensor(r, alpha, a, b, stats["repeat"])
+    rep, g_rep = repeat_term(r, alpha, a, b, stats["repeat"])
+    total = smooth + rep
     if not gradient:
         return total
-    if ops is not NUMPY:
-        raise ValueError("gradient=True needs the numpy back-end; PyTensor differentiates itself")
-    pi = special.expit(z)
-    s = r + x
     inv_aT = 1.0 / (alpha + stats["uT"])
     dg = special.digamma
-    g_r = r * (w_x @ (dg(r + u) - dg(r) + np.log(alpha)) - stats["w_T"] @ log_aT
-               + w @ (pi * (log_at - log_atx)))
+    g_r = r * (w_x @ (dg(r + u) - dg(r) + np.log(alpha)) - stats["w_T"] @ log_aT + g_rep[0])
     g_alpha = alpha * (w_x.sum() * r / alpha - (r * stats["w_T"] + stats["wx_T"]) @ inv_aT
-                       + w @ (pi * s * (1.0 / (alpha + T) - 1.0 / (alpha + t_x))))
-    g_a = a * (w_x @ (dg(a + b) - dg(a + b + u))) + w @ pi
-    g_b = b * (w_x @ (dg(b + u) - dg(a + b + u) - dg(b) + dg(a + b))
-               - w @ (pi / (b + x - 1.0)))
+                       + g_rep[1])
+    g_a = a * (w_x @ (dg(a + b) - dg(a + b + u)) + g_rep[2])
+    g_b = b * (w_x @ (dg(b + u) - dg(a + b + u) - dg(b) + dg(a + b)) + g_rep[3])
     return float(total), np.array([g_r, g_alpha, g_a, g_b])
 
 

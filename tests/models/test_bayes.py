@@ -28,21 +28,26 @@ def mcmc_fits(cdnow):
 @pytest.mark.parametrize("cls", [BetaGeoModel, GammaGammaModel])
 def test_pymc_graph_is_the_mle_likelihood(cls, cdnow, rng):
     """The PyTensor graph PyMC samples and the numpy sum the MLE maximizes agree to
-    1e-8 at random points (they are built from the same likelihood function)."""
+    1e-8 at random points, value and gradient (they are built from the same
+    likelihood function)."""
     import pytensor
     import pytensor.tensor as pt
 
     model = cls()
     model._check_settings("mcmc")
     arrays, weights = model._prepare(cdnow)
-    scalars = {n: pt.dscalar(n) for n in cls.param_names}
-    f = pytensor.function(list(scalars.values()),
-                          model._pymc_log_likelihood(scalars, arrays, weights))
+    logs = {n: pt.dscalar(n) for n in cls.param_names}
+    total = model._pymc_log_likelihood({n: pt.exp(v) for n, v in logs.items()}, arrays, weights)
+    f = pytensor.function(list(logs.values()),
+                          [total, *pytensor.grad(total, list(logs.values()))])
     for _ in range(5):
-        theta = rng.normal(0, 1, len(cls.param_names)) + np.log([1.0] * len(cls.param_names))
-        graph = f(*np.exp(theta))
-        numpy_total = model._loglik_and_grad(theta, arrays, weights)[0]
+        theta = rng.normal(0, 1, len(cls.param_names))
+        graph, *graph_grad = f(*theta)
+        numpy_total, numpy_grad = model._loglik_and_grad(theta, arrays, weights)
         assert graph == pytest.approx(numpy_total, rel=1e-8, abs=1e-8)
+        # the gradient NUTS follows (PyTensor's, through the compiled kernel's Op for
+        # BG/NBD) is the one the MLE uses
+        np.testing.assert_allclose(graph_grad, numpy_grad, rtol=1e-8, atol=1e-8)
 
 
 def test_bgnbd_pymc_model_runs_on_compressed_rows(mcmc_fits, cdnow):
