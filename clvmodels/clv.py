@@ -304,16 +304,21 @@ def customer_lifetime_value(
         chunk_size = max(500, 4_000_000 // max(k, n_samples))
     cred = np.empty((2, n_rows))
     pred = np.empty((2, n_rows))
-    per_pair = _per_pair(bg, pairs.unique, H, delta)
     bg_sim = transaction_model.param_draws()
     gg_sim = spend_model.param_draws()
+    # rows in order of their (frequency, T) pair, so that a chunk needs few pairs and
+    # the draws x pairs quadrature is done chunk by chunk (bounded memory) and mostly
+    # once per pair
+    by_pair = np.argsort(pairs.inverse, kind="stable")
     for start in range(0, n_rows, chunk_size):
-        sl = slice(start, min(start + chunk_size, n_rows))
-        chunk = {c: v[sl] for c, v in rows.items()}
-        ev = _expected_clv_draws(bg, gg, chunk, per_pair, pairs.inverse[sl], margin)
-        cred[:, sl] = np.quantile(ev, q, axis=0)
+        idx = by_pair[start:start + chunk_size]
+        chunk = {c: v[idx] for c, v in rows.items()}
+        used, local = np.unique(pairs.inverse[idx], return_inverse=True)
+        per_pair = _per_pair(bg, {c: v[used] for c, v in pairs.unique.items()}, H, delta)
+        ev = _expected_clv_draws(bg, gg, chunk, per_pair, local, margin)
+        cred[:, idx] = np.quantile(ev, q, axis=0)
         sims = simulate_futures(bg_sim, chunk, H, delta, n_samples, rng, gg=gg_sim)
-        pred[:, sl] = margin * np.quantile(sims.value, q, axis=1)
+        pred[:, idx] = margin * np.quantile(sims.value, q, axis=1)
 
     out = pd.DataFrame(
         {
