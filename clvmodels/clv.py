@@ -32,6 +32,7 @@ import pandas as pd
 
 from .data.compress import compress_rows
 from .errors import IncompatibleModelError, check_parameter
+from .intervals import credible_bounds
 from .models.bgnbd import (
     BetaGeoModel,
     bgnbd_discounted_purchases_if_alive,
@@ -316,7 +317,7 @@ def customer_lifetime_value(
         used, local = np.unique(pairs.inverse[idx], return_inverse=True)
         per_pair = _per_pair(bg, {c: v[used] for c, v in pairs.unique.items()}, H, delta)
         ev = _expected_clv_draws(bg, gg, chunk, per_pair, local, margin)
-        cred[:, idx] = np.quantile(ev, q, axis=0)
+        cred[:, idx] = credible_bounds(ev, level, axis=0)
         sims = simulate_futures(bg_sim, chunk, H, delta, n_samples, rng, gg=gg_sim)
         pred[:, idx] = margin * np.quantile(sims.value, q, axis=1)
 

@@ -34,6 +34,7 @@ import pandas as pd
 
 from .clv import check_clv_options, pick_draws
 from .errors import DataError, check_parameter, format_examples
+from .intervals import credible_bounds
 from .models.sbg import (
     ShiftedBetaGeoModel,
     _derl_lam,
@@ -247,7 +248,7 @@ def contractual_lifetime_value(
     draws = pick_draws(model, n_draws, rng)
     a_d, b_d, _, _, _ = model.account_parameters(accounts, draws)
     per_draw = np.where(active, _derl_lam(a_d, b_d, tenure, lam), 0.0)
-    cred = np.quantile(per_draw, q, axis=0)
+    cred = credible_bounds(per_draw, level, axis=0)
 
     # predictive interval: quantiles of simulated discounted payment counts
     if chunk_size is None:

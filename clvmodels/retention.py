@@ -18,6 +18,7 @@ import pandas as pd
 
 from .data.subscriptions import account_arrays
 from .errors import DataError, check_parameter
+from .intervals import credible_bounds
 from .models.sbg import (
     ShiftedBetaGeoModel,
     sbg_expected_lifetime,
@@ -146,11 +147,10 @@ def expected_retention(model: ShiftedBetaGeoModel, periods: int, *, segments=Non
     t = np.arange(1, periods + 1, dtype=np.float64)
     a, b, names = _segment_parameters(model, segments, None)
     ad, bd, _ = _segment_parameters(model, segments, model.param_draws())
-    q = [(1 - level) / 2, (1 + level) / 2]
     out = {}
     for name, fn in (("retention_rate", sbg_retention_rate), ("survival", sbg_survival)):
         point = fn(a[0][:, None], b[0][:, None], t)  # (segments, periods)
-        lo, hi = np.quantile(fn(ad[..., None], bd[..., None], t), q, axis=0)
+        lo, hi = credible_bounds(fn(ad[..., None], bd[..., None], t), level, axis=0)
         out[name], out[f"{name}_lower"], out[f"{name}_upper"] = point, lo, hi
     index = pd.MultiIndex.from_product([names, t.astype(int)], names=["segment", "period"])
     return pd.DataFrame({k: v.ravel() for k, v in out.items()}, index=index)

@@ -9,7 +9,8 @@ It is the only part of the likelihood evaluated per row (see
 NUTS step. The logarithms depend on few distinct values (of ``x``, ``t_x`` and ``T``),
 so they are computed once per distinct value and gathered; each row then costs one
 ``exp`` and one ``log1p`` (vectorizable polynomials, below), and the value and all
-four partial derivatives come out of the same pass. Numba is a dependency of PyTensor, so this needs nothing extra.
+four partial derivatives come out of the same pass. Numba is a dependency of PyTensor,
+so this needs nothing extra.
 """
 
 from __future__ import annotations
@@ -172,8 +173,8 @@ def repeat_term(r, alpha, a, b, data) -> tuple[float, np.ndarray]:
 
     >>> data = repeat_term_data([2.0], [30.43], [38.86], [1.0])
     >>> value, grad = repeat_term(0.2426, 4.4135, 0.7929, 2.4258, data)
-    >>> round(value, 4)
-    0.0922
+    >>> round(value, 4)  # log1p(a / (b + x - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x))
+    0.3194
     """
     total, g_r, g_alpha, g_a, g_b = _kernel(float(r), float(alpha), float(a), float(b), *data)
     return total, np.array([g_r, g_alpha, g_a, g_b])

@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import check_parameter
+from ..intervals import credible_bounds
 from ..priors import LogNormal
 from .backend import NUMPY, pytensor_ops
 from .sbg import ShiftedBetaGeoModel, sbg_log_likelihood
@@ -181,7 +182,7 @@ class ShiftedBetaGeoCovariateModel(ShiftedBetaGeoModel):
         else:
             logs = np.log(np.column_stack([self.param_draws()[n] for n in self.param_names]))
             est, se = logs.mean(axis=0), logs.std(axis=0, ddof=1)
-            lo, hi = np.quantile(logs, [(1 - level) / 2, (1 + level) / 2], axis=0)
+            lo, hi = credible_bounds(logs, level, axis=0)
         return pd.DataFrame({"estimate": est, "se": se, "lower": lo, "upper": hi},
                             index=pd.Index(names, name="coefficient"))
 
