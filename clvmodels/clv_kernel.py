@@ -22,6 +22,7 @@ followed by :func:`clvmodels.intervals.credible_bounds`) to 1e-12.
 from __future__ import annotations
 
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -53,7 +54,6 @@ def clv_credible_bounds(bg, gg, rows, per_pair, pair_index, margin, level):
     m = np.asarray(rows["monetary_value"], dtype=np.float64)
     xm = np.where(x > 0, x * np.nan_to_num(m), 0.0)
     p, q, gamma = (np.ascontiguousarray(gg[k], dtype=np.float64) for k in ("p", "q", "gamma"))
-    n = r.shape[1]
     positions = weibull_positions(r.shape[1], level)
     out = np.empty((2, x.size))
     args = (np.ascontiguousarray(r[0]), x, ix.astype(np.int64), iT.astype(np.int64),
@@ -81,12 +81,26 @@ def weibull_positions(n: int, level: float) -> np.ndarray:
 
 def _threads(n_rows: int) -> int:
     """Threads for ``n_rows`` rows: the CPUs this process may use, at most one per
-    2,000 rows (below that, starting threads costs more than it saves)."""
+    2,000 rows (below that, starting threads costs more than it saves); one inside a
+    Dask worker, where Dask's ``threads_per_worker`` already decides the parallelism."""
+    if _in_dask_worker():
+        return 1
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
     return max(1, min(cpus, n_rows // 2_000))
+
+
+def _in_dask_worker() -> bool:
+    distributed = sys.modules.get("distributed")  # never imported here for this check
+    if distributed is None:
+        return False
+    try:
+        distributed.get_worker()
+    except ValueError:
+        return False
+    return True
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -41,3 +41,15 @@ def test_dask_dataframe_function_matches_local_chunks(job_and_summary):
     local = pd.concat(score_chunks(job, summary, seed=4, chunk_customers=sizes[0], **kw))
     pd.testing.assert_frame_equal(got, local)
     assert np.isfinite(got.expected_clv).all()
+
+
+def test_kernel_threads_leave_parallelism_to_dask_workers():
+    import os
+
+    from clvmodels.clv_kernel import _threads
+    from clvmodels.distributed import dask_client
+
+    assert _threads(1_000_000) == len(os.sched_getaffinity(0))  # outside: the process's CPUs
+    assert _threads(1_000) == 1  # too few rows to be worth a thread
+    with dask_client(None, 1) as client:
+        assert client.submit(_threads, 1_000_000).result() == 1
