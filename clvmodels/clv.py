@@ -192,6 +192,9 @@ def _per_pair(bg, pairs, horizon, delta, interpolate: bool = True,
         t_nodes = np.exp(nodes) - alpha_min
         t_nodes[[0, -1]] = T[idx[-1]], T[idx[0]]  # exact at the ends (cos(0), cos(pi))
         f = bgnbd_discounted_purchases_if_alive(*col.values(), x[idx[0]], t_nodes, horizon, delta)
+        if not np.isfinite(f).all():  # a failed node would spread to the whole group
+            direct.append(idx)
+            continue
         out[idx] = _barycentric_matrix(nodes, y) @ f.T
     if direct:
         idx = np.concatenate(direct)
@@ -204,13 +207,15 @@ def _per_pair(bg, pairs, horizon, delta, interpolate: bool = True,
 
 
 _INTERPOLATION_TOLERANCE = 1e-11
+_PAIR_TABLE_NUMBERS = 8_000_000  # draws x pairs per batch of the credible-bound loop
+_KERNEL_TABLE_NUMBERS = 16_000_000  # draws x rows per call of the kernel (log tables)
 
 
 def _interpolation_nodes(y):
     """Chebyshev extreme points spanning ``y`` (sorted), enough for the tolerance given
     analyticity within ``|Im y| < pi``; None when there are no fewer nodes than points."""
     half = (y[-1] - y[0]) / 2.0
-    if y.size < 3 or half <= 0.0:
+    if y.size < 3 or not 0.0 < half < np.inf:
         return None
     t = np.pi / half  # nearest singularity, in units of the half-width
     rho = t + np.sqrt(1.0 + t * t)  # Bernstein ellipse through it
@@ -370,21 +375,27 @@ def customer_lifetime_value(
     pred = np.empty((2, n_rows))
     # credible bounds: pairs in (frequency, T) order, in batches whose draws x pairs
     # table stays near 8 million numbers; each batch's rows go through the compiled
-    # kernel, which never holds more than one row's draws
+    # kernel (at most 16 million tabulated numbers per call), which holds one row's
+    # draws at a time
     pair_order = np.lexsort((pairs.unique["T"], pairs.unique["frequency"]))
     rank = np.empty_like(pair_order)
     rank[pair_order] = np.arange(pair_order.size)
     row_rank = rank[pairs.inverse]
     row_order = np.argsort(row_rank, kind="stable")
     sorted_rank = row_rank[row_order]
-    batch = max(1, 8_000_000 // k)
+    batch = max(1, _PAIR_TABLE_NUMBERS // k)
+    rows_per_call = max(4_000, _KERNEL_TABLE_NUMBERS // k)
     for p0 in range(0, pair_order.size, batch):
         p1 = min(p0 + batch, pair_order.size)
         per_pair = _per_pair(bg, {c: v[pair_order[p0:p1]] for c, v in pairs.unique.items()},
                              H, delta)
-        idx = row_order[np.searchsorted(sorted_rank, p0):np.searchsorted(sorted_rank, p1)]
-        cred[:, idx] = clv_credible_bounds(bg, gg, {c: v[idx] for c, v in rows.items()},
-                                           per_pair, row_rank[idx] - p0, margin, level)
+        in_batch = row_order[np.searchsorted(sorted_rank, p0):np.searchsorted(sorted_rank, p1)]
+        # the kernel tabulates logs per distinct recency (and T, frequency) x draws:
+        # bounded by taking the batch's rows a slice at a time
+        for r0 in range(0, in_batch.size, rows_per_call):
+            idx = in_batch[r0:r0 + rows_per_call]
+            cred[:, idx] = clv_credible_bounds(bg, gg, {c: v[idx] for c, v in rows.items()},
+                                               per_pair, row_rank[idx] - p0, margin, level)
 
     # predictive interval: simulated futures, rows in chunks (in order of their
     # (frequency, T) pair)

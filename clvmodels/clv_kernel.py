@@ -16,7 +16,9 @@ it uses): ``P(alive) = 1 / (1 + exp(z))``, ``z = log a - log(b+x-1) + (r+x)
 (log(alpha+T) - log(alpha+t_x))`` for ``x > 0`` (FHL 2005, eq. 11), 1 for ``x = 0``;
 the Gamma-Gamma spend is ``p (gamma + x m) / (p x + q - 1)`` (Fader & Hardie 2013,
 eq. 5). A test holds the bounds equal to the numpy path (``_expected_clv_draws``
-followed by :func:`clvmodels.intervals.credible_bounds`) to 1e-12.
+followed by :func:`clvmodels.intervals.credible_bounds`) to 1e-12 relative; the one
+exception is P(alive) below 1e-300, which the kernel's ``exp`` (stopping at
+``exp(-708)``) gives as about 1e-307 instead of a smaller number or 0.
 """
 
 from __future__ import annotations
@@ -42,6 +44,21 @@ def clv_credible_bounds(bg, gg, rows, per_pair, pair_index, margin, level):
     pairs. Quantiles at Weibull positions, as :func:`clvmodels.intervals.credible_bounds`.
     """
     x = np.asarray(rows["frequency"], dtype=np.float64)
+    n_draws = np.asarray(bg["r"]).size
+    per_pair = np.ascontiguousarray(per_pair, dtype=np.float64)
+    pair_index = np.asarray(pair_index, dtype=np.int64)
+    # the compiled loop does not check bounds: check the shapes it relies on here
+    if (any(np.asarray(d[k]).shape != (n_draws,) for d, keys in ((bg, "r alpha a b"),
+                                                                  (gg, "p q gamma"))
+            for k in keys.split())
+            or per_pair.ndim != 2 or per_pair.shape[1] != n_draws
+            or any(np.asarray(rows[c]).shape != x.shape
+                   for c in ("recency", "T", "monetary_value"))
+            or pair_index.shape != x.shape
+            or (x.size and not 0 <= pair_index.min() <= pair_index.max() < per_pair.shape[0])):
+        raise ValueError("clv_credible_bounds: inconsistent shapes (every draw array needs "
+                         f"{n_draws} values, per_pair (pairs, {n_draws}), one pair index and "
+                         "one value per column for every row)")
     ux, ix = np.unique(x, return_inverse=True)
     uT, iT = np.unique(np.asarray(rows["T"], dtype=np.float64), return_inverse=True)
     ut, it = np.unique(np.asarray(rows["recency"], dtype=np.float64), return_inverse=True)
@@ -57,8 +74,8 @@ def clv_credible_bounds(bg, gg, rows, per_pair, pair_index, margin, level):
     positions = weibull_positions(r.shape[1], level)
     out = np.empty((2, x.size))
     args = (np.ascontiguousarray(r[0]), x, ix.astype(np.int64), iT.astype(np.int64),
-            it.astype(np.int64), np.asarray(pair_index, dtype=np.int64), xm, log_odds_x,
-            log_at, log_atx, np.ascontiguousarray(per_pair), p, q, gamma, float(margin),
+            it.astype(np.int64), pair_index, xm, log_odds_x,
+            log_at, log_atx, per_pair, p, q, gamma, float(margin),
             positions, out)
     # rows are independent: split them over threads (the kernel releases the GIL);
     # each row's result does not depend on the split
@@ -196,11 +213,9 @@ def _two_quantiles(buf, positions, sample, tmp, result):  # pragma: no cover - c
         if bad:
             result[q] = np.nan
             continue
-        if pos <= 0.0:
-            result[q] = buf.min()
-            continue
-        if pos >= n - 1:
-            result[q] = buf.max()
+        if pos < 0.0 or pos >= n - 1:  # beyond the draws: the extreme one (NaN if
+            v = buf.min() if pos < 0.0 else buf.max()  # infinite, as numpy's lerp)
+            result[q] = _lerp(v, v, pos - np.floor(pos))
             continue
         k = ks[q]
         below, m, off = (below0, m0, 0) if q == 0 else (below1, m1, half)

@@ -22,7 +22,8 @@ def _quantiles(values, level):
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 19, 20, 100, 257, 4000])
-@pytest.mark.parametrize("kind", ["uniform", "ties", "sorted", "reversed", "constant", "heavy"])
+@pytest.mark.parametrize("kind", ["uniform", "ties", "sorted", "reversed", "constant", "heavy",
+                                  "infinite"])
 def test_selection_equals_numpy_weibull_quantiles(n, kind):
     rng = np.random.default_rng(n)
     v = {"uniform": lambda: rng.random(n),
@@ -30,9 +31,13 @@ def test_selection_equals_numpy_weibull_quantiles(n, kind):
          "sorted": lambda: np.sort(rng.normal(size=n)),
          "reversed": lambda: np.sort(rng.normal(size=n))[::-1].copy(),
          "constant": lambda: np.full(n, 2.5),
-         "heavy": lambda: rng.standard_cauchy(n)}[kind]()
-    for level in (0.5, 0.8, 0.9, 0.99):
-        expected = np.quantile(v, [(1 - level) / 2, (1 + level) / 2], method="weibull")
+         "heavy": lambda: rng.standard_cauchy(n),
+         # e.g. spend draws with q <= 1: NaN where numpy's interpolation meets an inf
+         "infinite": lambda: np.where(rng.random(n) < 0.3, np.inf, rng.normal(size=n)) * np.where(
+             rng.random(n) < 0.5, -1.0, 1.0)}[kind]()
+    for level in (0.5, 0.8, 0.9, 0.99, 1 - 2 / (n + 1)):  # the last: a position at 0
+        with np.errstate(invalid="ignore"):  # inf - inf in numpy's interpolation
+            expected = np.quantile(v, [(1 - level) / 2, (1 + level) / 2], method="weibull")
         np.testing.assert_array_equal(_quantiles(v, level), expected)
 
 
@@ -43,6 +48,17 @@ def test_selection_falls_back_when_the_sample_misleads():
     v[np.arange(4000) % 16 != 0] = np.linspace(-5.0, 0.0, 3750)
     expected = np.quantile(v, [0.05, 0.95], method="weibull")
     np.testing.assert_array_equal(_quantiles(v, 0.9), expected)
+
+
+def test_kernel_refuses_inconsistent_shapes(cdnow_case):
+    bg_model, gg_model, rows, pairs = cdnow_case
+    bg, gg = _some_draws(bg_model, gg_model, 20, 0)
+    per_pair = _per_pair(bg, pairs.unique, 52.0, 0.0)
+    with pytest.raises(ValueError, match="inconsistent shapes"):
+        ck.clv_credible_bounds(bg, {k: v[:10] for k, v in gg.items()}, rows, per_pair,
+                               pairs.inverse, 1.0, 0.9)
+    with pytest.raises(ValueError, match="inconsistent shapes"):
+        ck.clv_credible_bounds(bg, gg, rows, per_pair[:-1], pairs.inverse, 1.0, 0.9)
 
 
 def test_selection_gives_nan_for_nan_input():
@@ -116,3 +132,35 @@ def test_interpolated_purchases_equal_direct_evaluation(case):
     fast = _per_pair(bg, pairs, horizon, delta)
     np.testing.assert_allclose(fast, direct, rtol=1e-9, atol=0)
     assert not np.array_equal(fast, direct)  # interpolation was used
+
+
+def test_interpolation_falls_back_where_the_quadrature_fails():
+    # extreme parameters where hyp2f1 fails at T = 0 and 0.5: an interpolant through a
+    # failed node would spread NaN to the whole frequency group
+    bg = {"r": np.array([0.05]), "alpha": np.array([0.01]), "a": np.array([0.05]),
+          "b": np.array([100.0])}
+    T = np.r_[0.0, 0.5, np.arange(1.0, 200.0)]
+    pairs = {"frequency": np.zeros(T.size), "T": T}
+    with np.errstate(all="ignore"):
+        direct = _per_pair(bg, pairs, 365.0, 0.0, interpolate=False)
+        fast = _per_pair(bg, pairs, 365.0, 0.0)
+    assert 0 < (~np.isfinite(direct)).sum() < 5  # the case still exercises a failure
+    np.testing.assert_array_equal(fast, direct)
+
+
+def test_bounds_do_not_depend_on_batch_sizes(cdnow_case, monkeypatch):
+    import clvmodels.clv as clv
+
+    bg, gg, _, _ = cdnow_case
+    summary = load_cdnow_summary()
+    kw = dict(horizon="52 weeks", discount_rate=0.1, n_draws=None, n_samples=20,
+              random_state=5)
+    whole = clv.customer_lifetime_value(bg, gg, summary, **kw)
+    monkeypatch.setattr(clv, "_PAIR_TABLE_NUMBERS", 50_000)  # several pair batches
+    monkeypatch.setattr(clv, "_KERNEL_TABLE_NUMBERS", 1)  # rows 4,000 at a time
+    monkeypatch.setattr(ck, "_threads", lambda n: 1)
+    sliced = clv.customer_lifetime_value(bg, gg, summary, **kw)
+    # batches split frequency groups differently, so interpolation nodes differ: last-bit
+    # differences; a row given the wrong pair or draws would differ by percents
+    for c in ("expected_clv_lower", "expected_clv_upper"):
+        np.testing.assert_allclose(sliced[c], whole[c], rtol=1e-12, atol=0)
