@@ -391,9 +391,11 @@ def customer_lifetime_value(
                              H, delta)
         in_batch = row_order[np.searchsorted(sorted_rank, p0):np.searchsorted(sorted_rank, p1)]
         # the kernel tabulates logs per distinct recency (and T, frequency) x draws:
-        # bounded by taking the batch's rows a slice at a time
-        for r0 in range(0, in_batch.size, rows_per_call):
-            idx = in_batch[r0:r0 + rows_per_call]
+        # when those tables would be large, the batch's rows go a slice at a time
+        distinct = max(np.unique(rows[c][in_batch]).size for c in ("recency", "T"))
+        step = in_batch.size if distinct * k <= _KERNEL_TABLE_NUMBERS else rows_per_call
+        for r0 in range(0, in_batch.size, max(step, 1)):
+            idx = in_batch[r0:r0 + step]
             cred[:, idx] = clv_credible_bounds(bg, gg, {c: v[idx] for c, v in rows.items()},
                                                per_pair, row_rank[idx] - p0, margin, level)
 
