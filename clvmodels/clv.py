@@ -399,7 +399,7 @@ def customer_lifetime_value(
             cred[:, idx] = clv_credible_bounds(bg, gg, {c: v[idx] for c, v in rows.items()},
                                                per_pair, row_rank[idx] - p0, margin, level)
 
-    # predictive interval: simulated futures, rows in chunks (in order of their
+    # predictive interval: simulated futures, rows in chunks (grouped by their
     # (frequency, T) pair)
     bg_sim = transaction_model.param_draws()
     gg_sim = spend_model.param_draws()
