@@ -355,7 +355,7 @@ def main() -> None:
     import pymc
 
     meta = {
-        "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "date": now,
         "machine": (f"nproc={os.cpu_count()} (available {len(os.sched_getaffinity(0))}), "
                     f"{platform.machine()}, Python {platform.python_version()}, numpy "
                     f"{np.__version__}, pandas {pd.__version__}, pymc {pymc.__version__}; peer "

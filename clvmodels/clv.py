@@ -33,6 +33,7 @@ import pandas as pd
 from .data.compress import compress_rows
 from .errors import IncompatibleModelError, check_parameter
 from .clv_kernel import clv_credible_bounds
+from .intervals import tail_probabilities
 from .models.bgnbd import (
     BetaGeoModel,
     bgnbd_discounted_purchases_if_alive,
@@ -367,7 +368,7 @@ def customer_lifetime_value(
     gg_all = spend_model.param_draws()
     gg_pick = rng.choice(gg_all["p"].shape[0], size=k, replace=k > gg_all["p"].shape[0])
     gg = {name: v[gg_pick] for name, v in gg_all.items()}
-    q = np.array([(1 - level) / 2, (1 + level) / 2])
+    q = tail_probabilities(level)
     n_rows = comp.n_unique
     if chunk_size is None:
         chunk_size = max(500, 4_000_000 // n_samples)

@@ -30,9 +30,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
+from .intervals import weibull_positions
+from .models.backend import NUMPY
+from .models.bgnbd import _log_odds
 from .models.bgnbd_kernel import exp_nonpositive
 
-__all__ = ["clv_credible_bounds", "weibull_positions"]
+__all__ = ["clv_credible_bounds"]
 
 
 def clv_credible_bounds(bg, gg, rows, per_pair, pair_index, margin, level):
@@ -65,7 +68,8 @@ def clv_credible_bounds(bg, gg, rows, per_pair, pair_index, margin, level):
     col = lambda v: np.asarray(v, dtype=np.float64)[None, :]  # noqa: E731 - draws across
     r, alpha, a, b = (col(bg[k]) for k in ("r", "alpha", "a", "b"))
     with np.errstate(divide="ignore"):  # t_x = 0 with alpha -> 0 is never used (x = 0)
-        log_odds_x = np.ascontiguousarray(np.log(a) - np.log(b + np.maximum(ux - 1.0, 0.0)[:, None]))
+        # the part of the P(alive) log-odds that does not depend on T and t_x
+        log_odds_x = np.ascontiguousarray(_log_odds(NUMPY, r, alpha, a, b, ux[:, None], 0.0, 0.0))
         log_at = np.ascontiguousarray(np.log(alpha + uT[:, None]))
         log_atx = np.ascontiguousarray(np.log(alpha + ut[:, None]))
     m = np.asarray(rows["monetary_value"], dtype=np.float64)
@@ -86,14 +90,6 @@ def clv_credible_bounds(bg, gg, rows, per_pair, pair_index, margin, level):
         with ThreadPoolExecutor(cuts.size - 1) as pool:
             list(pool.map(lambda c: _bounds(c[0], c[1], *args), zip(cuts[:-1], cuts[1:])))
     return out
-
-
-def weibull_positions(n: int, level: float) -> np.ndarray:
-    """0-based fractional positions, in ``n`` sorted draws, of the equal-tailed
-    ``level`` bounds at Weibull plotting positions (computed as numpy's quantile does,
-    to the last bit)."""
-    qs = np.array([(1.0 - level) / 2.0, (1.0 + level) / 2.0])
-    return n * qs + qs - 1
 
 
 def _threads(n_rows: int) -> int:

@@ -34,7 +34,7 @@ import pandas as pd
 
 from .clv import check_clv_options, pick_draws
 from .errors import DataError, check_parameter, format_examples
-from .intervals import credible_bounds
+from .intervals import credible_bounds, tail_probabilities
 from .models.sbg import (
     ShiftedBetaGeoModel,
     _derl_lam,
@@ -244,7 +244,7 @@ def contractual_lifetime_value(
     derl_g = zero_if_churned(_derl_lam(alpha, beta, tenure, lam))
 
     # credible interval: quantiles over parameter draws of DERL (with growth)
-    q = np.array([(1 - level) / 2, (1 + level) / 2])
+    q = tail_probabilities(level)
     draws = pick_draws(model, n_draws, rng)
     a_d, b_d, _, _, _ = model.account_parameters(accounts, draws)
     per_draw = np.where(active, _derl_lam(a_d, b_d, tenure, lam), 0.0)

@@ -23,6 +23,7 @@ import pandas as pd
 from .clv import simulate_futures
 from .data.compress import compress_rows
 from .errors import DataError, check_parameter
+from .intervals import tail_probabilities
 from .models.bgnbd import BetaGeoModel, bgnbd_conditional_expected_purchases
 from .models.inputs import summary_arrays
 
@@ -54,7 +55,7 @@ def pit_coverage(samples: np.ndarray, actual: np.ndarray, level: float) -> np.nd
     y = actual[:, None]
     f_below = np.mean(samples < y, axis=1)
     f_at = np.mean(samples <= y, axis=1)
-    lo, hi = (1 - level) / 2, (1 + level) / 2
+    lo, hi = tail_probabilities(level)
     overlap = np.clip(np.minimum(f_at, hi) - np.maximum(f_below, lo), 0.0, None)
     width = f_at - f_below
     inside = (f_below >= lo) & (f_at <= hi)
@@ -105,8 +106,7 @@ def evaluate_holdout(
     )[comp.inverse]
     rng = np.random.default_rng(random_state)
     sims = simulate_futures(model.param_draws(), rows, horizon, 0.0, n_samples, rng).purchases
-    q = [(1 - level) / 2, (1 + level) / 2]
-    lower, upper = np.quantile(sims, q, axis=1, method="inverted_cdf")[:, comp.inverse]
+    lower, upper = np.quantile(sims, tail_probabilities(level), axis=1, method="inverted_cdf")[:, comp.inverse]
     # PIT coverage depends on the actual value, so evaluate per (unique row, actual)
     keys = compress_rows({"row": comp.inverse.astype(float), "y": actual}, ["row", "y"])
     cov_keys = pit_coverage(sims[keys.unique["row"].astype(np.intp)], keys.unique["y"], level)

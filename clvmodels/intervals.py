@@ -17,11 +17,24 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["credible_bounds"]
+__all__ = ["tail_probabilities", "credible_bounds", "weibull_positions"]
+
+
+def tail_probabilities(level: float) -> np.ndarray:
+    """Probabilities of the lower and upper bounds of the equal-tailed ``level``
+    interval: ``[(1 - level) / 2, (1 + level) / 2]``."""
+    return np.array([(1.0 - level) / 2.0, (1.0 + level) / 2.0])
 
 
 def credible_bounds(draws, level: float, axis: int = 0) -> np.ndarray:
     """Lower and upper bounds (stacked on a new first axis) of the equal-tailed
     ``level`` interval of ``draws`` along ``axis``."""
-    q = [(1.0 - level) / 2.0, (1.0 + level) / 2.0]
-    return np.quantile(draws, q, axis=axis, method="weibull")
+    return np.quantile(draws, tail_probabilities(level), axis=axis, method="weibull")
+
+
+def weibull_positions(n: int, level: float) -> np.ndarray:
+    """0-based fractional positions, in ``n`` sorted draws, of the bounds that
+    :func:`credible_bounds` returns (computed as numpy's quantile does, to the last
+    bit), for code that selects them itself (:mod:`clvmodels.clv_kernel`)."""
+    qs = tail_probabilities(level)
+    return n * qs + qs - 1

@@ -10,13 +10,13 @@ from clvmodels import BetaGeoModel, GammaGammaModel
 from clvmodels.clv import _expected_clv_draws, _per_pair
 from clvmodels.data.compress import compress_rows
 from clvmodels.datasets import load_cdnow_summary
-from clvmodels.intervals import credible_bounds
+from clvmodels.intervals import credible_bounds, weibull_positions
 from clvmodels.timeunits import annual_rate_to_continuous
 
 
 def _quantiles(values, level):
     sample, tmp, out = np.empty(256), np.empty(2 * values.size), np.empty(2)
-    positions = ck.weibull_positions(values.size, level)
+    positions = weibull_positions(values.size, level)
     ck._two_quantiles(np.ascontiguousarray(values, dtype=float), positions, sample, tmp, out)
     return out
 
