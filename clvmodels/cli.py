@@ -92,13 +92,12 @@ def _is_summary(frame: pd.DataFrame) -> bool:
 _NONCONTRACTUAL_ONLY = {
     "fit": {"customer_col": None, "date_col": None, "amount_col": None, "observation_end": None,
             "time_unit": None, "allow_refunds": False, "reader": "pandas"},
-    "score": {"horizon": None, "observation_end": None, "allow_refunds": False,
-              "reader": "pandas"},
+    "score": {"observation_end": None, "allow_refunds": False, "reader": "pandas"},
     "report": {"observation_end": None, "calibration_end": None, "serving_cost_rate": 0.0},
 }
 _CONTRACTUAL_ONLY = {
     "fit": {"account_col": None, "tenure_col": None, "churned_col": None, "covariates": None,
-            "period": None, "revenue_col": None},
+            "period": None, "revenue_col": None, "observed_periods": None, "entry_col": None},
     "score": {"revenue_col": None, "growth_rate": None, "acquisition_cost_col": None},
     "report": {"revenue_col": None, "cohort_col": None, "acquisition_cost_col": None},
 }
@@ -158,13 +157,17 @@ def _fit_contractual(args) -> str:
     if args.period is None:
         raise UsageError("--kind contractual needs --period (the length of one renewal period, "
                          "the unit of the tenure column): day, week, month or year.")
+    if args.observed_periods is not None and args.observed_periods < 1:
+        raise UsageError(f"--observed-periods must be a whole number >= 1 (1 for a snapshot: one "
+                         f"renewal decision seen per account). Got {args.observed_periods}.")
     started = time.perf_counter()
     covariates = [c.strip() for c in (args.covariates or "").split(",") if c.strip()]
     job = fit_contractual_job(
         read_table(args.transactions), args.out, period=args.period,
         account_col=args.account_col or "account_id", tenure_col=args.tenure_col or "tenure",
         churned_col=args.churned_col or "churned", covariates=covariates,
-        revenue_col=args.revenue_col, method=args.method, seed=args.seed,
+        revenue_col=args.revenue_col, entry_col=args.entry_col,
+        observed_periods=args.observed_periods, method=args.method, seed=args.seed,
         overwrite=args.overwrite)
     params = ", ".join(f"{k}={v:.4g}" for k, v in job.churn.params_.items())
     return (f"fitted {job.meta['accounts']:,} accounts ({job.meta['churned']:,} cancelled; "
@@ -214,7 +217,7 @@ def _cmd_score(args) -> str:
     if job.kind == "contractual":
         summary = job.accounts(read_table(args.data))
         options.update(revenue_col=_revenue_col(args, job), growth_rate=args.growth_rate or 0.0,
-                       acquisition_cost_col=args.acquisition_cost_col)
+                       acquisition_cost_col=args.acquisition_cost_col, horizon=args.horizon)
     else:
         summary = _summary_for_scoring(args, job)
         options.update(horizon=args.horizon)
@@ -372,6 +375,16 @@ def build_parser() -> argparse.ArgumentParser:
                           "0/1 columns per category")
     contract.add_argument("--revenue-col", default=None,
                           help="revenue per period; recorded as the default for score and report")
+    window = contract.add_mutually_exclusive_group()
+    window.add_argument("--observed-periods", type=int, default=None, metavar="K",
+                        help="each account was observed for its last K renewal decisions only "
+                        "(a snapshot of the accounts active at the start of one period, with "
+                        "whether each cancelled in it: K=1); accounts that cancelled earlier are "
+                        "missing, so the fit conditions on survival to tenure - K. Default: "
+                        "observed from acquisition")
+    window.add_argument("--entry-col", default=None,
+                        help="column of renewal decisions each account had already survived "
+                        "when observation began (left truncation)")
     fit.add_argument("--method", default="mle", choices=["mle", "map", "mcmc", "advi"])
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--allow-refunds", action="store_true",
@@ -390,8 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "(frequency, recency, T, monetary_value); for a contractual job the "
                        "per-account table")
     score.add_argument("--out", required=True, help="output .parquet or .csv (written atomically)")
-    score.add_argument("--horizon", default=None, help="e.g. '12 months', '52 weeks' (default 12 "
-                       "months; contractual jobs value the whole remaining life)")
+    score.add_argument("--horizon", default=None, help="e.g. '12 months', '52 weeks', '3 years' "
+                       "(default 12 months; contractual jobs: the renewals within the horizon, "
+                       "default the whole remaining life)")
     score.add_argument("--discount-rate", type=float, default=0.10,
                        help="effective annual discount rate (default 0.10)")
     score.add_argument("--margin", type=float, default=1.0, help="share of spend that is profit")

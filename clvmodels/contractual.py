@@ -33,17 +33,13 @@ import numpy as np
 import pandas as pd
 
 from .clv import check_clv_options, pick_draws
-from .errors import DataError, check_parameter, format_examples
+from .errors import DataError, IncompatibleModelError, check_parameter, format_examples
+from .timeunits import convert_duration, parse_horizon
 from .intervals import credible_bounds, tail_probabilities
-from .models.sbg import (
-    ShiftedBetaGeoModel,
-    _derl_lam,
-    sbg_expected_residual_lifetime,
-    sbg_probability_renewal,
-    sbg_simulate_renewals,
-)
+from .models.churn import ChurnModel
 
-__all__ = ["contractual_lifetime_value", "simulate_discounted_renewals", "discounted_count"]
+__all__ = ["contractual_lifetime_value", "simulate_discounted_renewals", "discounted_count",
+           "horizon_periods"]
 
 _OWNER = "contractual_lifetime_value"
 
@@ -64,9 +60,10 @@ def discounted_count(k, lam):
 
 
 def _check_model(model, owner):
-    if not isinstance(model, ShiftedBetaGeoModel):
-        raise TypeError(f"The 'model' parameter of {owner} must be a fitted ShiftedBetaGeoModel "
-                        f"(or a subclass). Got {type(model).__name__} instead.")
+    if not isinstance(model, ChurnModel):
+        raise TypeError(f"The 'model' parameter of {owner} must be a fitted churn model "
+                        "(ShiftedBetaGeoModel, BetaDiscreteWeibullModel or their covariate "
+                        f"versions). Got {type(model).__name__} instead.")
     model._require_fitted()
 
 
@@ -75,18 +72,18 @@ def _simulate_rows(model, accounts, lam, n_samples, rng, horizon=None, draws=Non
     compressed rows; each sample uses a random parameter draw."""
     draws = model.param_draws() if draws is None else draws
     n_total = next(iter(draws.values())).shape[0]
-    _, _, tenure, churned, comp = model.account_parameters(accounts, {k: v[:1] for k, v in
-                                                                       draws.items()})
+    _, tenure, churned, comp = model.account_parameters(accounts, {k: v[:1] for k, v in
+                                                                    draws.items()})
     pick = rng.integers(0, n_total, size=(comp.n_unique, n_samples))
     sampled = {k: v[pick] for k, v in draws.items()}  # (n_unique, n_samples)
-    alpha, beta = model._alpha_beta(sampled, {k: v[:, None] for k, v in comp.unique.items()})
-    k = sbg_simulate_renewals(alpha, beta, tenure[:, None], rng, horizon=horizon)
+    p = model._row_params(sampled, {k: v[:, None] for k, v in comp.unique.items()})
+    k = model._simulate_renewals(p, tenure[:, None], rng, horizon=horizon)
     value = discounted_count(np.broadcast_to(k, (comp.n_unique, n_samples)), lam)
     return np.where(churned[:, None], 0.0, value), comp
 
 
 def simulate_discounted_renewals(
-    model: ShiftedBetaGeoModel,
+    model: ChurnModel,
     accounts: pd.DataFrame,
     *,
     discount_rate: float = 0.0,
@@ -142,13 +139,14 @@ def _account_column(accounts, col, name, owner, *, allow_zero=True) -> np.ndarra
 
 
 def contractual_lifetime_value(
-    model: ShiftedBetaGeoModel,
+    model: ChurnModel,
     accounts: pd.DataFrame,
     *,
     revenue_col: str,
     discount_rate: float,
     margin: float = 1.0,
     growth_rate: float = 0.0,
+    horizon=None,
     acquisition_cost_col: str | None = None,
     level: float = 0.90,
     n_draws: int | None = 200,
@@ -161,9 +159,9 @@ def contractual_lifetime_value(
 
     Parameters
     ----------
-    model : ShiftedBetaGeoModel
-        Fitted churn model (any fit method: only its parameter draws are used; the
-        covariate model too).
+    model : ChurnModel
+        Fitted churn model (sBG or beta-discrete-Weibull, with or without covariates;
+        any fit method: only its parameter draws are used).
     accounts : DataFrame
         One row per account: ``tenure`` (renewal decisions made), optional ``churned``
         (missing: all active), the revenue column and, for the covariate model, its
@@ -180,6 +178,10 @@ def contractual_lifetime_value(
     growth_rate : float
         Per-period revenue expansion (contraction if negative); each period's
         discount factor is multiplied by ``1 + growth_rate``.
+    horizon : str, tuple or None
+        Value only the renewals within this horizon (``"3 years"``, ``"36 months"``,
+        ``(5, "year")``: the next ``floor(horizon / period)`` renewal decisions); None
+        (default) values the whole remaining life.
     acquisition_cost_col : str, optional
         Column of acquisition costs: adds ``acquisition_cost``, ``net_value =
         expected_clv - acquisition_cost`` and ``ltv_to_cac = expected_clv /
@@ -224,30 +226,34 @@ def contractual_lifetime_value(
                       n_draws=n_draws, chunk_size=chunk_size)
     lam = model.period_log_discount(discount_rate, growth_rate, _OWNER)
     lam_d = model.period_log_discount(discount_rate, 0.0, _OWNER)
+    periods = horizon_periods(model, horizon, _OWNER)
     revenue = _account_column(accounts, revenue_col, "revenue_col", _OWNER)
     cost = None
     if acquisition_cost_col is not None:
         cost = _account_column(accounts, acquisition_cost_col, "acquisition_cost_col", _OWNER)
     rng = np.random.default_rng(random_state)
 
-    # point estimate, per unique (tenure, churned, covariates) row
-    alpha, beta, tenure, churned, comp = model.account_parameters(accounts)
-    alpha, beta = alpha[0], beta[0]
+    # point estimate, per unique (tenure, churned, entry, covariates) row
+    p, tenure, churned, comp = model.account_parameters(accounts)
+    p = {k: v[0] for k, v in p.items()}
     active = ~churned
 
     def zero_if_churned(v):
         return np.where(active, v, 0.0)
 
-    p_renew = zero_if_churned(sbg_probability_renewal(alpha, beta, tenure))
-    erl = zero_if_churned(sbg_expected_residual_lifetime(alpha, beta, tenure))
-    derl = zero_if_churned(_derl_lam(alpha, beta, tenure, lam_d))
-    derl_g = zero_if_churned(_derl_lam(alpha, beta, tenure, lam))
+    p_renew = zero_if_churned(model._probability_renewal(p, tenure))
+    if periods is None:
+        erl = zero_if_churned(model._expected_residual_lifetime(p, tenure))
+    else:
+        erl = zero_if_churned(model._discounted_renewals(p, tenure, 0.0, periods))
+    derl = zero_if_churned(model._discounted_renewals(p, tenure, lam_d, periods))
+    derl_g = zero_if_churned(model._discounted_renewals(p, tenure, lam, periods))
 
     # credible interval: quantiles over parameter draws of DERL (with growth)
     q = tail_probabilities(level)
     draws = pick_draws(model, n_draws, rng)
-    a_d, b_d, _, _, _ = model.account_parameters(accounts, draws)
-    per_draw = np.where(active, _derl_lam(a_d, b_d, tenure, lam), 0.0)
+    p_d, _, _, _ = model.account_parameters(accounts, draws)
+    per_draw = np.where(active, model._discounted_renewals(p_d, tenure, lam, periods), 0.0)
     cred = credible_bounds(per_draw, level, axis=0)
 
     # predictive interval: quantiles of simulated discounted payment counts
@@ -259,7 +265,8 @@ def contractual_lifetime_value(
         rows = np.arange(start, min(start + chunk_size, comp.n_unique))
         chunk = pd.DataFrame({k: v[rows] for k, v in comp.unique.items()})
         chunk["churned"] = chunk["churned"] > 0
-        sims, sub = _simulate_rows(model, chunk, lam, n_samples, rng, draws=all_draws)
+        sims, sub = _simulate_rows(model, chunk, lam, n_samples, rng, draws=all_draws,
+                                   horizon=periods)
         pred[:, rows] = np.quantile(sims[sub.inverse], q, axis=1)
 
     scale = margin * revenue
@@ -288,11 +295,36 @@ def contractual_lifetime_value(
         time_unit=model.time_unit_, discount_rate=float(discount_rate),
         discount_rate_per_period=float(np.expm1(lam_d)), growth_rate=float(growth_rate),
         margin=float(margin), level=level, revenue_col=revenue_col,
+        horizon_periods=periods,
         expected_clv_interval="credible interval of the expected CLV (parameter uncertainty)",
         clv_predictive_interval="predictive interval of the realized CLV (parameter, "
         "individual churn-probability and renewal uncertainty; simulated)",
     )
     return out
+
+
+def horizon_periods(model, horizon, owner) -> int | None:
+    """Renewal decisions within ``horizon`` (a units-explicit duration) in the model's
+    period, or None for the whole remaining life.
+
+    >>> from clvmodels.models.sbg import ShiftedBetaGeoModel, accounts_from_survival
+    >>> m = ShiftedBetaGeoModel().fit(accounts_from_survival([100, 60, 40], time_unit="month"))
+    >>> horizon_periods(m, "3 years", "demo"), horizon_periods(m, None, "demo")
+    (36, None)
+    """
+    if horizon is None:
+        return None
+    value, unit = parse_horizon(horizon, owner)
+    if model.time_unit_ is None:
+        raise IncompatibleModelError(
+            f"{owner}: the model does not know its period length, so the horizon {horizon!r} "
+            "cannot be converted to renewal periods. Fit it with time_unit='month' (or the "
+            "period of your data).")
+    n = int(np.floor(convert_duration(value, unit, model.time_unit_) + 1e-9))
+    if n < 1:
+        raise ValueError(f"The 'horizon' parameter of {owner} must cover at least one renewal "
+                         f"period ({model.time_unit_}). Got {horizon!r} instead.")
+    return n
 
 
 def _scaled(scale, value):

@@ -27,7 +27,7 @@ from .errors import DataError
 from .evaluation import evaluate_holdout
 from .io import atomic_path
 from .models import BetaGeoModel, GammaGammaModel, ShiftedBetaGeoModel
-from .models.sbg import sbg_expected_lifetime, sbg_survival
+from .models.churn import ChurnModel
 from .retention import lifetime_summary, retention_table
 from .timeunits import convert_duration
 
@@ -326,7 +326,7 @@ def build_report(
 
 # ------------------------------------------------------------------ contractual
 def build_contractual_report(
-    model: ShiftedBetaGeoModel,
+    model: ChurnModel,
     accounts: pd.DataFrame,
     out: str | os.PathLike,
     *,
@@ -383,8 +383,8 @@ def build_contractual_report(
     True
     """
     owner = "build_contractual_report"
-    if not isinstance(model, ShiftedBetaGeoModel):
-        raise TypeError(f"The 'model' parameter of {owner} must be a fitted ShiftedBetaGeoModel. "
+    if not isinstance(model, ChurnModel):
+        raise TypeError(f"The 'model' parameter of {owner} must be a fitted churn model. "
                         f"Got {type(model).__name__} instead.")
     for name, col in (("segment_col", segment_col), ("cohort_col", cohort_col)):
         if col is not None and col not in accounts.columns:
@@ -404,7 +404,7 @@ def build_contractual_report(
     horizon = tau + max(5, tau // 2)
     lam = model.period_log_discount(discount_rate, 0.0, owner)
     derl_new = model.discounted_expected_residual_lifetime(
-        accounts.assign(tenure=0, churned=False), discount_rate=discount_rate).to_numpy()
+        _as_new(accounts), discount_rate=discount_rate).to_numpy()
     revenue = accounts[revenue_col].to_numpy(dtype=np.float64)
     frame = pd.DataFrame({
         "weight": weight, "active": weight * active, "revenue": weight * revenue,
@@ -442,7 +442,8 @@ def build_contractual_report(
         "its own chance of cancelling at every renewal, different between accounts. Over the "
         f"{tau} {unit}s seen, its survival curve stays within {100 * gap:.1f} percentage points "
         f"of the share of accounts actually still active (largest gap); beyond {tau} {unit}s "
-        "it is a projection.</p><p class='note'>Parameters with {level:.0%} intervals, fitted by "
+        "it is a projection.</p><p class='note'>Parameters with "
+        f"{level:.0%} intervals, fitted by "
         f"{model.fit_method_.upper()}"
         + (" (a multiplier above 1 on beta, or below 1 on alpha, means less churn)"
            if model._covariate_names() else "") + ".</p>"
@@ -620,16 +621,23 @@ def _codes(accounts: pd.DataFrame, col: str | None):
 def _new_account_curves(model, accounts, weight, codes, n_groups, horizon):
     """Per group: the model survival ``S(t)``, ``t = 0..horizon``, of a new account,
     averaged over the group's accounts (their covariates), and the expected lifespan."""
-    alpha, beta, _, _, comp = model.account_parameters(accounts.assign(tenure=0, churned=False))
-    a, b = alpha[0], beta[0]
+    p, _, _, comp = model.account_parameters(_as_new(accounts))
+    p = {k: v[0] for k, v in p.items()}
     w = np.bincount(codes * comp.n_unique + comp.inverse, weights=weight,
                     minlength=n_groups * comp.n_unique).reshape(n_groups, comp.n_unique)
     total = w.sum(axis=1)
-    curves = w @ sbg_survival(a[:, None], b[:, None], np.arange(horizon + 1.0)) / total[:, None]
-    life = sbg_expected_lifetime(a, b)
+    surv = np.exp(model._log_survival({k: v[:, None] for k, v in p.items()},
+                                      np.arange(horizon + 1.0)))
+    curves = w @ surv / total[:, None]
+    life = np.asarray(model._expected_lifetime(p), dtype=np.float64)
     finite = np.isfinite(life)
     mean = w @ np.where(finite, life, 0.0) / total
     return curves, np.where((w > 0) @ ~finite, np.inf, mean)
+
+
+def _as_new(accounts: pd.DataFrame) -> pd.DataFrame:
+    """The accounts as if just acquired (tenure 0, active, observed from acquisition)."""
+    return accounts.assign(tenure=0, churned=False, entry=0)
 
 
 def _observed_lifespans(accounts: pd.DataFrame, by: str | None, keys) -> pd.DataFrame:

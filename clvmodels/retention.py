@@ -2,10 +2,14 @@
 a fitted sBG model, overall or by segment / acquisition cohort.
 
 From the data, retention in period ``t`` is estimated the life-table (discrete
-Kaplan-Meier) way, which uses every account however long it has been observed:
-``at_risk(t)`` accounts reached renewal decision ``t`` (tenure >= t), ``churned(t)``
-of them left there (churned with tenure == t), ``retention_rate(t) = 1 - churned(t) /
-at_risk(t)`` and ``survival(t)`` is the running product. The *average customer
+Kaplan-Meier with delayed entry) way, which uses every account for exactly the
+decisions it was observed to make: ``at_risk(t)`` accounts were observed at renewal
+decision ``t`` (``entry < t <= tenure``: observation began before it and the account
+had not left), ``churned(t)`` of them left there (churned with tenure == t),
+``retention_rate(t) = 1 - churned(t) / at_risk(t)`` and ``survival(t)`` is the
+running product. An account seen only from decision ``entry`` on (left truncation, a
+snapshot) therefore never counts as at risk at the decisions before it, where the
+accounts that churned are missing from the data. The *average customer
 lifespan* observed over ``tau`` periods is the restricted mean ``E[min(T, tau)] =
 sum_{t < tau} survival(t)``; the model gives the same quantity for comparison and the
 unrestricted ``E[T]`` (infinite when ``alpha <= 1``).
@@ -19,12 +23,8 @@ import pandas as pd
 from .data.subscriptions import account_arrays
 from .errors import DataError, check_parameter
 from .intervals import credible_bounds
-from .models.sbg import (
-    ShiftedBetaGeoModel,
-    sbg_expected_lifetime,
-    sbg_retention_rate,
-    sbg_survival,
-)
+from .models.churn import ChurnModel
+from .models.sbg import ShiftedBetaGeoModel
 
 __all__ = ["retention_table", "expected_retention", "lifetime_summary", "fit_by_segment"]
 
@@ -46,12 +46,15 @@ def _groups(accounts: pd.DataFrame, by, owner: str):
     return codes, keys
 
 
-def _life_table(tenure, churned, weight):
-    """at_risk, churned counts for periods 1..max tenure (vectorized over accounts)."""
+def _life_table(tenure, churned, weight, entry=None):
+    """at_risk (``entry < t <= tenure``), churned counts for periods 1..max tenure
+    (vectorized over accounts)."""
     n = int(tenure.max()) if tenure.size else 0
     ti = tenure.astype(np.intp)
-    reach = np.bincount(ti, weights=weight, minlength=n + 1)
-    at_risk = np.cumsum(reach[::-1])[::-1][1:]  # accounts with tenure >= t, t = 1..n
+    ei = np.zeros_like(ti) if entry is None else entry.astype(np.intp)
+    enter = np.bincount(ei + 1, weights=weight, minlength=n + 2)[: n + 2]
+    leave = np.bincount(ti + 1, weights=weight, minlength=n + 2)[: n + 2]
+    at_risk = np.cumsum(enter - leave)[1: n + 1]  # enters at entry + 1, leaves after tenure
     gone = np.bincount(ti, weights=weight * churned, minlength=n + 1)[1:]
     return at_risk, gone
 
@@ -62,7 +65,8 @@ def retention_table(accounts: pd.DataFrame, *, by=None) -> pd.DataFrame:
     Parameters
     ----------
     accounts : DataFrame
-        Per-account ``tenure``, ``churned`` (optional ``weight``) and the ``by`` columns.
+        Per-account ``tenure``, ``churned`` (optional ``weight`` and ``entry``, the
+        decisions survived before observation began) and the ``by`` columns.
     by : str or list of str, optional
         Segment columns (e.g. ``"Contract"``, or an acquisition cohort such as the
         month of ``first_start`` from :func:`~clvmodels.data.subscriptions.subscription_summary`).
@@ -72,7 +76,8 @@ def retention_table(accounts: pd.DataFrame, *, by=None) -> pd.DataFrame:
     DataFrame
         One row per (segment, period ``t >= 1``): ``at_risk``, ``churned``,
         ``retention_rate`` and ``survival`` (module docstring), indexed by the ``by``
-        columns and ``period``.
+        columns and ``period``. A period at which no account was observed has
+        ``at_risk`` 0 and NaN rates (the data say nothing there).
 
     Examples
     --------
@@ -91,7 +96,8 @@ def retention_table(accounts: pd.DataFrame, *, by=None) -> pd.DataFrame:
     frames = []
     for g, key in enumerate(keys):
         rows = codes == g
-        at_risk, gone = _life_table(arr["tenure"][rows], arr["churned"][rows], arr["weight"][rows])
+        at_risk, gone = _life_table(arr["tenure"][rows], arr["churned"][rows],
+                                    arr["weight"][rows], arr["entry"][rows])
         with np.errstate(invalid="ignore", divide="ignore"):
             rate = 1.0 - gone / at_risk
         frame = pd.DataFrame({"period": np.arange(1, at_risk.size + 1), "at_risk": at_risk,
@@ -108,15 +114,26 @@ def retention_table(accounts: pd.DataFrame, *, by=None) -> pd.DataFrame:
 
 
 def _segment_parameters(model, segments, draws):
-    """alpha, beta shaped (n_draws, n_segments) for segment covariate rows."""
+    """Row parameters, each shaped (n_draws, n_segments), for segment covariate rows."""
     rows = segments.copy() if segments is not None else pd.DataFrame(index=["all"])
     rows["tenure"] = 0
     rows["churned"] = False
-    alpha, beta, _, _, comp = model.account_parameters(rows, draws)
-    return alpha[:, comp.inverse], beta[:, comp.inverse], rows.index
+    rows = rows.drop(columns=["entry", "weight"], errors="ignore")
+    p, _, _, comp = model.account_parameters(rows, draws)
+    return {k: v[:, comp.inverse] for k, v in p.items()}, rows.index
 
 
-def expected_retention(model: ShiftedBetaGeoModel, periods: int, *, segments=None,
+def _survival(model, p, t):
+    """Model survival ``S(t)`` with row parameters ``p`` (arrays broadcasting with t)."""
+    return np.exp(model._log_survival(p, t))
+
+
+def _retention(model, p, t):
+    """Model retention rate ``r(t) = S(t) / S(t - 1)``."""
+    return model._conditional_survival(p, t - 1.0, 1.0)
+
+
+def expected_retention(model: ChurnModel, periods: int, *, segments=None,
                        level: float = 0.90) -> pd.DataFrame:
     """Model retention rate ``r(t)`` and survival ``S(t)`` of a new cohort for
     ``t = 1..periods``, at the point estimate, with credible intervals over the
@@ -137,29 +154,31 @@ def expected_retention(model: ShiftedBetaGeoModel, periods: int, *, segments=Non
             3                0.819     0.388
     """
     owner = "expected_retention"
-    if not isinstance(model, ShiftedBetaGeoModel):
-        raise TypeError(f"The 'model' parameter of {owner} must be a fitted ShiftedBetaGeoModel. "
+    if not isinstance(model, ChurnModel):
+        raise TypeError(f"The 'model' parameter of {owner} must be a fitted churn model. "
                         f"Got {type(model).__name__} instead.")
     check_parameter("periods", owner, periods, isinstance(periods, int) and periods >= 1,
                     "an int >= 1")
     check_parameter("level", owner, level, isinstance(level, float) and 0 < level < 1,
                     "a float in (0, 1)")
     t = np.arange(1, periods + 1, dtype=np.float64)
-    a, b, names = _segment_parameters(model, segments, None)
-    ad, bd, _ = _segment_parameters(model, segments, model.param_draws())
+    p, names = _segment_parameters(model, segments, None)
+    pd_, _ = _segment_parameters(model, segments, model.param_draws())
     out = {}
-    for name, fn in (("retention_rate", sbg_retention_rate), ("survival", sbg_survival)):
-        point = fn(a[0][:, None], b[0][:, None], t)  # (segments, periods)
-        lo, hi = credible_bounds(fn(ad[..., None], bd[..., None], t), level, axis=0)
+    for name, fn in (("retention_rate", _retention), ("survival", _survival)):
+        point = fn(model, {k: v[0][:, None] for k, v in p.items()}, t)  # (segments, periods)
+        lo, hi = credible_bounds(fn(model, {k: v[..., None] for k, v in pd_.items()}, t),
+                                 level, axis=0)
         out[name], out[f"{name}_lower"], out[f"{name}_upper"] = point, lo, hi
     index = pd.MultiIndex.from_product([names, t.astype(int)], names=["segment", "period"])
     return pd.DataFrame({k: v.ravel() for k, v in out.items()}, index=index)
 
 
 def fit_by_segment(accounts: pd.DataFrame, by, *, method: str = "mle",
-                   **settings) -> dict[object, ShiftedBetaGeoModel]:
-    """One cohort :class:`ShiftedBetaGeoModel` per segment (``settings`` go to each
-    model's constructor). A failing segment raises its FitError naming the segment.
+                   model_class=ShiftedBetaGeoModel, **settings) -> dict[object, ChurnModel]:
+    """One cohort churn model (``model_class``, default :class:`ShiftedBetaGeoModel`)
+    per segment (``settings`` go to each model's constructor). A failing segment
+    raises its FitError naming the segment.
 
     >>> from clvmodels.datasets import load_telco
     >>> models = fit_by_segment(load_telco(), "Contract", method="map", random_state=0)
@@ -173,7 +192,7 @@ def fit_by_segment(accounts: pd.DataFrame, by, *, method: str = "mle",
     for g, key in enumerate(keys):
         part = accounts[codes == g]
         try:
-            out[key] = ShiftedBetaGeoModel(**settings).fit(part, method=method)
+            out[key] = model_class(**settings).fit(part, method=method)
         except FitError as exc:
             raise FitError(f"segment {key!r} ({len(part)} accounts): {exc}") from None
     return out
@@ -242,27 +261,30 @@ def lifetime_summary(accounts: pd.DataFrame, *, by=None, model=None) -> pd.DataF
         return out
     horizon = int(out["observed_periods"].max())
     tt = np.arange(0, max(horizon, 1) + 10_000, dtype=np.float64)
-    a, b = _model_parameters(model, accounts, by, codes, keys, owner)
-    surv = sbg_survival(a[:, None], b[:, None], tt)
+    surv, life = _model_curves(model, accounts, by, codes, keys, tt, owner)
     tau = out["observed_periods"].to_numpy()
     out["model_restricted_mean_lifetime"] = np.where(tt[None, :] < tau[:, None], surv, 0.0).sum(1)
     below = surv <= 0.5
     out["model_median_lifetime"] = np.where(below.any(axis=1), below.argmax(axis=1), np.nan)
-    out["expected_lifetime"] = sbg_expected_lifetime(a, b)
+    out["expected_lifetime"] = life
     return out
 
 
-def _model_parameters(model, accounts, by, codes, keys, owner):
-    """Point-estimate alpha, beta per segment."""
+def _model_curves(model, accounts, by, codes, keys, tt, owner):
+    """Point-estimate survival curves over ``tt`` and ``E[T]``, one row per segment."""
     if isinstance(model, dict):
         missing = [k for k in keys if k not in model]
         if missing:
             raise DataError(f"{owner}: no model for segment(s) {missing[:5]}; pass one per "
                             "segment (fit_by_segment) or a single model.")
-        ab = [(m.params_["alpha"], m.params_["beta"]) for m in (model[k] for k in keys)]
-        return np.array([x for x, _ in ab]), np.array([y for _, y in ab])
-    if not isinstance(model, ShiftedBetaGeoModel):
-        raise TypeError(f"The 'model' parameter of {owner} must be a fitted ShiftedBetaGeoModel "
+        curves, lives = [], []
+        for m in (model[k] for k in keys):
+            p = m._cohort_params()
+            curves.append(_survival(m, p, tt))
+            lives.append(float(np.asarray(m._expected_lifetime(p))))
+        return np.vstack(curves), np.array(lives)
+    if not isinstance(model, ChurnModel):
+        raise TypeError(f"The 'model' parameter of {owner} must be a fitted churn model "
                         f"or a dict of them. Got {type(model).__name__} instead.")
     covs = list(model._covariate_names())
     if covs:
@@ -275,5 +297,7 @@ def _model_parameters(model, accounts, by, codes, keys, owner):
         seg.index = pd.RangeIndex(len(keys))
     else:
         seg = pd.DataFrame(index=pd.RangeIndex(len(keys)))
-    a, b, _ = _segment_parameters(model, seg, None)
-    return a[0], b[0]
+    p, _ = _segment_parameters(model, seg, None)
+    p = {k: v[0] for k, v in p.items()}
+    curves = _survival(model, {k: v[:, None] for k, v in p.items()}, tt)
+    return curves, np.asarray(model._expected_lifetime(p), dtype=np.float64)

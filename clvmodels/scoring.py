@@ -31,7 +31,7 @@ import xarray as xr
 
 from .clv import customer_lifetime_value
 from .contractual import _account_column, contractual_lifetime_value
-from .data.subscriptions import _BOOL_WORDS, account_arrays
+from .data.subscriptions import _BOOL_WORDS, account_arrays, snapshot_entry
 from .errors import DataError, IncompatibleModelError, format_examples
 from .io import _umask, write_table_chunks
 from .models import BetaGeoModel, GammaGammaModel, ShiftedBetaGeoCovariateModel, ShiftedBetaGeoModel
@@ -127,7 +127,9 @@ class ContractualJob:
         return contractual_accounts(
             table, account_col=cols["account_col"], tenure_col=cols["tenure_col"],
             churned_col=cols["churned_col"], covariates=self.meta.get("covariates", ()),
-            levels=self.meta.get("covariate_levels", {}), time_unit=self.meta["time_unit"])[0]
+            levels=self.meta.get("covariate_levels", {}), time_unit=self.meta["time_unit"],
+            entry_col=cols.get("entry_col"),
+            observed_periods=self.meta.get("observed_periods"))[0]
 
     def check(self, accounts: pd.DataFrame, options: dict) -> None:
         """Validate every account and the value columns before any chunk runs."""
@@ -217,6 +219,8 @@ def fit_contractual_job(
     churned_col: str = "churned",
     covariates: Sequence[str] = (),
     revenue_col: str | None = None,
+    entry_col: str | None = None,
+    observed_periods: int | None = None,
     method: str = "mle",
     seed: int | None = None,
     overwrite: bool = False,
@@ -237,6 +241,11 @@ def fit_contractual_job(
     revenue_col : str, optional
         Recorded in ``job.json`` as the default revenue column for scoring and the
         report (checked to exist).
+    entry_col, observed_periods : optional
+        How the accounts were observed (see :func:`contractual_accounts`): a column of
+        renewal decisions survived before observation began, or the number of last
+        decisions observed per account (1 for a snapshot such as Telco). Recorded in
+        ``job.json``.
 
     Examples
     --------
@@ -244,18 +253,20 @@ def fit_contractual_job(
     >>> from clvmodels.datasets import load_telco
     >>> table = load_telco().reset_index()
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     job = fit_contractual_job(table, Path(tmp) / "churn_job", period="month",
-    ...                               account_col="customerID", churned_col="Churn")
+    ...     job = fit_contractual_job(table.drop(columns="entry"), Path(tmp) / "churn_job",
+    ...                               period="month", account_col="customerID",
+    ...                               churned_col="Churn", observed_periods=1)
     ...     again = load_job(Path(tmp) / "churn_job")
-    >>> job.churn.params_.round(4).tolist(), again.meta["kind"]
-    ([0.1367, 4.0328], 'contractual')
+    >>> job.churn.params_.round(4).tolist(), again.meta["observed_periods"]
+    ([8.5032, 5.8535], 1)
     """
     period = check_time_unit(period, "fit_contractual_job", "period")
     if isinstance(covariates, str):
         covariates = [covariates]
     accounts, levels = contractual_accounts(
         table, account_col=account_col, tenure_col=tenure_col, churned_col=churned_col,
-        covariates=covariates, time_unit=period)
+        covariates=covariates, time_unit=period, entry_col=entry_col,
+        observed_periods=observed_periods)
     if revenue_col is not None and revenue_col not in accounts.columns:
         raise DataError(f"fit_contractual_job: the revenue column {revenue_col!r} (--revenue-col) "
                         f"is not in the accounts table; it has {list(table.columns)[:20]}.")
@@ -269,7 +280,9 @@ def fit_contractual_job(
     meta = _job_meta(
         "contractual",
         columns={"account_col": account_col, "tenure_col": tenure_col,
-                 "churned_col": churned_col, "revenue_col": revenue_col},
+                 "churned_col": churned_col, "revenue_col": revenue_col,
+                 "entry_col": entry_col},
+        observed_periods=observed_periods,
         covariates=list(covariates), covariate_levels=levels, model_covariates=list(names),
         model=type(model).__name__, time_unit=period, method=method, seed=seed,
         accounts=int(len(accounts)), churned=int(accounts["churned"].sum()))
@@ -382,6 +395,8 @@ def contractual_accounts(
     time_unit: str,
     covariates: Sequence[str] = (),
     levels: dict | None = None,
+    entry_col: str | None = None,
+    observed_periods: int | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """A per-account table (as read from a CSV or Parquet file) as the sBG model's
     account frame, with errors naming the input's columns.
@@ -391,7 +406,15 @@ def contractual_accounts(
     ``churned`` (bool; the input may say yes/no, true/false or 1/0, any case) and,
     for each text covariate, one 0/1 column ``"<column>=<category>"`` per category
     but the first (the reference). A column named ``weight`` counts the accounts a row
-    stands for (see :func:`~clvmodels.data.subscriptions.account_arrays`). ``levels`` (categories per text covariate, from
+    stands for (see :func:`~clvmodels.data.subscriptions.account_arrays`).
+
+    How the accounts were observed (DESIGN.md principle 7): ``entry_col`` names a
+    column of renewal decisions each account had already survived when observation
+    began (left truncation); ``observed_periods=k`` says every account was observed for
+    its last ``k`` decisions only (a snapshot such as Telco: ``k = 1``, ``entry =
+    tenure - 1``). Either sets the frame's ``entry`` column; with neither, accounts are
+    taken as observed from acquisition (``entry = 0``) unless the table already has an
+    ``entry`` column. ``levels`` (categories per text covariate, from
     the fitting table) is found from the data when None; the categories found are
     returned with the frame. ``attrs['time_unit']`` is set.
 
@@ -448,6 +471,23 @@ def contractual_accounts(
                         f"row(s), first account ids {format_examples(index[bad].tolist())}. Check "
                         "how tenure was counted (see clvmodels.data.subscriptions).")
     new = {"tenure": tenure, "churned": churned}
+    if entry_col is not None and observed_periods is not None:
+        raise DataError(f"{owner}: give either the entry column ({entry_col!r}, --entry-col) or "
+                        f"the observed periods ({observed_periods}, --observed-periods), not "
+                        "both.")
+    if observed_periods is not None:
+        new["entry"] = snapshot_entry(tenure, observed_periods)
+    elif entry_col is not None:
+        if entry_col not in out.columns:
+            raise DataError(f"{owner}: the entry column {entry_col!r} (--entry-col) is not in "
+                            f"the accounts table; it has {list(table.columns)[:20]}.")
+        new["entry"] = pd.to_numeric(out[entry_col], errors="coerce").to_numpy(np.float64)
+        bad = ~np.isfinite(new["entry"])
+        if bad.any():
+            raise DataError(f"{owner}: the entry column {entry_col!r} must hold numbers (renewal "
+                            f"decisions survived before observation began); {int(bad.sum())} "
+                            f"row(s) do not, first account ids "
+                            f"{format_examples(index[bad].tolist())}.")
     found = dict(levels) if levels is not None else {}
     for col in covariates:
         values = out[col]

@@ -147,14 +147,14 @@ def telco_dir(tmp_path_factory):
     from clvmodels.datasets import load_telco
 
     d = tmp_path_factory.mktemp("cli_contractual")
-    table = load_telco().reset_index().drop(columns="churned")
+    table = load_telco().reset_index().drop(columns=["churned", "entry"])  # the file's columns
     table["cac"] = table["Contract"].map({"Month-to-month": 2000.0, "One year": 300.0,
                                           "Two year": 200.0})
     table["acquired"] = (pd.Timestamp("2025-01-01")
                          - pd.to_timedelta(table["tenure"] * 30.4375, unit="D")).dt.date
     table.to_csv(d / "telco.csv", index=False)
     base = ["fit", "--kind", "contractual", str(d / "telco.csv"), "--account-col", "customerID",
-            "--churned-col", "Churn", "--period", "month", "--seed", "1"]
+            "--churned-col", "Churn", "--period", "month", "--observed-periods", "1", "--seed", "1"]
     assert main([*base, "--revenue-col", "MonthlyCharges", "--out", str(d / "churn")]) == 0
     assert main([*base, "--covariates", "Contract,SeniorCitizen", "--method", "map",
                  "--out", str(d / "churn_cov")]) == 0
@@ -247,8 +247,12 @@ def test_contractual_report_from_the_command_line(telco_dir, capsys):
       "--out", "{d}/x"], 2, "--time-unit is for noncontractual jobs"),
     (["fit", "{d}/telco.csv", "--tenure-col", "tenure", "--out", "{d}/x"], 2,
      "add --kind contractual"),
-    (["score", "{d}/churn", "{d}/telco.csv", "--out", "{d}/x.parquet", "--horizon", "12 months"],
-     2, "--horizon is for noncontractual jobs"),
+    (["fit", "--kind", "contractual", "{d}/telco.csv", "--account-col", "customerID",
+      "--churned-col", "Churn", "--period", "month", "--observed-periods", "0", "--out", "{d}/x"],
+     2, "--observed-periods must be a whole number >= 1"),
+    (["fit", "--kind", "contractual", "{d}/telco.csv", "--account-col", "customerID",
+      "--churned-col", "Churn", "--period", "month", "--observed-periods", "1", "--entry-col",
+      "tenure", "--out", "{d}/x"], 2, "not allowed with argument"),
     (["score", "{d}/churn_cov", "{d}/telco.csv", "--out", "{d}/x.parquet"], 2,
      "needs --revenue-col"),
     (["score", "{d}/churn", "{d}/telco.csv", "--out", "{d}/x.parquet", "--time-unit", "week"], 2,

@@ -54,7 +54,8 @@ def test_job_directory_records_columns_period_and_model(jobs):
     meta = json.loads((d / "cohort" / "job.json").read_text())
     assert meta["kind"] == "contractual" and meta["time_unit"] == "month"
     assert meta["columns"] == {"account_col": "customerID", "tenure_col": "tenure",
-                               "churned_col": "Churn", "revenue_col": "MonthlyCharges"}
+                               "churned_col": "Churn", "revenue_col": "MonthlyCharges",
+                               "entry_col": None}
     assert meta["model"] == "ShiftedBetaGeoModel" and meta["accounts"] == 7043
     assert meta["churned"] == 1869
     loaded = load_job(d / "cohort")

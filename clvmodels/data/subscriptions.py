@@ -25,7 +25,7 @@ import pandas as pd
 from ..errors import DataError, check_parameter, format_examples
 from ..timeunits import check_time_unit
 
-__all__ = ["account_arrays", "subscription_summary"]
+__all__ = ["account_arrays", "subscription_summary", "snapshot_entry"]
 
 _BOOL_WORDS = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
 
@@ -49,6 +49,13 @@ def account_arrays(
     account has tenure >= 1 (it was a customer for at least one period); ``weight``,
     when present, finite and >= 0. Without a ``churned`` column (and
     ``need_churned=False``) every account is taken as active.
+
+    ``entry`` (optional, default 0: observed from acquisition) is the number of renewal
+    decisions an account had already survived when observation began (left
+    truncation, or delayed entry): whole, ``0 <= entry <= tenure``, and ``entry <
+    tenure`` for a churned account (its churn was observed). A snapshot of the accounts
+    active at the start of one period, each observed for that period's decision only,
+    has ``entry = tenure - 1`` (see :func:`snapshot_entry`).
 
     >>> import pandas as pd
     >>> account_arrays(pd.DataFrame({"tenure": [3, 0], "churned": [True, True]},
@@ -74,7 +81,8 @@ def account_arrays(
         raise DataError(f"{owner}: the account summary has no rows; it needs at least one account.")
     idx = data.index
     out: dict[str, np.ndarray] = {}
-    for c in ["tenure", *extra] + (["weight"] if "weight" in data.columns else []):
+    optional = [c for c in ("weight", "entry") if c in data.columns and c not in extra]
+    for c in ["tenure", *extra, *optional]:
         try:
             v = pd.to_numeric(data[c], errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
         except (TypeError, ValueError) as exc:
@@ -105,6 +113,18 @@ def account_arrays(
             )
     else:
         out["weight"] = np.ones_like(t)
+    if "entry" in out:
+        e = out["entry"]
+        bad = (e < 0) | (e != np.round(e)) | (e > t)
+        if bad.any():
+            raise DataError(
+                f"{owner}: 'entry' (renewal decisions survived before observation began) must "
+                f"be a whole number between 0 and 'tenure'; {_bad_rows(idx, bad)}; values "
+                f"{format_examples(e[bad].tolist())}. An account entering observation after "
+                "its last decision was never observed: drop it."
+            )
+    else:
+        out["entry"] = np.zeros_like(t)
     if "churned" in data.columns:
         out["churned"] = _churned_column(data["churned"], owner)
     elif need_churned:  # pragma: no cover - caught by the missing-column check
@@ -118,7 +138,35 @@ def account_arrays(
             f"customer for at least one period); {_bad_rows(idx, bad)}. Check how tenure was "
             "counted (see clvmodels.data.subscriptions)."
         )
+    bad = (out["churned"] > 0) & (out["entry"] >= t)
+    if bad.any():
+        raise DataError(
+            f"{owner}: a churned account must have 'entry' < 'tenure' (its cancellation happened "
+            f"after observation began, or the account would not be in the data); "
+            f"{_bad_rows(idx, bad)}. For a snapshot use entry = tenure - 1."
+        )
     return out
+
+
+def snapshot_entry(tenure, observed_periods: int = 1) -> np.ndarray:
+    """``entry`` of accounts observed only for their last ``observed_periods`` renewal
+    decisions: ``max(tenure - observed_periods, 0)``.
+
+    A snapshot such as the bundled Telco file (the accounts active at the start of one
+    month, and whether each cancelled in that month) observes one decision per account
+    (``observed_periods=1``): every account that cancelled earlier is missing, so each
+    row's likelihood is conditioned on the account having survived ``tenure - 1``
+    decisions. With one decision per account, how churn varies between accounts is
+    identified only through how the churn rate varies with tenure.
+
+    >>> snapshot_entry(np.array([0, 1, 5, 72])).tolist()
+    [0.0, 0.0, 4.0, 71.0]
+    """
+    check_parameter("observed_periods", "snapshot_entry", observed_periods,
+                    isinstance(observed_periods, int) and not isinstance(observed_periods, bool)
+                    and observed_periods >= 1, "an int >= 1")
+    t = np.asarray(tenure, dtype=np.float64)
+    return np.maximum(t - observed_periods, 0.0)
 
 
 def _churned_column(col: pd.Series, owner: str) -> np.ndarray:

@@ -29,13 +29,10 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from ..data.compress import compress_rows
-from ..data.subscriptions import account_arrays
-from ..errors import DataError, FitError, IncompatibleModelError, check_parameter
+from ..errors import DataError
 from ..priors import LogNormal
-from ..timeunits import annual_rate_to_continuous
-from .backend import NUMPY, pytensor_ops
-from .base import BaseModel
+from .backend import NUMPY
+from .churn import ChurnModel, observe_lifetimes
 
 __all__ = [
     "ShiftedBetaGeoModel",
@@ -55,31 +52,43 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- likelihood
-def sbg_log_likelihood(alpha, beta, tenure, churned, *, gradient=False, ops=NUMPY):
-    """Per-account sBG log-likelihood (Fader & Hardie 2007), in log space.
+def sbg_log_likelihood(alpha, beta, tenure, churned, entry=0.0, *, gradient=False, ops=NUMPY):
+    """Per-account sBG log-likelihood (Fader & Hardie 2007), in log space, conditioned
+    on the account having survived its first ``entry`` renewal decisions (left
+    truncation: the account was observed only from then on; 0 = from acquisition).
 
-    ``log L = log B(alpha + c, beta + t - c) - log B(alpha, beta)`` with ``c = 1`` for a
-    churned account (``P(T = t)``) and ``c = 0`` for an active one (``S(t)``). This is
-    the one sBG likelihood: maximum likelihood evaluates it with numpy, the PyMC model
-    builds it as a PyTensor graph (``ops=pytensor_ops()``). ``alpha`` and ``beta`` may
-    be per-account arrays (the covariate model). With ``gradient=True`` (numpy) also
-    returns the derivatives w.r.t. ``log alpha`` and ``log beta`` per account, ``(2, n)``.
+    ``log L = log B(alpha + c, beta + t - c) - log B(alpha, beta + e)`` with ``c = 1``
+    for a churned account (``P(T = t) / S(e)``) and ``c = 0`` for an active one
+    (``S(t) / S(e)``), ``e`` = ``entry``. With ``e = 0`` it is the full-history
+    likelihood of Fader & Hardie. This is the one sBG likelihood: maximum likelihood
+    evaluates it with numpy, the PyMC model builds it as a PyTensor graph
+    (``ops=pytensor_ops()``). ``alpha`` and ``beta`` may be per-account arrays (the
+    covariate model). With ``gradient=True`` (numpy) also returns the derivatives
+    w.r.t. ``log alpha`` and ``log beta`` per account, ``(2, n)``.
 
     >>> ll = sbg_log_likelihood(0.7041, 1.1820, np.array([1, 7]), np.array([1, 0]))
     >>> np.round(ll, 4)
     array([-0.9853, -1.4313])
+
+    A snapshot row (entry = tenure - 1) contributes the churn or retention rate at its
+    tenure: ``exp(ll) = 1 - r(7) = alpha / (alpha + beta + 6)`` for a churned account
+    with tenure 7:
+
+    >>> float(np.round(np.exp(sbg_log_likelihood(0.7041, 1.1820, 7, 1, 6)), 4))
+    0.0893
     """
     t = np.asarray(tenure, dtype=np.float64)
     c = np.asarray(churned, dtype=np.float64)
-    ll = ops.betaln(alpha + c, beta + t - c) - ops.betaln(alpha, beta)
+    e = np.asarray(entry, dtype=np.float64)
+    ll = ops.betaln(alpha + c, beta + t - c) - ops.betaln(alpha, beta + e)
     if not gradient:
         return ll
     if ops is not NUMPY:
         raise ValueError("gradient=True needs the numpy back-end; PyTensor differentiates itself")
     psi_all = special.digamma(alpha + beta + t)
-    psi_ab = special.digamma(alpha + beta)
+    psi_ab = special.digamma(alpha + beta + e)
     g_alpha = alpha * (special.digamma(alpha + c) - special.digamma(alpha) + psi_ab - psi_all)
-    g_beta = beta * (special.digamma(beta + t - c) - special.digamma(beta) + psi_ab - psi_all)
+    g_beta = beta * (special.digamma(beta + t - c) - special.digamma(beta + e) + psi_ab - psi_all)
     return ll, np.stack(np.broadcast_arrays(g_alpha, g_beta))
 
 
@@ -348,60 +357,62 @@ def accounts_from_survival(active, *, time_unit: str | None = None) -> pd.DataFr
 
 
 def simulate_sbg(n_accounts: int, alpha: float, beta: float, *, tenure_max, holdout: int = 0,
-                 time_unit: str = "month", random_state=None) -> pd.DataFrame:
-    """Simulate accounts of the sBG model observed for ``tenure_max`` renewal decisions
-    (an int, or one per account for accounts acquired at different times), and the
-    ``holdout`` decisions after that.
+                 entry=0, time_unit: str = "month", random_state=None) -> pd.DataFrame:
+    """Simulate accounts of the sBG model observed from renewal decision ``entry`` to
+    ``tenure_max`` (ints, or one per account for accounts acquired at different times
+    and seen through different windows), and the ``holdout`` decisions after that.
+
+    ``n_accounts`` are generated; those that churned before observation began
+    (lifetime ``<= entry``) are not in the result, as in a real extract (left
+    truncation; see :func:`~clvmodels.models.churn.observe_lifetimes`).
 
     Returns a DataFrame indexed by ``account_id`` with ``tenure``, ``churned``,
-    ``theta`` (the true churn probability) and ``holdout_renewals`` (renewals made in
-    the holdout by accounts active at its start), ``attrs['time_unit']`` set.
+    ``entry``, ``theta`` (the true churn probability) and ``holdout_renewals``
+    (renewals made in the holdout by accounts active at its start),
+    ``attrs['time_unit']`` set.
 
     >>> s = simulate_sbg(5, 1.0, 3.0, tenure_max=4, random_state=0)
     >>> list(s.columns), s.attrs["time_unit"]
-    (['tenure', 'churned', 'theta', 'holdout_renewals'], 'month')
+    (['tenure', 'churned', 'entry', 'theta', 'holdout_renewals'], 'month')
     """
     rng = np.random.default_rng(random_state)
     theta = rng.beta(alpha, beta, size=n_accounts)
-    horizon = np.broadcast_to(np.asarray(tenure_max, dtype=np.float64), (n_accounts,))
     with np.errstate(divide="ignore"):
         life = np.floor(np.log(rng.random(n_accounts)) / np.log1p(-theta)) + 1.0  # T >= 1
     life = np.where(theta <= 0, np.inf, life)
-    churned = life <= horizon
-    tenure = np.where(churned, life, horizon)
-    further = np.clip(life - 1.0 - horizon, 0.0, float(holdout))
-    out = pd.DataFrame({"tenure": tenure.astype(np.int64), "churned": churned, "theta": theta,
-                        "holdout_renewals": np.where(churned, 0.0, further)},
-                       index=pd.RangeIndex(n_accounts, name="account_id"))
-    out.attrs["time_unit"] = time_unit
-    return out
+    return observe_lifetimes(life, entry=entry, tenure_max=tenure_max, holdout=holdout,
+                             time_unit=time_unit, extra={"theta": theta})
 
 
 # ---------------------------------------------------------------------- model
 _SBG_TIPS = (
     "What to try:\n"
     "  1. check the summary: 'tenure' counts renewal decisions (see "
-    "clvmodels.data.subscriptions) and 'churned' marks cancelled accounts;\n"
+    "clvmodels.data.subscriptions), 'churned' marks cancelled accounts and 'entry' the "
+    "decisions survived before observation began (a snapshot: entry = tenure - 1);\n"
     "  2. if no account (or almost none) churned, or if churn probabilities hardly differ "
     "between accounts (alpha and beta then grow together without bound: a plain geometric "
     "model fits as well), maximum likelihood has no finite answer: fit with method='map' "
-    "or 'mcmc', where the priors keep alpha and beta finite, or add accounts observed to "
-    "churn;\n"
+    "or 'mcmc' (CLI: --method map), where the priors keep alpha and beta finite, or add "
+    "accounts observed to churn;\n"
     "  3. fit on more accounts or a longer history;\n"
     "  4. raise max_iter."
 )
 
 
-class ShiftedBetaGeoModel(BaseModel):
+class ShiftedBetaGeoModel(ChurnModel):
     """Shifted-beta-geometric model of contract renewals for a cohort of accounts,
     fitted by ``fit(accounts, method=...)`` with ``"mle"`` (default), ``"map"``,
     ``"mcmc"`` or ``"advi"``; settings as in :class:`~clvmodels.models.base.BaseModel`.
 
     ``accounts`` has one row per account with ``tenure`` and ``churned`` (and an
-    optional ``weight``, the number of accounts a row stands for; see
+    optional ``weight``, the number of accounts a row stands for, and ``entry``, the
+    renewal decisions survived before observation began; see
     :func:`accounts_from_survival` for cohort tables and
     :func:`clvmodels.data.subscriptions.subscription_summary` for billing data). Rows
-    are compressed by ``(tenure, churned)`` before fitting.
+    are compressed by ``(tenure, churned, entry)`` before fitting. Predictions and
+    curves come from the churn-model engine (:class:`~clvmodels.models.churn.ChurnModel`)
+    with the sBG's closed forms where they exist.
 
     Examples
     --------
@@ -417,147 +428,38 @@ class ShiftedBetaGeoModel(BaseModel):
     """
 
     param_names = ("alpha", "beta")
+    row_param_names = ("alpha", "beta")
     # alpha is a shape; beta grows with the number of periods an average account
     # lasts, so it depends on the period length (years vs months): wider prior
     default_priors = {"alpha": LogNormal(0.0, 2.0), "beta": LogNormal(0.0, 3.0)}
     reference = "Fader & Hardie (2007), Journal of Interactive Marketing 21(1)"
-
-    # ------------------------------------------------------------ engine hooks
-    def _covariate_names(self) -> tuple[str, ...]:
-        return ()
-
-    def _rows(self, data: pd.DataFrame, owner: str, *, need_churned: bool = True):
-        """Validated columns compressed by (tenure, churned, covariates...)."""
-        covs = self._covariate_names()
-        arr = account_arrays(data, owner, need_churned=need_churned, extra=covs)
-        return compress_rows(arr, ["tenure", "churned", *covs]), arr["weight"]
-
-    def _prepare(self, data):
-        comp, weight = self._rows(data, type(self).__name__)
-        weights = np.bincount(comp.inverse, weights=weight, minlength=comp.n_unique)
-        keep = weights > 0
-        arrays = {k: v[keep] for k, v in comp.unique.items()}
-        return arrays, weights[keep]
+    fit_tips = _SBG_TIPS
 
     def _start(self, arrays, weights):
-        churned = weights @ arrays["churned"]
-        exposure = weights @ np.maximum(arrays["tenure"], 1.0)
-        rate = np.clip(churned / max(exposure, 1e-9), 1e-4, 0.9)
+        rate = self._start_churn_rate(arrays, weights)
         return np.log([1.0, (1.0 - rate) / rate])
 
-    def _alpha_beta(self, params: dict, rows: dict):
-        """Churn-probability distribution per row: (alpha, beta)."""
-        return params["alpha"], params["beta"]
+    # the model's math (ChurnModel hooks), with the closed forms of the sBG
+    def _log_survival(self, p, t):
+        return special.betaln(p["alpha"], p["beta"] + t) - special.betaln(p["alpha"], p["beta"])
 
-    def _loglik_and_grad(self, log_params, arrays, weights):
-        alpha, beta = np.exp(log_params)
-        ll, g = sbg_log_likelihood(alpha, beta, arrays["tenure"], arrays["churned"],
-                                   gradient=True)
-        return float(weights @ ll), g @ weights
+    def _row_log_likelihood(self, p, rows, *, gradient=False, ops=NUMPY):
+        return sbg_log_likelihood(p["alpha"], p["beta"], rows["tenure"], rows["churned"],
+                                  rows.get("entry", 0.0), gradient=gradient, ops=ops)
 
-    def _pymc_log_likelihood(self, params, arrays, weights):
-        ops = pytensor_ops()
-        ll = sbg_log_likelihood(params["alpha"], params["beta"], arrays["tenure"],
-                                arrays["churned"], ops=ops)
-        return ops.dot(weights, ll)
+    def _probability_renewal(self, p, tenure):
+        return sbg_probability_renewal(p["alpha"], p["beta"], tenure)
 
-    def _check_convergence(self, res, theta, ll, grad, hess) -> None:
-        try:
-            super()._check_convergence(res, theta, ll, grad, hess)
-        except FitError as exc:
-            problems = str(exc).split("\nWhat to try")[0]
-            raise FitError(f"{problems}\n{_SBG_TIPS}") from None
+    def _discounted_renewals(self, p, tenure, lam, horizon=None):
+        if horizon is None:
+            return _derl_lam(p["alpha"], p["beta"], tenure, lam)
+        return super()._discounted_renewals(p, tenure, lam, horizon)
 
-    # ------------------------------------------------------------- predictions
-    def point_draws(self) -> dict[str, np.ndarray]:
-        """The point estimate as one 'draw': ``{name: array of shape (1,)}``."""
-        return {k: np.array([v]) for k, v in self.point_params().items()}
+    def _expected_residual_lifetime(self, p, tenure):
+        return sbg_expected_residual_lifetime(p["alpha"], p["beta"], tenure)
 
-    def account_parameters(self, accounts: pd.DataFrame, params: dict | None = None):
-        """``(alpha, beta, tenure, churned, compressed)`` for the unique account rows:
-        ``alpha``/``beta`` shaped ``(n_draws, n_unique)`` from ``params`` (parameter
-        draws, default the point estimate); ``compressed.inverse`` maps back to rows."""
-        self._require_fitted()
-        comp, _ = self._rows(accounts, type(self).__name__, need_churned=False)
-        params = self.point_draws() if params is None else params
-        col = {k: np.asarray(v, dtype=np.float64)[:, None] for k, v in params.items()}
-        alpha, beta = np.broadcast_arrays(*self._alpha_beta(col, comp.unique),
-                                          comp.unique["tenure"])[:2]
-        return alpha, beta, comp.unique["tenure"], comp.unique["churned"] > 0, comp
+    def _expected_lifetime(self, p):
+        return sbg_expected_lifetime(p["alpha"], p["beta"])
 
-    def _per_account(self, accounts, name, fn) -> pd.Series:
-        alpha, beta, t, churned, comp = self.account_parameters(accounts)
-        values = np.where(churned, 0.0, fn(alpha, beta, t)[0])
-        return pd.Series(values[comp.inverse], index=accounts.index, name=name)
-
-    def probability_renewal(self, accounts: pd.DataFrame) -> pd.Series:
-        """P(renews at its next renewal) per account (0 for churned accounts), at the
-        point estimate."""
-        return self._per_account(accounts, "probability_renewal", sbg_probability_renewal)
-
-    def expected_residual_lifetime(self, accounts: pd.DataFrame) -> pd.Series:
-        """Expected further renewals per account (``inf`` when ``alpha <= 1``)."""
-        return self._per_account(accounts, "expected_residual_lifetime",
-                                 sbg_expected_residual_lifetime)
-
-    def discounted_expected_residual_lifetime(self, accounts: pd.DataFrame, *,
-                                              discount_rate: float,
-                                              growth_rate: float = 0.0) -> pd.Series:
-        """DERL per account (:func:`sbg_discounted_residual_lifetime`); ``discount_rate``
-        is an effective *annual* rate converted exactly to the model's period;
-        ``growth_rate`` is per period."""
-        lam = self.period_log_discount(discount_rate, growth_rate, "discounted_expected_"
-                                       "residual_lifetime")
-        return self._per_account(accounts, "derl",
-                                 lambda a, b, t: _derl_lam(a, b, t, lam))
-
-    def survival_curve(self, accounts: pd.DataFrame, periods: int) -> pd.DataFrame:
-        """P(still active after each of the next ``1..periods`` renewal decisions) per
-        account (rows) at the point estimate; 0 for churned accounts."""
-        check_parameter("periods", "survival_curve", periods,
-                        isinstance(periods, int) and periods >= 1, "an int >= 1")
-        alpha, beta, t, churned, comp = self.account_parameters(accounts)
-        k = np.arange(1, periods + 1, dtype=np.float64)
-        s = sbg_conditional_survival(alpha[0][:, None], beta[0][:, None], t[:, None], k)
-        s = np.where(churned[:, None], 0.0, s)
-        return pd.DataFrame(s[comp.inverse], index=accounts.index,
-                            columns=pd.Index(np.arange(1, periods + 1), name="period"))
-
-    # cohort-level curves at the point estimate
-    def _cohort_params(self, segment=None) -> dict[str, float]:
-        """alpha and beta of a new cohort (``segment``: covariate values, covariate
-        models only)."""
-        self._require_fitted()
-        if segment is not None:
-            raise TypeError(f"{type(self).__name__} has no covariates, so it takes no "
-                            f"'segment'. Got {segment!r}.")
-        return self.point_params()
-
-    def survival(self, t, segment=None):
-        """``S(t)`` for a new account at the point estimate."""
-        return sbg_survival(**self._cohort_params(segment), t=t)
-
-    def retention_rate(self, t, segment=None):
-        """``r(t)`` for a new cohort at the point estimate."""
-        return sbg_retention_rate(**self._cohort_params(segment), t=t)
-
-    def expected_lifetime(self, segment=None) -> float:
-        """Average lifespan ``E[T]`` of a new account (``inf`` when ``alpha <= 1``)."""
-        return float(sbg_expected_lifetime(**self._cohort_params(segment)))
-
-    def period_log_discount(self, discount_rate, growth_rate, owner) -> float:
-        """``-log z`` per model period, ``z = (1 + growth_rate) / (1 + d)``, ``d`` the
-        per-period equivalent of the effective annual ``discount_rate``."""
-        self._require_fitted()
-        check_parameter("growth_rate", owner, growth_rate,
-                        isinstance(growth_rate, (int, float)) and np.isfinite(growth_rate)
-                        and growth_rate > -1, "a float in (-1, inf)")
-        if discount_rate != 0 and self.time_unit_ is None:
-            raise IncompatibleModelError(
-                f"{owner}: the model does not know its period length, so an annual "
-                f"discount_rate of {discount_rate!r} cannot be converted. Fit it with "
-                f"{type(self).__name__}(time_unit='month') (or 'year', 'week', 'day'), or "
-                "set data.attrs['time_unit']."
-            )
-        delta = annual_rate_to_continuous(discount_rate, self.time_unit_ or "year", owner)
-        return float(delta - np.log1p(growth_rate))
+    def _simulate_renewals(self, p, tenure, rng, horizon=None):
+        return sbg_simulate_renewals(p["alpha"], p["beta"], tenure, rng, horizon=horizon)

@@ -29,9 +29,9 @@ from ..errors import check_parameter
 from ..intervals import credible_bounds
 from ..priors import LogNormal
 from .backend import NUMPY, pytensor_ops
-from .sbg import ShiftedBetaGeoModel, sbg_log_likelihood
+from .sbg import ShiftedBetaGeoModel
 
-__all__ = ["ShiftedBetaGeoCovariateModel", "covariate_link"]
+__all__ = ["ShiftedBetaGeoCovariateModel", "CovariateChurnMixin", "covariate_link"]
 
 
 def covariate_link(params, name: str, covariates, rows, ops=NUMPY):
@@ -47,7 +47,114 @@ def covariate_link(params, name: str, covariates, rows, ops=NUMPY):
     return ops.exp(log_value)
 
 
-class ShiftedBetaGeoCovariateModel(ShiftedBetaGeoModel):
+class CovariateChurnMixin:
+    """Covariates on any churn model (:class:`~clvmodels.models.churn.ChurnModel`): the
+    row parameters named in ``linked`` (``alpha`` and ``beta``) get a log link,
+    every other model parameter (e.g. the Weibull ``c``) is shared by all accounts.
+    Put it before the cohort model in the bases:
+    ``class M(CovariateChurnMixin, CohortModel)``."""
+
+    linked: tuple[str, ...] = ("alpha", "beta")
+
+    def __init__(self, *, covariates=(), coefficient_prior_sd: float = 2.0, **settings):
+        super().__init__(**settings)
+        self.covariates = covariates
+        self.coefficient_prior_sd = coefficient_prior_sd
+
+    # names and priors follow the covariates (instance-level, read by the engine)
+    def _covariate_names(self) -> tuple[str, ...]:
+        covs = self.covariates
+        ok = (not isinstance(covs, str) and all(isinstance(c, str) for c in covs)
+              and len(set(covs)) == len(covs))
+        check_parameter("covariates", type(self).__name__, covs, ok,
+                        "a sequence of distinct column names")
+        return tuple(covs)
+
+    def _cohort_class(self):
+        """The model without covariates (the next churn model in the bases)."""
+        return next(c for c in type(self).__mro__[1:]
+                    if not issubclass(c, CovariateChurnMixin) and "param_names" in vars(c))
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        covs = self._covariate_names()
+        base = self._cohort_class().param_names
+        return (*base, *(f"{n}[{c}]" for n in self.linked for c in covs))
+
+    @property
+    def default_priors(self) -> dict:
+        sd = self.coefficient_prior_sd
+        check_parameter("coefficient_prior_sd", type(self).__name__, sd,
+                        isinstance(sd, (int, float)) and np.isfinite(sd) and sd > 0,
+                        "a positive float")
+        out = dict(self._cohort_class().default_priors)
+        n_base = len(self._cohort_class().param_names)
+        out.update({n: LogNormal(0.0, float(sd)) for n in self.param_names[n_base:]})
+        return out
+
+    # ------------------------------------------------------------ engine hooks
+    def _start(self, arrays, weights):
+        k = len(self._covariate_names()) * len(self.linked)
+        return np.concatenate([super()._start(arrays, weights), np.zeros(k)])
+
+    def _row_params(self, params, rows, ops=NUMPY):
+        covs = self._covariate_names()
+        p = super()._row_params(params, rows, ops=ops)
+        for name in self.linked:
+            p[name] = covariate_link(params, name, covs, rows, ops=ops)
+        return p
+
+    def _loglik_and_grad(self, log_params, arrays, weights):
+        covs = self._covariate_names()
+        params = dict(zip(self.param_names, np.exp(log_params)))
+        p = self._row_params(params, arrays)
+        ll, g = self._row_log_likelihood(p, arrays, gradient=True)
+        wg = g * weights  # (k, n): d/d log of each row parameter, weighted
+        x = np.column_stack([arrays[c] for c in covs]) if covs else np.empty((ll.size, 0))
+        rows = list(self.row_param_names)
+        grad = [wg[rows.index(n)].sum() for n in self._cohort_class().param_names]
+        for name in self.linked:
+            grad.append(x.T @ wg[rows.index(name)])
+        return float(weights @ ll), np.concatenate([np.atleast_1d(v) for v in grad])
+
+    # ---------------------------------------------------------------- results
+    def coefficients(self, level: float = 0.95) -> pd.DataFrame:
+        """Coefficients on the log scale: the log of each cohort parameter (reference
+        accounts) and each covariate's coefficient on ``alpha`` and ``beta``, with
+        ``se`` and a ``level`` interval (normal approximation for "mle"/"map";
+        posterior mean, sd and equal-tailed interval for "mcmc"/"advi")."""
+        self._require_fitted()
+        check_parameter("level", "coefficients", level,
+                        isinstance(level, float) and 0 < level < 1, "a float in (0, 1)")
+        names = [f"log {n}" if "[" not in n else n.replace("[", " coefficient [")
+                 for n in self.param_names]
+        if self.idata_ is None:
+            est = self.log_params_
+            se = np.sqrt(np.diag(self.covariance_log_))
+            z = stats.norm.ppf(0.5 + level / 2)
+            lo, hi = est - z * se, est + z * se
+        else:
+            logs = np.log(np.column_stack([self.param_draws()[n] for n in self.param_names]))
+            est, se = logs.mean(axis=0), logs.std(axis=0, ddof=1)
+            lo, hi = credible_bounds(logs, level, axis=0)
+        return pd.DataFrame({"estimate": est, "se": se, "lower": lo, "upper": hi},
+                            index=pd.Index(names, name="coefficient"))
+
+    def _cohort_params(self, segment=None) -> dict[str, float]:
+        """Row parameters of new accounts with covariate values ``segment`` (a dict;
+        missing covariates are 0, the reference)."""
+        self._require_fitted()
+        segment = dict(segment or {})
+        unknown = sorted(set(segment) - set(self._covariate_names()))
+        if unknown:
+            raise ValueError(f"The 'segment' parameter of {type(self).__name__} names unknown "
+                             f"covariates {unknown}; the covariates are "
+                             f"{list(self._covariate_names())}.")
+        rows = {c: np.asarray(float(segment.get(c, 0.0))) for c in self._covariate_names()}
+        return {n: float(v) for n, v in self._row_params(self.point_params(), rows).items()}
+
+
+class ShiftedBetaGeoCovariateModel(CovariateChurnMixin, ShiftedBetaGeoModel):
     """sBG churn model whose ``alpha`` and ``beta`` depend on account covariates
     through a log link (module docstring); fitted like the cohort model with
     ``fit(accounts, method=...)``, ``"mcmc"`` sampling all coefficients with PyMC.
@@ -63,16 +170,10 @@ class ShiftedBetaGeoCovariateModel(ShiftedBetaGeoModel):
     **others
         As :class:`~clvmodels.models.sbg.ShiftedBetaGeoModel`.
 
-    Notes
-    -----
-    Not yet saveable with :func:`~clvmodels.models.persistence.save_model`: the saved
-    draws are checked against class-level parameter names, and this model's names
-    depend on its covariates; ``save`` raises a TypeError rather than write a file
-    that could not be loaded.
-
     Examples
     --------
-    Telco accounts, contract type as covariate (month-to-month is the reference):
+    Telco accounts (a snapshot: one renewal decision observed per account), contract
+    type as covariate (month-to-month is the reference):
 
     >>> from clvmodels.datasets import load_telco
     >>> telco = load_telco()
@@ -103,99 +204,8 @@ class ShiftedBetaGeoCovariateModel(ShiftedBetaGeoModel):
         random_state: int | None = None,
         max_iter: int = 1000,
     ):
-        super().__init__(time_unit=time_unit, priors=priors, draws=draws, tune=tune,
+        super().__init__(covariates=covariates, coefficient_prior_sd=coefficient_prior_sd,
+                         time_unit=time_unit, priors=priors, draws=draws, tune=tune,
                          chains=chains, cores=cores, sampler=sampler,
                          target_accept=target_accept, advi_iterations=advi_iterations,
                          random_state=random_state, max_iter=max_iter)
-        self.covariates = covariates
-        self.coefficient_prior_sd = coefficient_prior_sd
-
-    # names and priors follow the covariates (instance-level, read by the engine)
-    def _covariate_names(self) -> tuple[str, ...]:
-        covs = self.covariates
-        ok = (not isinstance(covs, str) and all(isinstance(c, str) for c in covs)
-              and len(set(covs)) == len(covs))
-        check_parameter("covariates", type(self).__name__, covs, ok,
-                        "a sequence of distinct column names")
-        return tuple(covs)
-
-    @property
-    def param_names(self) -> tuple[str, ...]:
-        covs = self._covariate_names()
-        return ("alpha", "beta", *(f"alpha[{c}]" for c in covs), *(f"beta[{c}]" for c in covs))
-
-    @property
-    def default_priors(self) -> dict:
-        sd = self.coefficient_prior_sd
-        check_parameter("coefficient_prior_sd", type(self).__name__, sd,
-                        isinstance(sd, (int, float)) and np.isfinite(sd) and sd > 0,
-                        "a positive float")
-        out = dict(ShiftedBetaGeoModel.default_priors)
-        out.update({n: LogNormal(0.0, float(sd)) for n in self.param_names[2:]})
-        return out
-
-    # ------------------------------------------------------------ engine hooks
-    def _start(self, arrays, weights):
-        k = len(self._covariate_names())
-        return np.concatenate([super()._start(arrays, weights), np.zeros(2 * k)])
-
-    def _alpha_beta(self, params, rows):
-        covs = self._covariate_names()
-        return (covariate_link(params, "alpha", covs, rows),
-                covariate_link(params, "beta", covs, rows))
-
-    def _loglik_and_grad(self, log_params, arrays, weights):
-        covs = self._covariate_names()
-        params = dict(zip(self.param_names, np.exp(log_params)))
-        alpha, beta = self._alpha_beta(params, arrays)
-        ll, g = sbg_log_likelihood(alpha, beta, arrays["tenure"], arrays["churned"],
-                                   gradient=True)
-        wg = g * weights  # (2, n): d/d log alpha_i and d/d log beta_i, weighted
-        x = np.column_stack([arrays[c] for c in covs]) if covs else np.empty((ll.size, 0))
-        grad = np.concatenate([wg.sum(axis=1), x.T @ wg[0], x.T @ wg[1]])
-        return float(weights @ ll), grad
-
-    def _pymc_log_likelihood(self, params, arrays, weights):
-        ops = pytensor_ops()
-        covs = self._covariate_names()
-        alpha = covariate_link(params, "alpha", covs, arrays, ops=ops)
-        beta = covariate_link(params, "beta", covs, arrays, ops=ops)
-        ll = sbg_log_likelihood(alpha, beta, arrays["tenure"], arrays["churned"], ops=ops)
-        return ops.dot(weights, ll)
-
-    # ---------------------------------------------------------------- results
-    def coefficients(self, level: float = 0.95) -> pd.DataFrame:
-        """Coefficients on the log scale: ``log alpha``, ``log beta`` (reference
-        accounts) and each covariate's ``c_alpha``, ``c_beta``, with ``se`` and a
-        ``level`` interval (normal approximation for "mle"/"map"; posterior mean, sd
-        and equal-tailed interval for "mcmc"/"advi")."""
-        self._require_fitted()
-        check_parameter("level", "coefficients", level,
-                        isinstance(level, float) and 0 < level < 1, "a float in (0, 1)")
-        names = [f"log {n}" if "[" not in n else n.replace("[", " coefficient [")
-                 for n in self.param_names]
-        if self.idata_ is None:
-            est = self.log_params_
-            se = np.sqrt(np.diag(self.covariance_log_))
-            z = stats.norm.ppf(0.5 + level / 2)
-            lo, hi = est - z * se, est + z * se
-        else:
-            logs = np.log(np.column_stack([self.param_draws()[n] for n in self.param_names]))
-            est, se = logs.mean(axis=0), logs.std(axis=0, ddof=1)
-            lo, hi = credible_bounds(logs, level, axis=0)
-        return pd.DataFrame({"estimate": est, "se": se, "lower": lo, "upper": hi},
-                            index=pd.Index(names, name="coefficient"))
-
-    def _cohort_params(self, segment=None) -> dict[str, float]:
-        """alpha and beta of new accounts with covariate values ``segment`` (a dict;
-        missing covariates are 0, the reference)."""
-        self._require_fitted()
-        segment = dict(segment or {})
-        unknown = sorted(set(segment) - set(self._covariate_names()))
-        if unknown:
-            raise ValueError(f"The 'segment' parameter of {type(self).__name__} names unknown "
-                             f"covariates {unknown}; the covariates are "
-                             f"{list(self._covariate_names())}.")
-        rows = {c: np.asarray(float(segment.get(c, 0.0))) for c in self._covariate_names()}
-        alpha, beta = self._alpha_beta(self.point_params(), rows)
-        return {"alpha": float(alpha), "beta": float(beta)}

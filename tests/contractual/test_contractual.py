@@ -180,5 +180,5 @@ def test_bad_revenue_and_model(yearly):
         contractual_lifetime_value(yearly, acc, revenue_col="revenue", discount_rate=0.1)
     from clvmodels import BetaGeoModel
 
-    with pytest.raises(TypeError, match="must be a fitted ShiftedBetaGeoModel"):
+    with pytest.raises(TypeError, match="must be a fitted churn model"):
         contractual_lifetime_value(BetaGeoModel(), acc, revenue_col="revenue", discount_rate=0.1)

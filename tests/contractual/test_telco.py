@@ -14,7 +14,7 @@ def telco():
 
 
 def test_loader(telco):
-    assert telco.shape == (7043, 21) and telco.index.name == "customerID"
+    assert telco.shape == (7043, 22) and telco.index.name == "customerID"
     assert telco.index.is_unique
     assert telco["TotalCharges"].isna().sum() == 11
     assert (telco.loc[telco["TotalCharges"].isna(), "tenure"] == 0).all()
@@ -26,10 +26,12 @@ def test_loader(telco):
 
 def test_cohort_fit_and_life_table(telco):
     model = ShiftedBetaGeoModel().fit(telco)
-    assert model.time_unit_ == "month" and model.n_unique_ == 145
-    # regression values of this package's fit (not published)
-    np.testing.assert_allclose(model.params_, [0.1367, 4.033], rtol=1e-3)
-    assert model.log_likelihood_ == pytest.approx(-10465.42, abs=0.01)
+    # 145 distinct (tenure, churned) rows; the 11 tenure-0 accounts observe no decision
+    assert model.time_unit_ == "month" and model.n_unique_ == 144
+    # regression values of this package's snapshot fit (not published)
+    np.testing.assert_allclose(model.params_, [8.5032, 5.8535], rtol=1e-3)
+    assert model.log_likelihood_ == pytest.approx(-3576.40, abs=0.01)
     table = retention_table(telco)
     assert table.index.max() == 72
-    assert table.loc[1, "at_risk"] == 7043 - 11 and table.loc[1, "churned"] == 380
+    # delayed entry: at decision 1 only the accounts seen at tenure 1 are at risk
+    assert table.loc[1, "at_risk"] == 613 and table.loc[1, "churned"] == 380
