@@ -97,7 +97,8 @@ _NONCONTRACTUAL_ONLY = {
 }
 _CONTRACTUAL_ONLY = {
     "fit": {"account_col": None, "tenure_col": None, "churned_col": None, "covariates": None,
-            "period": None, "revenue_col": None, "observed_periods": None, "entry_col": None},
+            "period": None, "revenue_col": None, "observed_periods": None, "entry_col": None,
+            "segment_col": None},
     "score": {"revenue_col": None, "growth_rate": None, "acquisition_cost_col": None},
     "report": {"revenue_col": None, "cohort_col": None, "acquisition_cost_col": None},
 }
@@ -135,6 +136,10 @@ def _cmd_fit(args) -> str:
     _check_kind_options(args, args.kind)
     if args.kind == "contractual":
         return _fit_contractual(args)
+    if args.model not in (None, "bgnbd"):
+        raise UsageError(f"--model {args.model}: transactions are fitted with bgnbd (BG/NBD + "
+                         "Gamma-Gamma) in this version; churn models (sbg, bdw, auto) need "
+                         "--kind contractual.")
     started = time.perf_counter()
     summary = summarize(args.transactions, args.reader, observation_end=args.observation_end,
                         time_unit=args.time_unit, customer_col=args.customer_col,
@@ -157,6 +162,12 @@ def _fit_contractual(args) -> str:
     if args.period is None:
         raise UsageError("--kind contractual needs --period (the length of one renewal period, "
                          "the unit of the tenure column): day, week, month or year.")
+    if args.model not in (None, "sbg", "bdw", "auto"):
+        raise UsageError(f"--model {args.model} is not a churn model; a contractual job takes "
+                         "sbg, bdw or auto.")
+    if args.model == "auto" and args.segment_col is None:
+        raise UsageError("--model auto picks a churn model per segment; add --segment-col COLUMN "
+                         "(or choose --model sbg or bdw).")
     if args.observed_periods is not None and args.observed_periods < 1:
         raise UsageError(f"--observed-periods must be a whole number >= 1 (1 for a snapshot: one "
                          f"renewal decision seen per account). Got {args.observed_periods}.")
@@ -167,12 +178,20 @@ def _fit_contractual(args) -> str:
         account_col=args.account_col or "account_id", tenure_col=args.tenure_col or "tenure",
         churned_col=args.churned_col or "churned", covariates=covariates,
         revenue_col=args.revenue_col, entry_col=args.entry_col,
-        observed_periods=args.observed_periods, method=args.method, seed=args.seed,
-        overwrite=args.overwrite)
-    params = ", ".join(f"{k}={v:.4g}" for k, v in job.churn.params_.items())
+        observed_periods=args.observed_periods, segment_col=args.segment_col,
+        model=args.model or "sbg", method=args.method, seed=args.seed, overwrite=args.overwrite)
+    churn = job.churn
+    if hasattr(churn, "models_"):
+        params = "; ".join(f"{k}: {type(m).__name__} " + ", ".join(
+            f"{n}={v:.4g}" for n, v in m.params_.items()) for k, m in churn.models_.items())
+    else:
+        params = f"{type(churn).__name__} " + ", ".join(
+            f"{k}={v:.4g}" for k, v in churn.params_.items())
+    notes = "".join(f"\n  {k}: {v}" if k != "all" else f"\n  {v}"
+                    for k, v in job.meta["boundaries"].items())
     return (f"fitted {job.meta['accounts']:,} accounts ({job.meta['churned']:,} cancelled; "
-            f"{args.method}) in {time.perf_counter() - started:.1f} s: {job.meta['model']} "
-            f"{params} (per {job.meta['time_unit']}); saved to {args.out}")
+            f"{args.method}) in {time.perf_counter() - started:.1f} s: {params} (per "
+            f"{job.meta['time_unit']}); saved to {args.out}{notes}")
 
 
 def _summary_for_scoring(args, job) -> pd.DataFrame:
@@ -375,6 +394,14 @@ def build_parser() -> argparse.ArgumentParser:
                           "0/1 columns per category")
     contract.add_argument("--revenue-col", default=None,
                           help="revenue per period; recorded as the default for score and report")
+    contract.add_argument("--segment-col", default=None,
+                          help="fit one churn model per value of this column (segments that churn "
+                          "in different ways, e.g. contract type); not with --covariates")
+    fit.add_argument("--model", default=None,
+                     help="transactions: bgnbd (default). Contractual: sbg "
+                     "(shifted-beta-geometric, default; geometric where churn does not differ "
+                     "between accounts), bdw (beta-discrete-Weibull: churn that changes with "
+                     "tenure), auto (per segment, the lower BIC; needs --segment-col)")
     window = contract.add_mutually_exclusive_group()
     window.add_argument("--observed-periods", type=int, default=None, metavar="K",
                         help="each account was observed for its last K renewal decisions only "

@@ -390,7 +390,7 @@ def build_contractual_report(
         if col is not None and col not in accounts.columns:
             raise DataError(f"{owner}: the {name} column {col!r} is not in the accounts; they "
                             f"have {list(accounts.columns)[:20]}.")
-    arr = account_arrays(accounts, owner, extra=tuple(model._covariate_names()))
+    arr = model.account_columns(accounts, owner)
     weight, tenure, active = arr["weight"], arr["tenure"], arr["churned"] == 0
     if not active.any():
         raise DataError(f"{owner}: every account has cancelled, so there is no future value to "

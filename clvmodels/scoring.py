@@ -35,6 +35,7 @@ from .data.subscriptions import _BOOL_WORDS, account_arrays, snapshot_entry
 from .errors import DataError, IncompatibleModelError, format_examples
 from .io import _umask, write_table_chunks
 from .models import BetaGeoModel, GammaGammaModel, ShiftedBetaGeoCovariateModel, ShiftedBetaGeoModel
+from .models.churn import ChurnModel
 from .models.persistence import load_model
 from .timeunits import check_time_unit
 
@@ -114,7 +115,7 @@ class ContractualJob:
     """A fitted contractual job: the sBG churn model (cohort or covariate) and how its
     accounts table was read (``meta['columns']``, ``meta['covariate_levels']``)."""
 
-    churn: ShiftedBetaGeoModel
+    churn: ChurnModel
     meta: dict = field(default_factory=dict)
 
     kind: ClassVar[str] = "contractual"
@@ -135,7 +136,7 @@ class ContractualJob:
         """Validate every account and the value columns before any chunk runs."""
         check_summary_matches(self, accounts)
         owner = "clvmodels score"
-        account_arrays(accounts, owner, extra=tuple(self.churn._covariate_names()))
+        self.churn.account_columns(accounts, owner, need_churned=False)
         for name in ("revenue_col", "acquisition_cost_col"):
             col = options.get(name)
             if col is None:
@@ -161,8 +162,11 @@ def _write_job(out_dir, overwrite: bool, meta: dict, save_models: Callable[[Path
         raise FileExistsError(f"{str(target)!r} already exists; pass --overwrite (overwrite=True) "
                               "to replace it or choose another directory.")
     if not target.parent.is_dir():
-        raise FileNotFoundError(f"Cannot write {str(target)!r}: the folder "
-                                f"{str(target.parent)!r} does not exist.")
+        try:  # a new folder for the job (e.g. --out models/churn with no models/ yet)
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FileNotFoundError(f"Cannot write {str(target)!r}: the folder "
+                                    f"{str(target.parent)!r} cannot be created ({exc}).") from None
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     os.chmod(tmp, 0o777 & ~_umask())
     try:
@@ -221,6 +225,8 @@ def fit_contractual_job(
     revenue_col: str | None = None,
     entry_col: str | None = None,
     observed_periods: int | None = None,
+    segment_col: str | None = None,
+    model: str = "sbg",
     method: str = "mle",
     seed: int | None = None,
     overwrite: bool = False,
@@ -246,6 +252,15 @@ def fit_contractual_job(
         renewal decisions survived before observation began, or the number of last
         decisions observed per account (1 for a snapshot such as Telco). Recorded in
         ``job.json``.
+    segment_col : str, optional
+        Fit one churn model per segment of this column
+        (:class:`~clvmodels.models.segmented.SegmentedChurnModel`), for segments that
+        churn in different ways; not together with ``covariates``.
+    model : {"sbg", "bdw", "auto"}
+        The churn model: shifted-beta-geometric (default; the geometric model where
+        churn does not differ between accounts), beta-discrete-Weibull (churn that
+        changes with tenure), or "auto" (per segment, the lower BIC; needs
+        ``segment_col``).
 
     Examples
     --------
@@ -271,12 +286,23 @@ def fit_contractual_job(
         raise DataError(f"fit_contractual_job: the revenue column {revenue_col!r} (--revenue-col) "
                         f"is not in the accounts table; it has {list(table.columns)[:20]}.")
     names = _model_covariates(covariates, levels)
-    if names:
-        model = ShiftedBetaGeoCovariateModel(covariates=names, time_unit=period,
-                                             random_state=seed)
+    from .models.segmented import SegmentedChurnModel, churn_model_class
+
+    if segment_col is not None and names:
+        raise DataError("fit_contractual_job: give either covariates (--covariates) or a segment "
+                        "column (--segment-col), not both.")
+    if model == "auto" and segment_col is None:
+        raise DataError("fit_contractual_job: model='auto' (--model auto) picks a model per "
+                        "segment; add segment_col (--segment-col).")
+    settings = {"time_unit": period, "random_state": seed}
+    if segment_col is not None:
+        churn = SegmentedChurnModel(segment_col=segment_col, model=model, **settings)
+    elif names:
+        base = churn_model_class(model)
+        churn = _covariate_classes()[base.__name__](covariates=names, **settings)
     else:
-        model = ShiftedBetaGeoModel(time_unit=period, random_state=seed)
-    model.fit(accounts, method=method)
+        churn = churn_model_class(model)(**settings)
+    churn.fit(accounts, method=method)
     meta = _job_meta(
         "contractual",
         columns={"account_col": account_col, "tenure_col": tenure_col,
@@ -284,10 +310,20 @@ def fit_contractual_job(
                  "entry_col": entry_col},
         observed_periods=observed_periods,
         covariates=list(covariates), covariate_levels=levels, model_covariates=list(names),
-        model=type(model).__name__, time_unit=period, method=method, seed=seed,
+        model=type(churn).__name__, churn_model=model, segment_col=segment_col,
+        boundaries=_boundary_notes(churn), time_unit=period, method=method, seed=seed,
         accounts=int(len(accounts)), churned=int(accounts["churned"].sum()))
-    _write_job(out_dir, overwrite, meta, lambda tmp: _save_churn_model(model, tmp / _CHURN_DIR))
-    return ContractualJob(model, meta)
+    _write_job(out_dir, overwrite, meta, lambda tmp: _save_churn_model(churn, tmp / _CHURN_DIR))
+    return ContractualJob(churn, meta)
+
+
+def _boundary_notes(model) -> dict:
+    """Statements of fits that ended at a boundary (DESIGN.md principle 8), by segment
+    (``"all"`` for an unsegmented model)."""
+    if hasattr(model, "boundaries_"):
+        return {str(k): v for k, v in model.boundaries_.items()}
+    note = getattr(model, "boundary_", None)
+    return {"all": note["message"]} if note else {}
 
 
 def load_job(model_dir: str | os.PathLike) -> Job | ContractualJob:
@@ -323,21 +359,54 @@ def load_job(model_dir: str | os.PathLike) -> Job | ContractualJob:
                                  "clvmodels or refit.")
 
 
-# The persistence layer saves the cohort sBG only: it checks saved draws against
-# class-level parameter names, and the covariate model's names depend on its
-# covariates. A covariate model is therefore saved as the cohort model of its
-# reference accounts (covariates all 0: alpha, beta, with their draws and
-# covariance block) carrying the full fitted state in one extra fitted attribute,
-# ``covariate_model_`` (JSON: arrays, Series and priors, which persistence writes
-# and reads), and rebuilt from it on load.
+# The persistence layer saves models whose parameter names are fixed by their class.
+# A covariate model's names depend on its covariates, so it is saved as its cohort
+# model of the reference accounts (covariates all 0, with their draws and covariance
+# block) carrying the full fitted state in one extra fitted attribute,
+# ``covariate_model_`` (JSON: arrays, Series and priors, which persistence writes and
+# reads), and rebuilt from it on load. A segmented model is a folder per segment plus
+# ``segments.json``.
 _FULL_STATE = ("params_", "log_params_", "covariance_log_", "priors_")
+_SEGMENTS_FILE = "segments.json"
 
 
-def _save_churn_model(model: ShiftedBetaGeoModel, path: Path) -> None:
-    if type(model) is ShiftedBetaGeoModel:
+def _covariate_classes() -> dict[str, type]:
+    """Covariate model class by the name of its cohort model."""
+    from .models.sbg_covariates import CovariateChurnMixin
+
+    out = {"ShiftedBetaGeoModel": ShiftedBetaGeoCovariateModel}
+    for cls in _subclasses(CovariateChurnMixin):
+        if "param_names" not in vars(cls):
+            out.setdefault(cls()._cohort_class().__name__, cls)
+    return out
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def _save_churn_model(model: ChurnModel, path: Path) -> None:
+    from .models.sbg_covariates import CovariateChurnMixin
+    from .models.segmented import SegmentedChurnModel
+
+    if isinstance(model, SegmentedChurnModel):
+        path.mkdir()
+        for i, key in enumerate(model.segments_):
+            _save_churn_model(model.models_[key], path / f"segment_{i}")
+        (path / _SEGMENTS_FILE).write_text(json.dumps({
+            "segment_col": model.segment_col,
+            "segments": [k.item() if hasattr(k, "item") else k for k in model.segments_],
+            "model": model.model if isinstance(model.model, str) else model.model.__name__,
+            "choice": {str(k): v for k, v in model.model_choice_.items()},
+            "method": model.fit_method_}, indent=2))
+        return
+    if not isinstance(model, CovariateChurnMixin):
         model.save(path)
         return
-    base = ShiftedBetaGeoModel(**{k: getattr(model, k) for k in _base_settings()})
+    cohort = model._cohort_class()
+    base = cohort(**{k: getattr(model, k) for k in _base_settings()})
     ref = [model.param_names.index(n) for n in base.param_names]
     for attr, value in vars(model).items():
         if attr.endswith("_") and not attr.startswith("_"):
@@ -356,14 +425,22 @@ def _save_churn_model(model: ShiftedBetaGeoModel, path: Path) -> None:
     base.save(path)
 
 
-def _load_churn_model(path: Path) -> ShiftedBetaGeoModel:
-    base = load_model(path, expected_type=ShiftedBetaGeoModel)
+def _load_churn_model(path: Path) -> ChurnModel:
+    if (path / _SEGMENTS_FILE).is_file():
+        return _load_segmented(path)
+    base = load_model(path)
+    if not isinstance(base, ChurnModel):
+        raise IncompatibleModelError(f"{path}: holds a {type(base).__name__}, not a churn model; "
+                                     "the job is corrupted. Refit it.")
     state = vars(base).pop("covariate_model_", None)
     if state is None:
         return base
-    model = ShiftedBetaGeoCovariateModel(
-        covariates=state["covariates"], coefficient_prior_sd=state["coefficient_prior_sd"],
-        **{k: getattr(base, k) for k in _base_settings()})
+    cls = _covariate_classes().get(type(base).__name__)
+    if cls is None:
+        raise IncompatibleModelError(f"{path}: no covariate version of {type(base).__name__} "
+                                     "is known to this clvmodels; refit the job.")
+    model = cls(covariates=state["covariates"], coefficient_prior_sd=state["coefficient_prior_sd"],
+                **{k: getattr(base, k) for k in _base_settings()})
     for attr, value in vars(base).items():
         if attr.endswith("_") and not attr.startswith("_"):
             setattr(model, attr, value)
@@ -377,6 +454,27 @@ def _load_churn_model(path: Path) -> ShiftedBetaGeoModel:
     model.draws_ = xr.Dataset({n: (("chain", "draw"), np.asarray(state["draws"][n], float))
                                for n in model.param_names}, coords=coords)
     return model
+
+
+def _load_segmented(path: Path) -> ChurnModel:
+    from .models.segmented import SegmentedChurnModel
+
+    try:
+        info = json.loads((path / _SEGMENTS_FILE).read_text())
+        labels = list(info["segments"])
+        models = [_load_churn_model(path / f"segment_{i}") for i in range(len(labels))]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IncompatibleModelError(f"{path}: the segmented churn model is unreadable ({exc}); "
+                                     "refit the job.") from None
+    first = models[0]
+    out = SegmentedChurnModel(segment_col=info["segment_col"], model=info.get("model", "sbg"),
+                              **{k: getattr(first, k) for k in _base_settings()})
+    out.models_ = dict(zip(labels, models))
+    out.model_choice_ = dict(info.get("choice", {}))
+    out.time_unit_ = first.time_unit_
+    out.observation_end_ = getattr(first, "observation_end_", None)
+    out._collect(info.get("method", first.fit_method_))
+    return out
 
 
 def _base_settings() -> list[str]:

@@ -274,6 +274,9 @@ class BaseModel:
             theta = res.x
             lp, grad = self._log_posterior_terms(theta, arrays, weights, with_prior)
             hess = self._hessian(theta, arrays, weights, with_prior)
+        # where the optimiser ended, kept for models that read a failed fit as a
+        # boundary (DESIGN.md principle 8) before the convergence check raises
+        self._optimum = (theta.copy(), float(lp))
         self._check_convergence(res, theta, lp, grad, hess)
         cov = np.linalg.inv(-hess)
         self.log_params_ = theta

@@ -36,6 +36,7 @@ from .churn import ChurnModel, observe_lifetimes
 
 __all__ = [
     "ShiftedBetaGeoModel",
+    "GeometricChurnModel",
     "sbg_log_likelihood",
     "sbg_survival",
     "sbg_retention_rate",
@@ -439,6 +440,11 @@ class ShiftedBetaGeoModel(ChurnModel):
         rate = self._start_churn_rate(arrays, weights)
         return np.log([1.0, (1.0 - rate) / rate])
 
+    def _polarization(self, params):
+        """``1 / (alpha + beta + 1)``: the variance of the churn probability over its
+        largest possible value; 0 when every account has the same one."""
+        return 1.0 / (params["alpha"] + params["beta"] + 1.0)
+
     # the model's math (ChurnModel hooks), with the closed forms of the sBG
     def _log_survival(self, p, t):
         return special.betaln(p["alpha"], p["beta"] + t) - special.betaln(p["alpha"], p["beta"])
@@ -463,3 +469,91 @@ class ShiftedBetaGeoModel(ChurnModel):
 
     def _simulate_renewals(self, p, tenure, rng, horizon=None):
         return sbg_simulate_renewals(p["alpha"], p["beta"], tenure, rng, horizon=horizon)
+
+
+class GeometricChurnModel(ShiftedBetaGeoModel):
+    """The sBG's nested limit: every account has the same churn probability ``p`` at
+    every renewal (``alpha, beta -> inf`` with ``alpha / (alpha + beta) = p``), so the
+    lifetime is geometric: ``S(t) = (1 - p)^t``, retention ``1 - p`` at every tenure.
+
+    An sBG fit becomes this model when the data show no heterogeneity (DESIGN.md
+    principle 8; :meth:`~clvmodels.models.churn.ChurnModel.fit`); it can also be fitted
+    directly. The maximum-likelihood estimate is the churn share of the observed renewal
+    decisions.
+
+    Examples
+    --------
+    >>> accounts = pd.DataFrame({"tenure": [1, 3, 4, 4], "churned": [True, True, False, False],
+    ...                          "entry": [0, 0, 0, 2]})
+    >>> model = GeometricChurnModel().fit(accounts)
+    >>> round(float(model.params_["p"]), 4)  # 2 churns in 1 + 3 + 4 + 2 decisions
+    0.2
+    """
+
+    param_names = ("p",)
+    row_param_names = ("p",)
+    default_priors = {"p": LogNormal(-2.0, 2.0)}
+    reference = "Fader & Hardie (2007): the sBG with a point mass (no heterogeneity)"
+    limit_model = None
+
+    def _start(self, arrays, weights):
+        return np.log([self._start_churn_rate(arrays, weights)])
+
+    def _boundary_message(self, full_name, lr, p_value) -> str:
+        p = float(self.params_["p"])
+        lo, hi = self.summary(0.95).loc["p", ["lower", "upper"]]
+        unit = self.time_unit_ or "period"
+        return (f"The churn probability is the same for every account: p = {p:.4f} per "
+                f"{unit} (95% interval {lo:.4f}-{hi:.4f}); letting it differ between accounts "
+                f"({full_name}) fits no better (likelihood-ratio statistic {lr:.2f}, p-value "
+                f"{p_value:.2f}). The fit uses the geometric model, the sBG's limit as alpha "
+                f"and beta grow without bound together.")
+
+    def _log_survival(self, p, t):
+        return np.asarray(t, dtype=np.float64) * np.log1p(-p["p"])
+
+    def _row_log_likelihood(self, p, rows, *, gradient=False, ops=NUMPY):
+        t = np.asarray(rows["tenure"], dtype=np.float64)
+        c = np.asarray(rows["churned"], dtype=np.float64)
+        renewals = t - c - np.asarray(rows.get("entry", 0.0), dtype=np.float64)
+        ll = c * ops.log(p["p"]) + renewals * ops.log(1.0 - p["p"])
+        if not gradient:
+            return ll
+        q = p["p"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = c - renewals * q / (1.0 - q)
+        return np.where(q < 1.0, ll, -np.inf), np.atleast_2d(g)
+
+    def _probability_renewal(self, p, tenure):
+        return np.broadcast_to(1.0 - p["p"], np.broadcast_shapes(np.shape(p["p"]),
+                                                                 np.shape(tenure))).copy()
+
+    def _discounted_renewals(self, p, tenure, lam, horizon=None):
+        keep = 1.0 - np.asarray(p["p"], dtype=np.float64)
+        r = keep * np.exp(-lam)
+        shape = np.broadcast_shapes(keep.shape, np.shape(tenure))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if horizon is None:
+                out = np.where(r < 1.0, keep / (1.0 - r), np.inf)
+            else:
+                n = float(horizon)
+                out = np.where(np.isclose(r, 1.0), keep * n, keep * -np.expm1(n * np.log(r))
+                               / (1.0 - r))
+        return np.broadcast_to(out, shape).copy()
+
+    def _expected_residual_lifetime(self, p, tenure):
+        return self._discounted_renewals(p, tenure, 0.0)
+
+    def _expected_lifetime(self, p):
+        return 1.0 / np.asarray(p["p"], dtype=np.float64)
+
+    def _simulate_renewals(self, p, tenure, rng, horizon=None):
+        q = np.broadcast_to(np.asarray(p["p"], dtype=np.float64),
+                            np.broadcast_shapes(np.shape(p["p"]), np.shape(tenure)))
+        with np.errstate(divide="ignore"):
+            k = np.floor(np.log(rng.random(q.shape)) / np.log1p(-q))
+        k = np.where(q <= 0.0, np.inf, np.where(q >= 1.0, 0.0, k))
+        return k if horizon is None else np.minimum(k, float(horizon))
+
+
+ShiftedBetaGeoModel.limit_model = GeometricChurnModel

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import check_parameter
+from ..errors import FitError, check_parameter
 from ..intervals import credible_bounds
 from ..priors import LogNormal
 from .backend import NUMPY, pytensor_ops
@@ -55,6 +55,9 @@ class CovariateChurnMixin:
     ``class M(CovariateChurnMixin, CohortModel)``."""
 
     linked: tuple[str, ...] = ("alpha", "beta")
+    #: a covariate model's boundary is one segment's, which has no nested model here:
+    #: the fit explains it in words instead (``_check_convergence``)
+    limit_model = None
 
     def __init__(self, *, covariates=(), coefficient_prior_sd: float = 2.0, **settings):
         super().__init__(**settings)
@@ -116,6 +119,27 @@ class CovariateChurnMixin:
         for name in self.linked:
             grad.append(x.T @ wg[rows.index(name)])
         return float(weights @ ll), np.concatenate([np.atleast_1d(v) for v in grad])
+
+    def _check_convergence(self, res, theta, ll, grad, hess) -> None:
+        """At the edge of the search space, say which covariate level the data cannot
+        identify, why, and what to do (DESIGN.md principle 8)."""
+        names = list(self.param_names)
+        edge = [names[i] for i in np.flatnonzero(np.abs(theta) >= 15.0 - 1e-6)]
+        if not edge:
+            return super()._check_convergence(res, theta, ll, grad, hess)
+        levels = sorted({n[n.index("[") + 1:-1] for n in edge if "[" in n})
+        who = (f"accounts with {', '.join(repr(c) for c in levels)} = 1" if levels
+               else "the reference accounts (all covariates 0)")
+        raise FitError(
+            f"{type(self).__name__}: the data cannot identify {edge}: for {who} the churn "
+            "probability does not seem to differ between accounts (their churn rate hardly "
+            "changes with tenure), so maximum likelihood sends their alpha and beta to infinity "
+            "together with no finite answer (or, if almost none of them churned, their churn "
+            "probability is too close to 0 to estimate). What to do: fit one model per segment, where such "
+            "a segment gets the homogeneous (geometric) model it supports "
+            "(clvmodels.fit_by_segment(accounts, by=...); CLI: --segment-col COLUMN instead of "
+            "--covariates), or keep the covariates and fit with method='map' (CLI: --method map), "
+            "where the coefficient priors (coefficient_prior_sd) keep them finite.")
 
     # ---------------------------------------------------------------- results
     def coefficients(self, level: float = 0.95) -> pd.DataFrame:
