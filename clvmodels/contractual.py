@@ -48,14 +48,17 @@ def discounted_count(k, lam):
     """Value of ``k`` payments ``1, z, z^2, ...`` with ``z = exp(-lam)``:
     ``(1 - z^k) / (1 - z)``; ``k`` when ``lam == 0``; ``k`` may be infinite.
 
+    ``lam`` may be an array (each account discounted on its own renewal calendar).
+
     >>> discounted_count(np.array([0.0, 1.0, 3.0, np.inf]), np.log(2.0)).tolist()
     [0.0, 1.0, 1.75, 2.0]
     """
     k = np.asarray(k, dtype=np.float64)
-    if lam == 0:
-        return k.copy()
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = np.expm1(-lam * k) / np.expm1(-lam)
+    lam = np.asarray(lam, dtype=np.float64)
+    if not lam.any():
+        return np.broadcast_to(k, np.broadcast_shapes(k.shape, lam.shape)).copy()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out = np.where(lam == 0, k, np.expm1(-lam * k) / np.expm1(-lam))
     return np.where(k == 0, 0.0, out)
 
 
@@ -78,6 +81,7 @@ def _simulate_rows(model, accounts, lam, n_samples, rng, horizon=None, draws=Non
     sampled = {k: v[pick] for k, v in draws.items()}  # (n_unique, n_samples)
     p = model._row_params(sampled, {k: v[:, None] for k, v in comp.unique.items()})
     k = model._simulate_renewals(p, tenure[:, None], rng, horizon=horizon)
+    lam = lam * model._period_scale(p)
     value = discounted_count(np.broadcast_to(k, (comp.n_unique, n_samples)), lam)
     return np.where(churned[:, None], 0.0, value), comp
 

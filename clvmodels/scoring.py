@@ -400,6 +400,9 @@ def _save_churn_model(model: ChurnModel, path: Path) -> None:
             "segments": [k.item() if hasattr(k, "item") else k for k in model.segments_],
             "model": model.model if isinstance(model.model, str) else model.model.__name__,
             "choice": {str(k): v for k, v in model.model_choice_.items()},
+            "time_unit": model.time_unit_,
+            "periods": [[k.item() if hasattr(k, "item") else k, v]
+                        for k, v in model.periods_.items()],
             "method": model.fit_method_}, indent=2))
         return
     if not isinstance(model, CovariateChurnMixin):
@@ -471,7 +474,9 @@ def _load_segmented(path: Path) -> ChurnModel:
                               **{k: getattr(first, k) for k in _base_settings()})
     out.models_ = dict(zip(labels, models))
     out.model_choice_ = dict(info.get("choice", {}))
-    out.time_unit_ = first.time_unit_
+    out.time_unit_ = info.get("time_unit", first.time_unit_)
+    out.periods_ = {k: v for k, v in info.get("periods", [])}
+    out.periods = dict(out.periods_) or None
     out.observation_end_ = getattr(first, "observation_end_", None)
     out._collect(info.get("method", first.fit_method_))
     return out

@@ -278,6 +278,7 @@ class BaseModel:
         # boundary (DESIGN.md principle 8) before the convergence check raises
         self._optimum = (theta.copy(), float(lp))
         self._check_convergence(res, theta, lp, grad, hess)
+        del self._optimum
         cov = np.linalg.inv(-hess)
         self.log_params_ = theta
         self.covariance_log_ = (cov + cov.T) / 2.0

@@ -162,6 +162,11 @@ class ChurnModel(BaseModel):
         """Row parameters from model parameters (cohort models: the same)."""
         return {n: params[n] for n in self.row_param_names}
 
+    def _period_scale(self, p):
+        """Length of each row's renewal period in the model's periods (1: every
+        account renews once a period; see SegmentedChurnModel's ``periods``)."""
+        return 1.0
+
     # ------------------------------------------------------ derived formulas
     def _conditional_survival(self, p, tenure, k):
         """``P(T > t + k | T > t)``."""

@@ -23,6 +23,7 @@ import xarray as xr
 
 from ..data.subscriptions import account_arrays
 from ..errors import DataError, FitError, NotFittedError, check_parameter, format_examples
+from ..timeunits import check_time_unit, unit_length_days
 from .churn import ChurnModel
 
 __all__ = ["SegmentedChurnModel", "churn_model_class"]
@@ -65,6 +66,13 @@ class SegmentedChurnModel(ChurnModel):
     model : {"sbg", "bdw", "auto"} or ChurnModel class
         The model fitted to every segment; ``"auto"`` fits the sBG and the
         beta-discrete-Weibull to each segment and keeps the one with the lower BIC.
+    periods : dict, optional
+        Renewal period of segments that do not renew once per ``time_unit`` (e.g.
+        ``{"Annual plan": "year"}`` in a monthly model): their ``tenure`` (and
+        ``entry``) count renewal decisions of that period, their revenue column holds
+        the revenue per such period, and their value is discounted on their own
+        calendar (a horizon of 3 years is 3 renewals of a yearly plan, 36 of a monthly
+        one).
     **settings
         Settings of each segment's model (``time_unit``, ``draws``, ``random_state``...).
 
@@ -79,7 +87,8 @@ class SegmentedChurnModel(ChurnModel):
     0.8872
     """
 
-    def __init__(self, *, segment_col: str, model="sbg", time_unit: str | None = None,
+    def __init__(self, *, segment_col: str, model="sbg", periods: dict | None = None,
+                 time_unit: str | None = None,
                  priors: dict | None = None, draws: int = 1000, tune: int = 1000,
                  chains: int = 4, cores: int | None = None, sampler: str = "pymc",
                  target_accept: float = 0.8, advi_iterations: int = 20_000,
@@ -90,11 +99,15 @@ class SegmentedChurnModel(ChurnModel):
                          random_state=random_state, max_iter=max_iter)
         self.segment_col = segment_col
         self.model = model
+        self.periods = periods
 
-    def _settings(self) -> dict:
-        return {k: getattr(self, k) for k in ("time_unit", "priors", "draws", "tune", "chains",
-                                               "cores", "sampler", "target_accept",
-                                               "advi_iterations", "random_state", "max_iter")}
+    def _settings(self, key=None) -> dict:
+        out = {k: getattr(self, k) for k in ("time_unit", "priors", "draws", "tune", "chains",
+                                              "cores", "sampler", "target_accept",
+                                              "advi_iterations", "random_state", "max_iter")}
+        if key is not None and key in getattr(self, "periods_", {}):
+            out["time_unit"] = self.periods_[key]
+        return out
 
     # ------------------------------------------------------------------ fitting
     def fit(self, data: pd.DataFrame, *, method: str = "mle") -> "SegmentedChurnModel":
@@ -118,26 +131,38 @@ class SegmentedChurnModel(ChurnModel):
                             f"{format_examples(data.index[bad].tolist())}. Fill or drop them.")
         self.time_unit_ = self._resolve_time_unit(data)
         self.observation_end_ = data.attrs.get("observation_end")
+        periods = dict(self.periods or {})
+        unknown = sorted(set(periods) - set(pd.unique(labels)), key=str)
+        if unknown:
+            raise DataError(f"{owner}: 'periods' names segments not in {self.segment_col!r}: "
+                            f"{unknown}; the segments are {sorted(pd.unique(labels), key=str)}.")
+        if periods and self.time_unit_ is None:
+            raise DataError(f"{owner}: segment renewal periods need the model's own period: "
+                            "pass time_unit='month' (or the unit of the other segments).")
+        self.periods_ = {k: check_time_unit(v, owner, "periods") for k, v in periods.items()}
         self.models_ = {}
         self.model_choice_ = {}
         for key in sorted(pd.unique(labels), key=str):
             part = data[(labels == key).to_numpy()]
             part.attrs = dict(data.attrs)
+            if key in self.periods_:
+                part.attrs["time_unit"] = self.periods_[key]
             try:
-                self.models_[key], self.model_choice_[key] = self._fit_segment(part, method)
+                self.models_[key], self.model_choice_[key] = self._fit_segment(part, method, key)
             except FitError as exc:
                 raise FitError(f"segment {key!r} ({len(part)} accounts): {exc}") from None
         self._collect(method)
         return self
 
-    def _fit_segment(self, part, method):
+    def _fit_segment(self, part, method, key):
+        settings = self._settings(key)
         if self.model != "auto":
-            return churn_model_class(self.model)(**self._settings()).fit(part, method=method), \
+            return churn_model_class(self.model)(**settings).fit(part, method=method), \
                 self.model if isinstance(self.model, str) else self.model.__name__
         fits = {}
         for name in ("sbg", "bdw"):
             try:
-                fits[name] = churn_model_class(name)(**self._settings()).fit(part, method=method)
+                fits[name] = churn_model_class(name)(**settings).fit(part, method=method)
             except FitError:
                 continue
         if not fits:
@@ -247,9 +272,20 @@ class SegmentedChurnModel(ChurnModel):
         return p
 
     # ------------------------------------------------------- dispatch to segments
+    def _ratios(self) -> np.ndarray:
+        """Each segment's renewal period in the model's periods."""
+        base = self.time_unit_
+        return np.array([1.0 if self.models_[k].time_unit_ in (None, base) else
+                         unit_length_days(self.models_[k].time_unit_) / unit_length_days(base)
+                         for k in self.segments_])
+
+    def _period_scale(self, p):
+        return self._ratios()[np.asarray(p["_segment"], dtype=np.intp)]
+
     def _dispatch(self, method: str, p: dict, *args, **kwargs):
         """``method`` of each account's segment model, elementwise over the broadcast
-        of the segment codes and the array arguments."""
+        of the segment codes and the array arguments; ``lam`` (per model period) and
+        ``horizon`` (in model periods) are converted to each segment's renewal period."""
         arrays = [np.asarray(a, dtype=np.float64) for a in args]
         seg = np.asarray(p["_segment"], dtype=np.float64)
         shape = np.broadcast_shapes(seg.shape, *(a.shape for a in arrays),
@@ -264,7 +300,13 @@ class SegmentedChurnModel(ChurnModel):
             sub = {n: np.broadcast_to(np.asarray(p[f"{key}{_SEP}{n}"], dtype=np.float64),
                                       shape)[mask] for n in model.row_param_names}
             sub_args = [np.broadcast_to(a, shape)[mask] for a in arrays]
-            out[mask] = getattr(model, method)(sub, *sub_args, **kwargs)
+            kw = dict(kwargs)
+            ratio = self._ratios()[g]
+            if "lam" in kw:
+                kw["lam"] = kw["lam"] * ratio
+            if kw.get("horizon") is not None:
+                kw["horizon"] = int(np.floor(kw["horizon"] / ratio + 1e-9))
+            out[mask] = getattr(model, method)(sub, *sub_args, **kw)
         return out
 
     def _log_survival(self, p, t):

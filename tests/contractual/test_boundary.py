@@ -150,3 +150,27 @@ def test_segmented_job_round_trip(tmp_path):
         fit_contractual_job(table, tmp_path / "j2", period="month", account_col="customerID",
                             churned_col="Churn", covariates=["SeniorCitizen"],
                             segment_col="Contract")
+
+
+def test_segments_renew_on_their_own_calendar():
+    """A yearly plan in a monthly model: its tenure counts years, its revenue is per
+    year, and its value is discounted year by year."""
+    monthly = simulate_sbg(4000, 1.0, 4.0, tenure_max=24, random_state=3).assign(plan="monthly")
+    yearly = simulate_sbg(4000, 1.0, 4.0, tenure_max=3, random_state=4).assign(plan="yearly")
+    data = pd.concat([monthly, yearly], ignore_index=True)
+    data.attrs["time_unit"] = "month"
+    model = SegmentedChurnModel(segment_col="plan", time_unit="month",
+                                periods={"yearly": "year"}, random_state=0).fit(data)
+    assert model.models_["yearly"].time_unit_ == "year"
+    same = pd.DataFrame({"tenure": [2, 2], "plan": ["monthly", "yearly"],
+                         "revenue": [10.0, 120.0]}, index=["m", "y"])
+    clv = contractual_lifetime_value(model, same, revenue_col="revenue", discount_rate=0.1,
+                                     horizon="3 years", n_draws=None, random_state=0)
+    for key, row, periods in (("monthly", "m", 36), ("yearly", "y", 3)):
+        sub = model.models_[key]
+        p = {n: np.array([v]) for n, v in sub.point_params().items()}
+        lam = sub.period_log_discount(0.1, 0.0, "test")
+        expected = same.loc[row, "revenue"] * sub._discounted_renewals(p, 2.0, lam, periods)[0]
+        assert clv.loc[row, "expected_clv"] == pytest.approx(expected, rel=1e-12)
+    # simulated futures respect each plan's calendar: at most 3 yearly payments
+    assert clv.loc["y", "clv_predictive_upper"] <= 120.0 * (1 + 1 / 1.1 + 1 / 1.21) + 1e-9

@@ -1,0 +1,113 @@
+"""The page skeleton shared by the reports: styles, the image check, embedded charts,
+tables, money formats and the atomic write of the page and its per-row table."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..io import atomic_path
+from ..timeunits import convert_duration
+
+_CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1050px;margin:2em auto;
+color:#222;line-height:1.45;padding:0 1em}
+h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;margin:.8em 0;font-size:.92em}
+th,td{border:1px solid #ddd;padding:.3em .6em;text-align:right}th{background:#f4f4f4}
+td:first-child,th:first-child{text-align:left}
+.note{color:#555;font-size:.92em}.flag{color:#b00020;font-weight:600}
+.grid{display:flex;flex-wrap:wrap;gap:1em}.grid img{max-width:500px;width:100%}
+img{max-width:100%}.kpi{display:inline-block;margin:.3em 1.5em .3em 0}
+.kpi b{display:block;font-size:1.4em}
+"""
+
+_CHECK_JS = """
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var ok = imgs.every(function (i) { return i.complete && i.naturalWidth > 0; });
+  document.body.setAttribute('data-images-ok', ok ? 'true' : 'false');
+  document.body.setAttribute('data-images', String(imgs.length));
+});
+"""
+
+
+def _png(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f'<img alt="chart" src="data:image/png;base64,{data}">'
+
+
+def _figure(draw, **kwargs) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=kwargs.pop("figsize", (7, 4.2)))
+    draw(ax)
+    return _png(fig)
+
+
+def _money(v: float) -> str:
+    return "n/a" if not np.isfinite(v) else f"${v:,.0f}" if abs(v) >= 100 else f"${v:,.2f}"
+
+
+def _table(frame: pd.DataFrame, fmt=None) -> str:
+    fmt = fmt or {}
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in [frame.index.name or ""]
+                   + list(frame.columns))
+    rows = []
+    for idx, row in frame.iterrows():
+        cells = [f"<td>{html.escape(str(idx))}</td>"]
+        for col, v in row.items():
+            text = fmt[col](v) if col in fmt else (f"{v:,.4g}" if isinstance(v, float) else str(v))
+            cells.append(f"<td>{html.escape(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _ratio(v: float) -> str:
+    return "n/a" if np.isnan(v) else "no cost" if np.isinf(v) else f"{v:.1f} : 1"
+
+
+def _kpis(pairs) -> str:
+    return "".join(f"<span class='kpi'>{html.escape(k)}<b>{html.escape(v)}</b></span>"
+                   for k, v in pairs)
+
+
+def _ltv_cac_flag(ratio: pd.Series) -> str:
+    """The LTV:CAC verdict under a segment table: segments below 3 : 1 flagged."""
+    low = ratio.index[ratio < 3].tolist()
+    if low:
+        return (f"<p class='flag'>Below 3 : 1 (acquisition may not pay back): "
+                f"{html.escape(', '.join(map(str, low)))}.</p>")
+    return ("<p>Every segment returns at least 3 dollars of value per dollar of acquisition "
+            "cost.</p>")
+
+
+def _write_report(out, title: str, parts: list[str], export_frame: pd.DataFrame) -> Path:
+    """Write the page (and the per-account table beside it, ``<out>.clv.csv``) atomically."""
+    body = "\n".join(parts)
+    page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>"
+            f"{html.escape(title)}</title><style>{_CSS}</style><script>{_CHECK_JS}</script>"
+            f"</head><body>{body}</body></html>")
+    target = Path(out)
+    with atomic_path(target.with_suffix(".clv.csv")) as tmp:
+        export_frame.to_csv(tmp)
+    with atomic_path(target) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return target
+
+
+def _years_to_unit(years: float, unit: str) -> float:
+    return convert_duration(years, "year", unit)

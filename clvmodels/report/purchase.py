@@ -1,0 +1,211 @@
+"""The purchase-data report (BG/NBD + Gamma-Gamma): :func:`build_report`."""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import plots
+from ..clv import customer_lifetime_value
+from ..evaluation import evaluate_holdout
+from ..models import BetaGeoModel, GammaGammaModel
+from .page import (_figure, _kpis, _ltv_cac_flag, _money, _ratio, _table, _write_report,
+                   _years_to_unit)
+
+__all__ = ["build_report"]
+
+
+def build_report(
+    transaction_model: BetaGeoModel,
+    spend_model: GammaGammaModel,
+    summary: pd.DataFrame,
+    out: str | os.PathLike,
+    *,
+    transactions: pd.DataFrame | None = None,
+    holdout: pd.DataFrame | None = None,
+    segments: pd.Series | None = None,
+    acquisition_cost: pd.Series | float | None = None,
+    serving_cost_rate: float = 0.0,
+    horizons_years: tuple[float, ...] = (1.0, 3.0, 5.0),
+    discount_rate: float = 0.10,
+    margin: float = 0.30,
+    level: float = 0.90,
+    title: str = "Customer lifetime value forecast",
+    random_state: int = 0,
+    n_samples: int = 200,
+) -> Path:
+    """Write the forecast report to ``out`` (atomically) and return its path.
+
+    Parameters
+    ----------
+    transaction_model, spend_model : fitted BetaGeoModel, GammaGammaModel
+    summary : DataFrame
+        RFM summary of the customers to value (same time unit as the models).
+    transactions : DataFrame, optional
+        Normalized transactions (``customer_id``, ``date``, ``amount``) for the data
+        overview, historical value and acquisition cohorts.
+    holdout : DataFrame, optional
+        A calibration/holdout summary for the validation section.
+    segments : Series, optional
+        Segment label per customer id (CLV by segment, LTV:CAC by segment).
+    acquisition_cost : Series or float, optional
+        Cost to acquire a customer: one number, or one per segment.
+    serving_cost_rate : float
+        Cost of serving customers as a share of revenue (for gross vs net).
+    """
+    unit = transaction_model.time_unit_
+    horizons = {y: f"{y:g} year" + ("s" if y != 1 else "") for y in horizons_years}
+    tables = {}
+    for years, label in horizons.items():
+        tables[years] = customer_lifetime_value(
+            transaction_model, spend_model, summary, horizon=(years, "year"),
+            discount_rate=discount_rate, margin=margin, level=level,
+            n_samples=n_samples, random_state=random_state)
+    main_years = horizons_years[0]
+    clv = tables[main_years]
+    parts: list[str] = [f"<h1>{html.escape(title)}</h1>",
+                        f"<p class='note'>Values are profit (spend × {margin:.0%} margin) "
+                        f"discounted at {discount_rate:.0%} a year, in dollars. Observation ends "
+                        f"{summary.attrs.get('observation_end', 'at the last transaction')}; "
+                        f"time in the models is measured in {unit}s.</p>"]
+
+    # 1. data overview
+    n = len(summary)
+    repeat_share = float((summary["frequency"] > 0).mean())
+    kpis = [("Customers", f"{n:,}"), ("Customers who came back", f"{repeat_share:.0%}")]
+    if transactions is not None:
+        kpis += [("Transactions", f"{len(transactions):,}"),
+                 ("Period", f"{transactions['date'].min():%Y-%m-%d} to "
+                            f"{transactions['date'].max():%Y-%m-%d}")]
+    parts.append("<h2>The data</h2>" + _kpis(kpis))
+
+    # 2. model fit
+    parts.append("<h2>How well the model fits</h2>")
+    for name, model, what in (("Purchases (BG/NBD)", transaction_model, "purchase and drop-out"),
+                              ("Spend (Gamma-Gamma)", spend_model, "spend per purchase")):
+        s = model.summary(level=level)
+        parts.append(f"<h3>{name}</h3><p class='note'>Parameters of the {what} model, with "
+                     f"{level:.0%} intervals; fitted by {model.fit_method_.upper()}.</p>"
+                     + _table(s[["estimate", "lower", "upper"]].rename_axis("parameter")))
+        if "r_hat" in s.columns:
+            worst = float(s["r_hat"].max())
+            parts.append(f"<p class='note'>Sampler check: largest R-hat {worst:.3f} "
+                         f"({'fine' if worst <= 1.01 else 'too high: rerun longer'}); smallest "
+                         f"effective sample size {s['ess_bulk'].min():,.0f}.</p>")
+    figs = [_figure(lambda ax: plots.plot_frequency_fit(transaction_model, summary, ax=ax))]
+    if holdout is not None:
+        # validate a model that has not seen the holdout: refit on the calibration part
+        check = type(transaction_model)(random_state=random_state).fit(holdout)
+        score = evaluate_holdout(check, holdout, level=level, random_state=random_state)
+        m = score.metrics
+        figs.append(_figure(lambda ax: plots.plot_calibration_vs_holdout(check, holdout, ax=ax)))
+        if transactions is not None:
+            figs.append(_figure(lambda ax: plots.plot_tracking(
+                check, transactions, holdout, start=transactions["date"].min(),
+                calibration_end=holdout.attrs.get("calibration_end"),
+                end=holdout.attrs.get("observation_end"), ax=ax)))
+        parts.append(
+            f"<p>Checked by refitting the model on the data up to "
+            f"{holdout.attrs.get('calibration_end', 'the calibration end')} and forecasting the "
+            f"next {m.holdout_length:g} {unit}s, which it did not see: "
+            f"customers made {m.actual_total:,.0f} repeat purchases against "
+            f"{m.expected_total:,.0f} expected ({m.aggregate_error:+.1%}). Per customer the "
+            f"forecast is off by {m.mae:.2f} purchases on average. The {level:.0%} ranges held "
+            f"the actual number for {m.coverage:.0%} of customers (target {level:.0%}).</p>")
+    parts.append("<div class='grid'>" + "".join(figs) + "</div>")
+
+    # 3. per-account predictive CLV
+    parts.append(f"<h2>What each customer is worth over the next {horizons[main_years]}</h2>")
+    parts.append("<div class='grid'>"
+                 + _figure(lambda ax: plots.plot_clv_distribution(clv, ax=ax))
+                 + _figure(lambda ax: plots.plot_top_customers(clv, n=15, ax=ax), figsize=(7, 6))
+                 + "</div>")
+    top = clv.sort_values("expected_clv", ascending=False).head(10)
+    parts.append("<p class='note'>The narrow range is what the customer is worth on average "
+                 "given what we know; the wide range is what the customer may actually bring, "
+                 "since one person's future is uncertain.</p>" + _table(
+        top[["expected_purchases", "expected_clv", "clv_predictive_lower",
+             "clv_predictive_upper"]].rename(columns={
+            "expected_purchases": "expected purchases", "expected_clv": "expected value ($)",
+            "clv_predictive_lower": "could be as low as ($)",
+            "clv_predictive_upper": "could be as high as ($)"}).rename_axis("customer"),
+        fmt={c: _money for c in ["expected value ($)", "could be as low as ($)",
+                                 "could be as high as ($)"]}))
+    export = Path(out).with_suffix(".clv.csv")
+    parts.append(f"<p class='note'>Every customer's numbers are in <code>{export.name}</code> "
+                 "next to this file.</p>")
+
+    # 4. horizons side by side
+    rows = {horizons[y]: {"total expected value ($)": t.expected_clv.sum(),
+                          "average per customer ($)": t.expected_clv.mean(),
+                          "expected purchases per customer": t.expected_purchases.mean()}
+            for y, t in tables.items()}
+    parts.append("<h2>Longer horizons</h2>" + _table(
+        pd.DataFrame(rows).T.rename_axis("horizon"),
+        fmt={"total expected value ($)": _money, "average per customer ($)": _money}))
+
+    # 5-6. segments, cohorts, history, gross vs net
+    history = None
+    if transactions is not None:
+        history = transactions.groupby("customer_id")["amount"].sum().reindex(summary.index)
+        frame = pd.DataFrame({"value so far ($)": history * margin,
+                              "expected next " + horizons[main_years] + " ($)": clv.expected_clv})
+        first = transactions.groupby("customer_id")["date"].min().reindex(summary.index)
+        cohort = first.dt.to_period("Q").astype(str).rename("acquisition quarter")
+        by_cohort = frame.groupby(cohort).agg(["sum"]).droplevel(1, axis=1)
+        by_cohort.insert(0, "customers", cohort.value_counts().sort_index())
+        parts.append("<h2>By acquisition cohort</h2><p class='note'>Profit already earned next to "
+                     "the profit still expected.</p>"
+                     + _table(by_cohort, fmt={c: _money for c in frame.columns}))
+    if segments is not None:
+        seg = segments.reindex(summary.index).fillna("unknown").rename("segment")
+        g = pd.DataFrame({"customers": 1, "expected value ($)": clv.expected_clv}).groupby(seg).sum()
+        g["average per customer ($)"] = g["expected value ($)"] / g["customers"]
+        if acquisition_cost is not None:
+            cac = (acquisition_cost if isinstance(acquisition_cost, pd.Series)
+                   else pd.Series(float(acquisition_cost), index=g.index))
+            g["cost to acquire ($)"] = cac.reindex(g.index)
+            g["LTV:CAC"] = g["average per customer ($)"] / g["cost to acquire ($)"]
+        parts.append("<h2>By segment</h2>" + _table(
+            g, fmt={"expected value ($)": _money, "average per customer ($)": _money,
+                    "cost to acquire ($)": _money, "LTV:CAC": _ratio}))
+        if "LTV:CAC" in g.columns:
+            parts.append(_ltv_cac_flag(g["LTV:CAC"]))
+    if segments is None and acquisition_cost is not None and not isinstance(acquisition_cost,
+                                                                           pd.Series):
+        ratio = float(clv.expected_clv.mean()) / float(acquisition_cost)
+        parts.append(f"<h2>Value against acquisition cost</h2><p>Each customer is expected to bring "
+                     f"{_money(float(clv.expected_clv.mean()))} over the next "
+                     f"{horizons[main_years]} against {_money(float(acquisition_cost))} to acquire: "
+                     f"LTV:CAC = {ratio:.1f} : 1"
+                     + (" <span class='flag'>(below 3 : 1)</span>" if ratio < 3 else "")
+                     + ".</p>")
+    gross = clv.expected_clv.sum()
+    net = gross - serving_cost_rate * gross / margin
+    parts.append(f"<h2>Gross and net</h2><p>Expected profit over the next {horizons[main_years]}: "
+                 f"{_money(gross)} gross of serving costs, {_money(net)} after serving costs of "
+                 f"{serving_cost_rate:.0%} of revenue.</p>")
+
+    # 7. the simple formula
+    mean_spend = float(np.nanmean(summary["monetary_value"]))
+    per_year = float((summary["frequency"] / summary["T"].clip(lower=1e-9)).mean()
+                     * _years_to_unit(1.0, unit))
+    lifespan = main_years
+    simple = mean_spend * per_year * lifespan * margin
+    parts.append(
+        "<h2>Compared with the usual rule of thumb</h2>"
+        f"<p>Average purchase value × purchases per year × lifespan × margin = "
+        f"{_money(mean_spend)} × {per_year:.2f} × {lifespan:g} year × {margin:.0%} = "
+        f"<b>{_money(simple)}</b> per customer, against the model's <b>"
+        f"{_money(float(clv.expected_clv.mean()))}</b>. The rule of thumb assumes every customer "
+        "keeps buying at the average pace; the model sees that many customers have already "
+        "stopped and that frequent buyers are worth more, and it discounts future money.</p>")
+
+    export_frame = summary.join(clv)
+    if history is not None:
+        export_frame["value_so_far"] = history * margin
+    return _write_report(out, title, parts, export_frame)
