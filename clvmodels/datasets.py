@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .data.subscriptions import snapshot_entry
+
 __all__ = ["load_cdnow_transactions", "load_cdnow_summary"]
 
 _CDNOW = "CDNOW_sample.txt"
@@ -102,24 +104,32 @@ def load_telco() -> pd.DataFrame:
     """IBM's sample Telco churn data: 7,043 monthly subscribers, one row per account.
 
     A snapshot of a telecom provider's customer base (provenance in ``data/README.md``):
-    ``tenure`` is the number of months an account has been a customer, ``Churn`` says
-    whether it cancelled in the last month. In the terms of
+    the accounts active at the start of one month, ``tenure`` the number of months an
+    account has been a customer, ``Churn`` whether it cancelled in that month. Accounts
+    that cancelled in any earlier month are not in the file. In the terms of
     :mod:`clvmodels.data.subscriptions`, a churned account ended after ``tenure``
-    months and an active one has renewed ``tenure`` times, so the frame can be passed
-    to :class:`clvmodels.models.sbg.ShiftedBetaGeoModel` as it is.
+    months and an active one has renewed ``tenure`` times, and each account was
+    observed for that one decision only: ``entry = tenure - 1`` (0 for the 11 accounts
+    with tenure 0, which have made no decision yet). Every churn model conditions on
+    it, so the frame can be passed to
+    :class:`clvmodels.models.sbg.ShiftedBetaGeoModel` as it is. Dropping ``entry``
+    would treat each account as observed from acquisition and make churn look far
+    lower than it is (62% of tenure-1 accounts cancelled in the month).
 
     Returns
     -------
     DataFrame
         Indexed by ``customerID``, with the file's columns (``TotalCharges`` as float,
         NaN for the 11 accounts with tenure 0 that have not been billed yet) plus
-        ``churned`` (bool, ``Churn == "Yes"``); ``attrs['time_unit'] == 'month'``.
+        ``churned`` (bool, ``Churn == "Yes"``) and ``entry`` (renewal decisions survived
+        before the observed month); ``attrs['time_unit'] == 'month'`` and
+        ``attrs['observed_periods'] == 1``.
 
     Examples
     --------
     >>> telco = load_telco()
     >>> telco.shape, int(telco["churned"].sum()), telco.attrs["time_unit"]
-    ((7043, 21), 1869, 'month')
+    ((7043, 22), 1869, 'month')
     >>> telco.groupby("Contract")["churned"].mean().round(3).tolist()
     [0.427, 0.113, 0.028]
     """
@@ -129,8 +139,48 @@ def load_telco() -> pd.DataFrame:
     out["TotalCharges"] = pd.to_numeric(out["TotalCharges"].str.strip().replace("", None),
                                         errors="raise").astype(np.float64)
     out["churned"] = out["Churn"].eq("Yes")
+    out["entry"] = snapshot_entry(out["tenure"].to_numpy()).astype(np.int64)
     out.attrs["time_unit"] = "month"
+    out.attrs["observed_periods"] = 1
     return out
 
 
 __all__.append("load_telco")
+
+
+_DONATIONS = "donations.csv"
+
+
+def load_donations() -> pd.DataFrame:
+    """Repeat donations of 11,104 first-time donors of 1995, as a BG/BB summary.
+
+    The data of Fader, Hardie & Berger (2010), "Customer-Base Analysis in a
+    Discrete-Time Noncontractual Setting", Marketing Science 29(6): a nonprofit's
+    donors acquired in 1995 and followed for the 6 annual repeat-donation opportunities
+    1996-2001 (provenance in ``data/README.md``). The file is already compressed: one
+    row per distinct history, with the number of donors who had it.
+
+    Returns
+    -------
+    DataFrame
+        22 rows with int64 columns ``frequency`` (years with a donation, 0-6),
+        ``recency`` (the last of them, 1996 = 1; 0 if none), ``n_periods`` (6) and
+        ``weight`` (donors with that history), as
+        :class:`clvmodels.models.bgbb.BetaGeoBetaBinomModel` takes them;
+        ``attrs['time_unit'] == 'year'``.
+
+    Examples
+    --------
+    >>> donations = load_donations()
+    >>> donations.shape, int(donations["weight"].sum()), donations.attrs["time_unit"]
+    ((22, 4), 11104, 'year')
+    """
+    with _data_file(_DONATIONS).open("r") as handle:
+        raw = pd.read_csv(handle, dtype=np.int64)
+    out = pd.DataFrame({"frequency": raw["frequency"], "recency": raw["recency"],
+                        "n_periods": raw["periods"], "weight": raw["weights"]})
+    out.attrs["time_unit"] = "year"
+    return out
+
+
+__all__.append("load_donations")

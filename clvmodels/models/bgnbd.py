@@ -15,13 +15,12 @@ is how one prediction path serves point fits and posterior draws alike.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from scipy import special
 
 from ..data.compress import compress_rows
 from ..priors import LogNormal
 from .backend import NUMPY, pytensor_ops
-from .base import BaseModel
+from .purchase import PurchaseModel, expected_cumulative_purchases
 from .bgnbd_kernel import repeat_term, repeat_term_data, repeat_term_pytensor
 from .inputs import summary_arrays
 
@@ -302,7 +301,7 @@ def bgnbd_discounted_purchases_if_alive(r, alpha, a, b, frequency, T, horizon, d
     return total * v_end
 
 
-class BetaGeoModel(BaseModel):
+class BetaGeoModel(PurchaseModel):
     """BG/NBD model of repeat purchases, fitted by ``fit(summary, method=...)`` with
     ``"mle"`` (default), ``"map"``, ``"mcmc"`` or ``"advi"``.
 
@@ -323,6 +322,12 @@ class BetaGeoModel(BaseModel):
     default_priors = {"r": LogNormal(0.0, 2.0), "alpha": LogNormal(0.0, 3.0),
                       "a": LogNormal(0.0, 2.0), "b": LogNormal(0.0, 2.0)}
     reference = "Fader, Hardie & Lee (2005), Marketing Science 24(2)"
+    formulas = {
+        "probability_alive": bgnbd_probability_alive,
+        "conditional_expected_purchases": bgnbd_conditional_expected_purchases,
+        "expected_purchases_new": bgnbd_expected_purchases_new,
+        "probability_of_purchases": bgnbd_probability_of_purchases,
+    }
 
     def _prepare(self, data):
         arr = summary_arrays(data, type(self).__name__)
@@ -345,44 +350,6 @@ class BetaGeoModel(BaseModel):
         return bgnbd_total_log_likelihood(params["r"], params["alpha"], params["a"],
                                           params["b"], arrays["stats"], ops=pytensor_ops())
 
-    # ------------------------------------------------------------- predictions
-    def _customer_frame(self, data: pd.DataFrame):
-        self._require_fitted()
-        return summary_arrays(data, type(self).__name__), data.index
-
-    def probability_alive(self, data: pd.DataFrame) -> pd.Series:
-        """P(alive at T) per customer at the point estimate."""
-        arr, index = self._customer_frame(data)
-        p = bgnbd_probability_alive(**self.point_params(), frequency=arr["frequency"],
-                                    recency=arr["recency"], T=arr["T"])
-        return pd.Series(p, index=index, name="probability_alive")
-
-    def expected_purchases(self, data: pd.DataFrame, t: float) -> pd.Series:
-        """Expected purchases in (T, T+t] per customer at the point estimate."""
-        arr, index = self._customer_frame(data)
-        e = bgnbd_conditional_expected_purchases(
-            **self.point_params(), frequency=arr["frequency"], recency=arr["recency"],
-            T=arr["T"], t=t,
-        )
-        return pd.Series(e, index=index, name="expected_purchases")
-
-    def expected_purchases_new_customer(self, t) -> np.ndarray:
-        """E[X(t)] for a customer just acquired, at the point estimate."""
-        self._require_fitted()
-        return bgnbd_expected_purchases_new(**self.point_params(), t=t)
-
-    def probability_of_purchases(self, k, t) -> np.ndarray:
-        """P(X(t) = k) for a customer just acquired, at the point estimate."""
-        self._require_fitted()
-        return bgnbd_probability_of_purchases(**self.point_params(), k=k, t=t)
-
-    def expected_cumulative_purchases(self, first_purchase_times, t) -> np.ndarray:
-        """Expected cumulative repeat purchases of a cohort by times ``t`` at the
-        point estimate (see :func:`bgnbd_expected_cumulative_purchases`)."""
-        self._require_fitted()
-        return bgnbd_expected_cumulative_purchases(**self.point_params(),
-                                                   first_purchase_times=first_purchase_times, t=t)
-
 
 def bgnbd_expected_cumulative_purchases(r, alpha, a, b, first_purchase_times, t):
     """Expected cumulative repeat purchases of a cohort by each time in ``t``.
@@ -395,9 +362,5 @@ def bgnbd_expected_cumulative_purchases(r, alpha, a, b, first_purchase_times, t)
     >>> bgnbd_expected_cumulative_purchases(0.2426, 4.4135, 0.7929, 2.4258, [0.0, 0.0], [52.0]).round(3)
     array([2.888])
     """
-    first = np.asarray(first_purchase_times, dtype=np.float64)
-    firsts, counts = np.unique(first, return_counts=True)
-    t = np.atleast_1d(np.asarray(t, dtype=np.float64))
-    age = np.clip(t[:, None] - firsts[None, :], 0.0, None)
-    e = bgnbd_expected_purchases_new(r, alpha, a, b, age)
-    return (np.where(age > 0, e, 0.0) * counts).sum(axis=1)
+    return expected_cumulative_purchases(
+        lambda age: bgnbd_expected_purchases_new(r, alpha, a, b, age), first_purchase_times, t)

@@ -4,10 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clvmodels import BetaGeoModel, GammaGammaModel, NotFittedError
+from clvmodels import (BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, NotFittedError,
+                       ParetoNBDModel)
 from clvmodels.datasets import load_cdnow_summary
+from clvmodels.models.purchase import PurchaseModel
 
-MODELS = [BetaGeoModel, GammaGammaModel]
+MODELS = [BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel]
+PURCHASE = [m for m in MODELS if issubclass(m, PurchaseModel)]
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +77,24 @@ def test_compression_does_not_change_the_fit(cdnow):
     np.testing.assert_allclose(a.params_, b.params_, rtol=1e-5)
     assert b.log_likelihood_ == pytest.approx(2 * a.log_likelihood_, rel=1e-9)
     assert b.n_unique_ == a.n_unique_
+
+
+@pytest.mark.parametrize("cls", PURCHASE)
+def test_purchase_predictions_follow_one_interface(cls, cdnow):
+    """Every purchase model answers the same questions, consistently with itself."""
+    model = cls(random_state=0).fit(cdnow)
+    rows = cdnow.head(50)
+    alive = model.probability_alive(rows)
+    assert alive.between(0, 1).all() and alive.name == "probability_alive"
+    e = model.expected_purchases(rows, 39.0)
+    assert (e >= 0).all() and (model.expected_purchases(rows, 78.0) >= e).all()
+    # a new customer: E[X(t)] is the mean of P(X(t) = k)
+    k = np.arange(0, 200)
+    pmf = model.probability_of_purchases(k, 52.0)
+    assert pmf.sum() == pytest.approx(1.0, abs=1e-6)
+    assert (k * pmf).sum() == pytest.approx(float(model.expected_purchases_new_customer(52.0)),
+                                            rel=1e-5)
+    # the cohort tracking forecast sums the new-customer expectation over first purchases
+    cum = model.expected_cumulative_purchases([0.0, 0.0, 10.0], [52.0])
+    assert cum[0] == pytest.approx(2 * float(model.expected_purchases_new_customer(52.0))
+                                   + float(model.expected_purchases_new_customer(42.0)))
