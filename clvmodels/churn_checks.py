@@ -325,9 +325,10 @@ def survival_check(model: ChurnModel, accounts: pd.DataFrame, *, by=None,
     -----
     The band uses Greenwood's variance on the log scale: ``log S(t) +- z sigma(t)``
     with ``sigma(t)^2 = sum_{s <= t} d_s / (n_s (n_s - d_s))`` (``n_s`` at risk,
-    ``d_s`` churned), mapped back and clipped to [0, 1]. Where every account at risk
-    churned (``sigma`` infinite) the band is [0, 1]; where no account has churned yet
-    it has zero width (then only ``tolerance`` keeps small gaps from being flagged).
+    ``d_s`` churned; at least half an event in a period where nobody churned, so that a
+    few accounts at risk and no cancellation widen the band as weak evidence should),
+    mapped back and clipped to [0, 1]. Where every account at risk churned (``sigma``
+    infinite) the band is [0, 1].
     Periods with nobody at risk have NaN survival and no flag.
 
     Examples
@@ -383,7 +384,10 @@ def survival_check(model: ChurnModel, accounts: pd.DataFrame, *, by=None,
         d = part["churned"].to_numpy()
         s_act = part["survival"].to_numpy()
         with np.errstate(invalid="ignore", divide="ignore"):
-            sigma = np.sqrt(np.cumsum(np.where(n > 0, d / (n * (n - d)), np.nan)))
+            # half an event where none was seen: a period with few accounts at risk
+            # and no cancellation is weak evidence, not certainty (no zero-width band)
+            d_eff = np.where(d < n, np.maximum(d, 0.5), d)
+            sigma = np.sqrt(np.cumsum(np.where(n > 0, d_eff / (n * (n - d_eff)), np.nan)))
             lo = np.clip(s_act * np.exp(-z * sigma), 0.0, 1.0)
             hi = np.clip(s_act * np.exp(z * sigma), 0.0, 1.0)
         lo = np.where(np.isinf(sigma), 0.0, lo)

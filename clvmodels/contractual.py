@@ -252,6 +252,17 @@ def contractual_lifetime_value(
         erl = zero_if_churned(model._discounted_renewals(p, tenure, 0.0, periods))
     derl = zero_if_churned(model._discounted_renewals(p, tenure, lam_d, periods))
     derl_g = zero_if_churned(model._discounted_renewals(p, tenure, lam, periods))
+    endless = ~np.isfinite(derl_g)
+    if endless.any():
+        n_bad = int(np.bincount(comp.inverse, minlength=comp.n_unique)[endless].sum())
+        why = ("the growth rate is at or above the discount rate" if lam <= 0 else
+               "with so little discounting a share of accounts that practically never cancels "
+               "is worth an unbounded amount")
+        raise ValueError(
+            f"{_OWNER}: the whole-life value is infinite for {n_bad} account(s): {why} "
+            f"(discount_rate={discount_rate!r} a year, growth_rate={growth_rate!r} a period). "
+            "Give a finite horizon (horizon='5 years'; CLI --horizon), a higher discount rate "
+            "or a lower growth rate.")
 
     # credible interval: quantiles over parameter draws of DERL (with growth)
     q = tail_probabilities(level)

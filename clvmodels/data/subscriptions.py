@@ -25,7 +25,8 @@ import pandas as pd
 from ..errors import DataError, check_parameter, format_examples
 from ..timeunits import check_time_unit
 
-__all__ = ["account_arrays", "subscription_summary", "snapshot_entry"]
+__all__ = ["account_arrays", "subscription_summary", "subscription_calibration_holdout",
+           "snapshot_entry"]
 
 _BOOL_WORDS = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
 
@@ -236,6 +237,7 @@ def subscription_summary(
     period: str | None = None,
     max_gap_days: int = 0,
     date_format: str | None = None,
+    observation_start=None,
 ) -> pd.DataFrame:
     """Per-account contractual summary from billing periods.
 
@@ -261,6 +263,15 @@ def subscription_summary(
         has churned.
     date_format : str, optional
         ``strftime`` format of the dates, for non-ISO dates.
+    observation_start : date-like, optional
+        First day of observation when the extract holds only the accounts still active
+        on that day (and those acquired later), e.g. a warehouse or CRM export started
+        then: accounts that cancelled before it are missing. Each account's ``entry`` is
+        then the number of renewal decisions it had made by that day (its periods
+        ending on or before it), and every churn model conditions on them (left
+        truncation). The events must hold each included account's billing history
+        from acquisition; an account that cancelled before ``observation_start`` cannot
+        be in such an extract and is refused.
 
     Returns
     -------
@@ -269,8 +280,9 @@ def subscription_summary(
         churned account, one fewer for an active one, whose next decision is still to
         come), ``churned``, ``periods_paid``, ``revenue`` (the last period's amount, the
         price at the next renewal), ``total_revenue``, ``first_start`` (acquisition
-        date, for cohorts) and ``last_end``. ``attrs`` hold ``time_unit`` and
-        ``observation_end``.
+        date, for cohorts), ``last_end`` and ``entry`` (0 without
+        ``observation_start``). ``attrs`` hold ``time_unit`` and ``observation_end``
+        (and ``observation_start``).
 
     Raises
     ------
@@ -373,6 +385,23 @@ def subscription_summary(
 
     n_paid = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
     churned = end[last] + max_gap_days <= obs
+    entry = np.zeros(len(uniques), dtype=np.int64)
+    if observation_start is not None:
+        first_day = parse_day(observation_start, "observation_start", owner)
+        if first_day > obs:
+            raise DataError(f"{owner}: observation_start ({observation_start}) is after "
+                            f"observation_end ({observation_end}).")
+        gone = churned & (end[last] + max_gap_days <= first_day)
+        if gone.any():
+            raise DataError(
+                f"{owner}: {int(gone.sum())} account(s) cancelled before observation_start "
+                f"({observation_start}), first account ids "
+                f"{format_examples(uniques[gone].tolist())}; an extract of the accounts active "
+                "from that day cannot hold them. Drop them, or leave observation_start out if "
+                "the data hold every account from acquisition.")
+        # decisions made by the start: the account's periods that ended by then
+        entry = np.bincount(codes, weights=(end <= first_day), minlength=len(uniques)
+                            ).astype(np.int64)
     out = pd.DataFrame(
         {
             "tenure": np.where(churned, n_paid, n_paid - 1),
@@ -382,11 +411,64 @@ def subscription_summary(
             "total_revenue": np.bincount(codes, weights=amount, minlength=len(uniques)),
             "first_start": start[first].astype("datetime64[D]").astype("datetime64[ns]"),
             "last_end": end[last].astype("datetime64[D]").astype("datetime64[ns]"),
+            "entry": entry,
         },
         index=pd.Index(uniques, name=account_col),
     )
     out.attrs.update(time_unit=unit, observation_end=str(np.datetime64(obs, "D")))
+    if observation_start is not None:
+        out.attrs["observation_start"] = str(np.datetime64(first_day, "D"))
     return out
+
+
+def subscription_calibration_holdout(events: pd.DataFrame, *, calibration_end, observation_end,
+                                     **options) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Account summaries to fit on data up to ``calibration_end`` and check the
+    renewals that followed, up to ``observation_end`` (a holdout check of a churn model,
+    :func:`clvmodels.churn_checks.compare_churn_models`).
+
+    Returns ``(calibration, holdout)``: ``calibration`` is
+    :func:`subscription_summary` of the periods started by ``calibration_end``;
+    ``holdout`` holds the accounts active at ``calibration_end``, observed from there:
+    ``entry`` = their tenure at ``calibration_end``, ``tenure`` and ``churned`` as at
+    ``observation_end``. ``options`` go to :func:`subscription_summary`.
+
+    >>> events = pd.DataFrame({
+    ...     "account_id": ["a", "a", "a", "b", "b", "c"],
+    ...     "period_start": ["2024-01-01", "2024-02-01", "2024-03-01", "2024-01-15",
+    ...                      "2024-02-15", "2024-01-10"],
+    ...     "period_end": ["2024-02-01", "2024-03-01", "2024-04-01", "2024-02-15",
+    ...                    "2024-03-15", "2024-02-10"],
+    ...     "amount": 10.0})
+    >>> cal, hold = subscription_calibration_holdout(events, calibration_end="2024-02-20",
+    ...                                             observation_end="2024-04-20")
+    >>> cal[["tenure", "churned"]].to_dict("index")
+    {'a': {'tenure': 1, 'churned': False}, 'b': {'tenure': 1, 'churned': False}, 'c': {'tenure': 1, 'churned': True}}
+    >>> hold[["entry", "tenure", "churned"]].to_dict("index")
+    {'a': {'entry': 1, 'tenure': 3, 'churned': True}, 'b': {'entry': 1, 'tenure': 2, 'churned': True}}
+    """
+    owner = "subscription_calibration_holdout"
+    start_col = options.get("start_col", "period_start")
+    if start_col not in getattr(events, "columns", ()):
+        raise DataError(f"{owner}: column {start_col!r} (start_col) is not in the events.")
+    from .transactions import parse_day
+
+    cal_day = parse_day(calibration_end, "calibration_end", owner)
+    end_day = parse_day(observation_end, "observation_end", owner)
+    if cal_day >= end_day:
+        raise DataError(f"{owner}: calibration_end ({calibration_end}) must be before "
+                        f"observation_end ({observation_end}).")
+    starts = pd.to_datetime(events[start_col], errors="coerce",
+                            format=options.get("date_format"))
+    early = (starts.dt.floor("D").to_numpy().astype("datetime64[D]").astype(np.int64)
+             <= cal_day)
+    calibration = subscription_summary(events[early], observation_end=calibration_end, **options)
+    whole = subscription_summary(events, observation_end=observation_end, **options)
+    ids = calibration.index[~calibration["churned"].to_numpy()]
+    holdout = whole.loc[ids].copy()
+    holdout["entry"] = calibration.loc[ids, "tenure"].to_numpy()
+    holdout.attrs = dict(whole.attrs, calibration_end=calibration.attrs["observation_end"])
+    return calibration, holdout
 
 
 def _period_unit(days, last, open_last, period, ids, owner) -> str:

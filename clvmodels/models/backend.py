@@ -22,6 +22,7 @@ NUMPY = SimpleNamespace(
     gammaln=special.gammaln,
     betaln=special.betaln,
     logaddexp=np.logaddexp,
+    log1mexp=lambda x: np.log(-np.expm1(x)),  # log(1 - exp(x)), x < 0
     where=np.where,
     take=lambda v, idx: np.take(v, idx, axis=-1),
     dot=lambda w, v: v @ w,
@@ -40,6 +41,7 @@ def pytensor_ops() -> SimpleNamespace:
         gammaln=pt.gammaln,
         betaln=lambda a, b: pt.gammaln(a) + pt.gammaln(b) - pt.gammaln(a + b),
         logaddexp=pt.logaddexp,
+        log1mexp=pt.log1mexp,
         where=pt.switch,
         take=lambda v, idx: pt.take(v, idx, axis=-1),
         dot=lambda w, v: pt.dot(v, w),

@@ -57,10 +57,13 @@ def discounted_sum(log_term, shape, *, lam, horizon=None):
 
     ``log_term(k)`` takes a 1-d float array of ``k`` values and returns an array of
     ``shape + (len(k),)``. With ``horizon=None`` (whole life) the sum runs until the
-    remaining terms, bounded by the last one over ``1 - exp(-lam)`` when terms decay
-    at least geometrically, fall below ``1e-12`` of the sum; an element whose terms
-    have not become negligible after a million periods is ``inf`` (an undiscounted
-    lifetime whose mean does not exist). Terms are taken in blocks so at most ~4
+    remaining terms fall below ``1e-12`` of the sum (discounted: bounded by the last
+    term over ``1 - exp(-lam)``); undiscounted sums whose terms decay like a power
+    ``k^-s`` with ``s > 1`` get the tail's integral once the exponent has settled
+    (relative error ~1e-6, larger as s nears 1; models with heavy tails override this
+    with closed forms);
+    an element still not settled after a million periods, or decaying no faster than
+    ``1 / k``, is ``inf`` (an undiscounted lifetime whose mean does not exist). Terms are taken in blocks so at most ~4
     million are held at once.
 
     >>> float(discounted_sum(lambda k: np.zeros((1, k.size)), (1,), lam=np.log(2.0))[0])
@@ -73,6 +76,7 @@ def discounted_sum(log_term, shape, *, lam, horizon=None):
     total = np.zeros(shape)
     limit = _MAX_TERMS if horizon is None else int(horizon)
     done = np.zeros(shape, dtype=bool)
+    slope = np.full(shape, np.nan)
     start = 0
     while start < limit:
         k = np.arange(start, min(start + block, limit), dtype=np.float64)
@@ -81,16 +85,48 @@ def discounted_sum(log_term, shape, *, lam, horizon=None):
         terms = np.where(np.isfinite(terms), terms, 0.0)
         total = total + np.where(done, 0.0, terms.sum(axis=-1))
         start += k.size
-        if horizon is None:
-            last = terms[..., -1]
-            bound = last / -np.expm1(-lam) if lam > 0 else last * np.inf
-            with np.errstate(invalid="ignore"):
-                done = done | (last == 0) | (np.nan_to_num(bound, nan=0.0) <= _TAIL_TOL * total)
+        if horizon is None and k.size > 1:
+            done = done | _tail_negligible(terms, k, lam, total)
+            if lam == 0 and start >= 50_000:
+                # a power-law tail f(k) ~ C k^-s (s > 1) whose exponent has settled: add
+                # its integral, f(K) (K + 1/2) / (s - 1), instead of summing on for ever
+                s_now = _power_exponent(terms, k)
+                settled = ~done & (s_now > 1.001) & (np.abs(s_now - slope) < 1e-4 * s_now)
+                tail = terms[..., -1] * (k[-1] + 1.5) / (s_now - 1.0)
+                total = np.where(settled, total + tail, total)
+                done = done | settled
+                slope = s_now
             if done.all():
                 return total
     if horizon is None:
         return np.where(done, total, np.inf)
     return total
+
+
+def _power_exponent(terms, k):
+    """``s`` of ``f(k) ~ C k^-s`` from a block's first and last terms (1-based k)."""
+    first, last = terms[..., 0], terms[..., -1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((first > 0) & (last > 0),
+                        np.log(first / last) / np.log((k[-1] + 1.0) / (k[0] + 1.0)), np.inf)
+
+
+def _tail_negligible(terms, k, lam, total):
+    """Whether the terms after this block add less than ``_TAIL_TOL`` of the sum. The
+    tail is bounded by the larger of a geometric tail (ratio of the block's last two
+    terms, or the discount alone) and a power-law tail ``f(K) K / (s - 1)`` with the
+    exponent ``s`` read off the block's first and last terms; a tail decaying no faster
+    than ``1 / k`` is never negligible (an infinite undiscounted lifetime)."""
+    first, prev, last = terms[..., 0], terms[..., -2], terms[..., -1]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio = np.where(prev > 0, last / prev, 0.0)
+        geometric = np.where(ratio < 1, last * ratio / (1 - ratio), np.inf)
+        k0, k1 = k[0] + 1.0, k[-1] + 1.0
+        s = np.where((first > 0) & (last > 0), np.log(first / last) / np.log(k1 / k0), np.inf)
+        power = np.where(s > 1.0 + 1e-9, last * k1 / (s - 1.0), np.inf)
+        bound = np.minimum(np.maximum(geometric, np.where(np.isfinite(s), power, 0.0)),
+                           last / -np.expm1(-lam) if lam > 0 else np.inf)
+    return (last == 0) | (bound <= _TAIL_TOL * total)
 
 
 def observe_lifetimes(life, *, entry=0, tenure_max, holdout: int = 0, time_unit: str = "month",

@@ -60,15 +60,28 @@ def model_classes() -> dict[str, type]:
 
     Imported on call, not at import time, so that ``base.py`` may import this module.
 
-    >>> sorted(model_classes())
-    ['BetaGeoModel', 'GammaGammaModel', 'ShiftedBetaGeoModel']
+    >>> sorted(model_classes())  # doctest: +NORMALIZE_WHITESPACE
+    ['BetaDiscreteWeibullModel', 'BetaGeoBetaBinomModel', 'BetaGeoModel', 'GammaGammaModel',
+     'GeometricChurnModel',
+     'ModifiedBetaGeoModel',
+     'ParetoNBDModel',
+     'ShiftedBetaGeoModel']
     """
+    from .bdw import BetaDiscreteWeibullModel
+    from .bgbb import BetaGeoBetaBinomModel
     from .bgnbd import BetaGeoModel
     from .gamma_gamma import GammaGammaModel
-    from .sbg import ShiftedBetaGeoModel
+    from .mbgnbd import ModifiedBetaGeoModel
+    from .pnbd import ParetoNBDModel
+    from .sbg import GeometricChurnModel, ShiftedBetaGeoModel
 
-    return {"BetaGeoModel": BetaGeoModel, "GammaGammaModel": GammaGammaModel,
-            "ShiftedBetaGeoModel": ShiftedBetaGeoModel}
+    return {"BetaGeoModel": BetaGeoModel,
+            "GammaGammaModel": GammaGammaModel, "ShiftedBetaGeoModel": ShiftedBetaGeoModel,
+            "ModifiedBetaGeoModel": ModifiedBetaGeoModel,
+            "ParetoNBDModel": ParetoNBDModel,
+            "BetaGeoBetaBinomModel": BetaGeoBetaBinomModel,
+            "BetaDiscreteWeibullModel": BetaDiscreteWeibullModel,
+            "GeometricChurnModel": GeometricChurnModel}
 
 
 def _loaders() -> dict[str, Callable[[dict], object]]:

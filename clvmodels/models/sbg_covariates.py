@@ -28,7 +28,7 @@ from scipy import stats
 from ..errors import FitError, check_parameter
 from ..intervals import credible_bounds
 from ..priors import LogNormal
-from .backend import NUMPY, pytensor_ops
+from .backend import NUMPY
 from .sbg import ShiftedBetaGeoModel
 
 __all__ = ["ShiftedBetaGeoCovariateModel", "CovariateChurnMixin", "covariate_link"]

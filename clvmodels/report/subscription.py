@@ -47,7 +47,7 @@ def build_contractual_report(
 
     Parameters
     ----------
-    model : ShiftedBetaGeoModel
+    model : ChurnModel
         Fitted churn model (the covariate model too), with a known period length.
     accounts : DataFrame
         One row per account (index = account id): ``tenure``, ``churned``, the
@@ -67,7 +67,7 @@ def build_contractual_report(
     Examples
     --------
     >>> import tempfile
-    >>> from clvmodels.models.sbg import accounts_from_survival
+    >>> from clvmodels.models.sbg import ShiftedBetaGeoModel, accounts_from_survival
     >>> cohort = accounts_from_survival([1000, 631, 468, 382, 326, 289, 262, 241],
     ...                                 time_unit="year").assign(revenue=100.0)
     >>> model = ShiftedBetaGeoModel().fit(cohort)

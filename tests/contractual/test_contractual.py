@@ -162,9 +162,11 @@ def test_predictive_intervals_cover_holdout_renewals():
 @pytest.mark.parametrize(("kwargs", "error", "message"), [
     ({"revenue_col": "mrr"}, DataError, r"the revenue_col column 'mrr' is not in the accounts"),
     ({"margin": 0.0}, ValueError, r"The 'margin' parameter of contractual_lifetime_value must "
-                                  r"be a float in \(0, inf\)\. Got 0.0 instead\."),
+                                  r"be a float in \(0, 1\] .*Got 0.0 instead\."),
+    ({"margin": 60}, ValueError, r"Did you mean 0\.60 \(60%\)\?"),
     ({"level": 90}, ValueError, "The 'level' parameter"),
-    ({"discount_rate": -0.1}, ValueError, r"The 'discount_rate' parameter .* \[0, inf\)"),
+    ({"discount_rate": -0.1}, ValueError, r"The 'discount_rate' parameter .* \[0, 1\)"),
+    ({"discount_rate": 5}, ValueError, r"Did you mean 0\.05 \(5%\)\?"),
     ({"growth_rate": -1.5}, ValueError, r"The 'growth_rate' parameter .* \(-1, inf\)"),
 ])
 def test_parameter_errors(yearly, kwargs, error, message):
@@ -182,3 +184,18 @@ def test_bad_revenue_and_model(yearly):
 
     with pytest.raises(TypeError, match="must be a fitted churn model"):
         contractual_lifetime_value(BetaGeoModel(), acc, revenue_col="revenue", discount_rate=0.1)
+
+
+def test_an_infinite_whole_life_value_is_refused_with_the_fix(yearly):
+    accounts = pd.DataFrame({"tenure": [0, 7], "revenue": [100.0, 100.0]}, index=["a", "b"])
+    # alpha < 1: without discounting some accounts practically never cancel
+    with pytest.raises(ValueError, match=r"whole-life value is infinite for 2 account\(s\).*"
+                                         r"finite horizon \(horizon='5 years'; CLI --horizon\)"):
+        contractual_lifetime_value(yearly, accounts, revenue_col="revenue", discount_rate=0.0)
+    with pytest.raises(ValueError, match="growth rate is at or above the discount rate"):
+        contractual_lifetime_value(yearly, accounts, revenue_col="revenue", discount_rate=0.05,
+                                   growth_rate=0.06)
+    # a finite horizon is always finite
+    out = contractual_lifetime_value(yearly, accounts, revenue_col="revenue", discount_rate=0.0,
+                                     horizon="5 years", random_state=0)
+    assert np.isfinite(out["expected_clv"]).all() and (out["expected_clv"] <= 500).all()

@@ -118,3 +118,24 @@ def test_telco_is_read_as_a_snapshot():
     # churn at tenure 1 is now near the observed 62%, not the ~3% of a full-history fit
     assert 1 - float(model.retention_rate(1)) == pytest.approx(0.62, abs=0.05)
     assert float(special.betaln(a, b)) < 0  # fitted at finite parameters
+
+
+def test_billing_extract_started_on_a_date_gives_entry():
+    from clvmodels.data.subscriptions import subscription_summary
+
+    events = pd.DataFrame({
+        "account_id": ["a", "a", "a", "b", "b", "c"],
+        "period_start": ["2024-01-01", "2024-02-01", "2024-03-01", "2024-02-15", "2024-03-15",
+                         "2024-01-05"],
+        "period_end": ["2024-02-01", "2024-03-01", "2024-04-01", "2024-03-15", "2024-04-15",
+                       "2024-02-05"],
+        "amount": 10.0})
+    s = subscription_summary(events[events["account_id"] != "c"], observation_end="2024-04-20",
+                             observation_start="2024-03-01")
+    # a made 2 renewal decisions by March 1 (periods ending Feb 1 and Mar 1); b none
+    assert s["entry"].to_dict() == {"a": 2, "b": 0}
+    assert s.attrs["observation_start"] == "2024-03-01"
+    account_arrays(s, "demo")  # entry < tenure for the churned ones: a valid window
+    with pytest.raises(DataError, match=r"1 account\(s\) cancelled before observation_start.*"
+                                        r"\['c'\]"):
+        subscription_summary(events, observation_end="2024-04-20", observation_start="2024-03-01")
