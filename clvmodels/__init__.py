@@ -5,47 +5,96 @@ Transactions become per-customer summaries (:func:`rfm_summary`), the BG/NBD
 to them, and :func:`customer_lifetime_value` turns both into per-customer CLV with a
 credible interval for the expected value and a predictive interval for the realized
 value.
+
+The public names load on first use (PEP 562), so ``import clvmodels`` and the command
+line start without importing pandas, SciPy, PyMC or numba.
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
-
-from .clv import customer_lifetime_value
-from .data import (
-    calibration_holdout_summary,
-    compress_rows,
-    load_transactions,
-    repeat_purchase_tracking,
-    rfm_summary,
-)
-from .errors import (
-    ClvModelsError,
-    ConvergenceWarning,
-    DataError,
-    FitError,
-    IncompatibleModelError,
-    NotFittedError,
-)
-from .evaluation import evaluate_holdout
-from .contractual import contractual_lifetime_value
-from .data.subscriptions import subscription_summary
-from .models import BetaGeoModel, GammaGammaModel
-from .models.sbg import ShiftedBetaGeoModel, accounts_from_survival, simulate_sbg
-from .models.sbg_covariates import ShiftedBetaGeoCovariateModel
-from .retention import expected_retention, fit_by_segment, lifetime_summary, retention_table
-from .models.persistence import load_model, save_model
-from .simulate import simulate_bgnbd, simulate_spend
 
 try:
     __version__ = version("clvmodels")
 except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     __version__ = "0.0.0"
 
+#: public name -> the module that defines it
+_LAZY = {
+    "customer_lifetime_value": ".clv",
+    "calibration_holdout_summary": ".data",
+    "compress_rows": ".data",
+    "load_transactions": ".data",
+    "repeat_purchase_tracking": ".data",
+    "rfm_summary": ".data",
+    "ClvModelsError": ".errors",
+    "ConvergenceWarning": ".errors",
+    "DataError": ".errors",
+    "FitError": ".errors",
+    "IncompatibleModelError": ".errors",
+    "NotFittedError": ".errors",
+    "evaluate_holdout": ".evaluation",
+    "contractual_lifetime_value": ".contractual",
+    "subscription_calibration_holdout": ".data.subscriptions",
+    "subscription_summary": ".data.subscriptions",
+    "BetaGeoModel": ".models",
+    "GammaGammaModel": ".models",
+    "GeometricChurnModel": ".models.sbg",
+    "ShiftedBetaGeoModel": ".models.sbg",
+    "accounts_from_survival": ".models.sbg",
+    "simulate_sbg": ".models.sbg",
+    "SegmentedChurnModel": ".models.segmented",
+    "ShiftedBetaGeoCovariateModel": ".models.sbg_covariates",
+    "BetaDiscreteWeibullCovariateModel": ".models.bdw",
+    "BetaDiscreteWeibullModel": ".models.bdw",
+    "expected_retention": ".retention",
+    "fit_by_segment": ".retention",
+    "lifetime_summary": ".retention",
+    "retention_table": ".retention",
+    "load_model": ".models.persistence",
+    "save_model": ".models.persistence",
+    "ModifiedBetaGeoModel": ".models.mbgnbd",
+    "simulate_mbgnbd": ".models.mbgnbd",
+    "ParetoNBDModel": ".models.pnbd",
+    "simulate_pnbd": ".models.pnbd",
+    "BetaGeoBetaBinomModel": ".models.bgbb",
+    "simulate_bgbb": ".models.bgbb",
+    "discrete_summary": ".data.discrete",
+    "simulate_bgnbd": ".simulate",
+    "simulate_spend": ".simulate",
+}
+_SUBMODULES = ('datasets',)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name], __name__), name)
+    elif name in _SUBMODULES:
+        value = import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'clvmodels' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
+
+
 __all__ = [
     "BetaGeoModel",
     "GammaGammaModel",
+    "ModifiedBetaGeoModel",
+    "ParetoNBDModel",
+    "BetaGeoBetaBinomModel",
     "customer_lifetime_value",
     "ShiftedBetaGeoModel",
     "ShiftedBetaGeoCovariateModel",
+    "BetaDiscreteWeibullModel",
+    "BetaDiscreteWeibullCovariateModel",
+    "GeometricChurnModel",
+    "SegmentedChurnModel",
+    "subscription_calibration_holdout",
+    "datasets",
     "accounts_from_survival",
     "simulate_sbg",
     "contractual_lifetime_value",
@@ -64,6 +113,10 @@ __all__ = [
     "compress_rows",
     "simulate_bgnbd",
     "simulate_spend",
+    "simulate_mbgnbd",
+    "simulate_pnbd",
+    "simulate_bgbb",
+    "discrete_summary",
     "ClvModelsError",
     "DataError",
     "FitError",

@@ -12,8 +12,10 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where it is used: --help starts at once
+    import pandas as pd
 
 EXAMPLES_FIT = """examples:
   clvmodels fit data/orders.csv --customer-col account --date-col ordered_at \\
@@ -50,6 +52,7 @@ def _progress(total: int, desc: str):
 
 def read_table(path: str) -> pd.DataFrame:
     """A CSV or Parquet file, a directory of Parquet files, or a glob of them."""
+    import pandas as pd
     p = Path(path)
     if p.is_dir():
         files = sorted(str(f) for f in p.rglob("*.parquet"))
@@ -270,6 +273,7 @@ def _revenue_col(args, job) -> str:
 
 
 def _cmd_report(args) -> str:
+    import pandas as pd
     from .data.summary import calibration_holdout_summary, rfm_summary
     from .data.transactions import load_transactions
     from .report import build_report
@@ -338,6 +342,7 @@ def _report_contractual(args, job, started) -> str:
 
 def _cost_per_account(value: str, accounts: pd.DataFrame, segment_col: str | None):
     """--acquisition-cost as one number, or a CSV 'segment,cost' mapped by --segment-col."""
+    import pandas as pd
     try:
         return float(value)
     except ValueError:

@@ -58,11 +58,27 @@ class FutureSamples:
     value: np.ndarray | None
 
 
+def check_margin(margin, owner: str) -> None:
+    """``margin`` is the share of revenue that is profit: a float in (0, 1]; a number
+    above 1 is refused with the share it probably meant (30 -> 0.30).
+
+    >>> check_margin(30, "demo")
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'margin' parameter of demo must be a float in (0, 1] (the share of revenue that is profit). Got 30 instead. Did you mean 0.30 (30%)?
+    """
+    ok = (isinstance(margin, (int, float)) and not isinstance(margin, bool)
+          and np.isfinite(margin) and 0 < margin <= 1)
+    if not ok:
+        hint = (f" Did you mean {margin / 100:.2f} ({margin:g}%)?"
+                if isinstance(margin, (int, float)) and 1 < margin <= 100 else "")
+        raise ValueError(f"The 'margin' parameter of {owner} must be a float in (0, 1] (the share "
+                         f"of revenue that is profit). Got {margin!r} instead.{hint}")
+
+
 def check_clv_options(owner: str, *, margin, level, n_samples, n_draws, chunk_size) -> None:
     """The settings every CLV function shares, checked with the standard message."""
-    check_parameter("margin", owner, margin,
-                    isinstance(margin, (int, float)) and np.isfinite(margin) and margin > 0,
-                    "a float in (0, inf)")
+    check_margin(margin, owner)
     check_parameter("level", owner, level, isinstance(level, float) and 0 < level < 1,
                     "a float in (0, 1)")
     check_parameter("n_samples", owner, n_samples,

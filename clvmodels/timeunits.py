@@ -113,10 +113,13 @@ def annual_rate_to_continuous(annual_rate: float, unit: str, owner: str = "clvmo
     >>> round(math.exp(-delta * 365.25 / 7), 12)
     0.909090909091
     """
-    ok = isinstance(annual_rate, (int, float)) and math.isfinite(annual_rate) and 0 <= annual_rate
+    ok = (isinstance(annual_rate, (int, float)) and not isinstance(annual_rate, bool)
+          and math.isfinite(annual_rate) and 0 <= annual_rate < 1)
     if not ok:
+        hint = (f" Did you mean {annual_rate / 100:.2f} ({annual_rate:g}%)?"
+                if isinstance(annual_rate, (int, float)) and 1 <= annual_rate <= 100 else "")
         raise ValueError(
-            f"The 'discount_rate' parameter of {owner} must be a float in [0, inf) "
-            f"(effective annual rate, e.g. 0.10 for 10%). Got {annual_rate!r} instead."
+            f"The 'discount_rate' parameter of {owner} must be a float in [0, 1) "
+            f"(effective annual rate, e.g. 0.10 for 10%). Got {annual_rate!r} instead.{hint}"
         )
     return math.log1p(float(annual_rate)) * unit_length_days(unit) / 365.25

@@ -292,3 +292,17 @@ def test_noncontractual_jobs_refuse_contractual_options(workdir):
         main(["score", str(workdir / "model"), str(workdir / "cdnow.csv"), "--out",
               str(workdir / "x.parquet"), "--revenue-col", "amount"])
     assert info.value.code == 2
+
+
+def test_the_cli_starts_without_the_heavy_libraries():
+    """`clvmodels --help` and usage errors import no pandas, SciPy, PyMC or numba (they
+    load where a command needs them), so they answer at once."""
+    import subprocess
+    import sys
+
+    code = ("import sys, clvmodels.cli as c\n"
+            "try:\n    c.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('pandas', 'scipy', 'pymc', 'numba', 'pytensor', 'matplotlib')"
+            " if m in sys.modules]\nprint(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr

@@ -134,10 +134,14 @@ def test_same_seed_same_output(models, cdnow):
 def test_errors_name_the_problem(models, cdnow):
     bg, gg = models
     with pytest.raises(ValueError, match=r"The 'margin' parameter of customer_lifetime_value must "
-                                         r"be a float in \(0, inf\)\. Got -1 instead\."):
+                                         r"be a float in \(0, 1\] .*Got -1 instead\.$"):
         customer_lifetime_value(bg, gg, cdnow, margin=-1)
+    with pytest.raises(ValueError, match=r"Got 30 instead\. Did you mean 0\.30 \(30%\)\?"):
+        customer_lifetime_value(bg, gg, cdnow, margin=30)
     with pytest.raises(ValueError, match="'discount_rate' parameter"):
         customer_lifetime_value(bg, gg, cdnow, discount_rate=-0.2)
+    with pytest.raises(ValueError, match=r"in \[0, 1\) .*Got 10 instead\. Did you mean 0\.10"):
+        customer_lifetime_value(bg, gg, cdnow, discount_rate=10)
     with pytest.raises(TypeError, match="'spend_model' parameter .* must be a fitted GammaGammaModel"):
         customer_lifetime_value(bg, bg, cdnow)
     days = cdnow.copy()
