@@ -13,14 +13,21 @@ Two intervals, never to be confused (DESIGN.md principle 3):
   uncertainty only; it shrinks as the customer base grows.
 * ``clv_predictive_lower`` / ``clv_predictive_upper`` — a *predictive interval for
   the realized CLV*: quantiles of simulated futures. Each simulated future takes a
-  parameter draw, draws whether the customer is alive, her purchase rate, dropout
-  probability and spend level from their conditional distributions given her own
-  history, then simulates purchases and amounts over the horizon. This is the one
-  holdout coverage checks.
+  parameter draw, draws whether the customer is alive, her latent purchase and
+  drop-out rates and spend level from their conditional distributions given her own
+  history (the purchase model's ``simulate_future``), then simulates purchases and
+  amounts over the horizon. This is the one holdout coverage checks.
+
+Any fitted purchase model works (DESIGN.md principle 3): the value is computed from
+the roles of :mod:`clvmodels.models.purchase` (P(alive), discounted purchases if
+alive, the simulator), never from a model's parameter names. BG/NBD has a faster
+path, specialised to its formulas and with the same outputs (:func:`_bgnbd_fast_path`:
+compiled credible-bound kernel, interpolation in ``T``).
 
 All work runs on unique summary rows (DESIGN.md principle 4); the purchase part of
 the expectation depends on a customer only through ``(frequency, T)`` and is
-evaluated once per distinct pair.
+evaluated once per distinct pair, P(alive) once per distinct ``(frequency, recency,
+T)``.
 """
 
 from __future__ import annotations
@@ -33,18 +40,21 @@ import pandas as pd
 from .data.compress import compress_rows
 from .errors import IncompatibleModelError, check_parameter
 from .clv_kernel import clv_credible_bounds
-from .intervals import tail_probabilities
+from .intervals import credible_bounds, tail_probabilities
 from .models.bgnbd import (
-    BetaGeoModel,
+    bgnbd_alive_draws,
     bgnbd_discounted_purchases_if_alive,
+    bgnbd_live_state,
     bgnbd_probability_alive,
+    bgnbd_simulate_future,
 )
 from .models.gamma_gamma import GammaGammaModel, gamma_gamma_expected_spend
 from .models.inputs import summary_arrays
-from .simulate import purchase_process
+from .models.purchase import PurchaseModel, accumulate_purchases
 from .timeunits import annual_rate_to_continuous, convert_duration, parse_horizon
 
-__all__ = ["customer_lifetime_value", "simulate_futures", "FutureSamples"]
+__all__ = ["customer_lifetime_value", "simulate_futures", "simulate_model_futures",
+           "FutureSamples"]
 
 _OWNER = "customer_lifetime_value"
 
@@ -111,55 +121,164 @@ def simulate_futures(
     rng: np.random.Generator,
     gg: dict[str, np.ndarray] | None = None,
 ) -> FutureSamples:
-    """Simulate each row's purchases (and discounted spend) over ``horizon``.
+    """Simulate each row's BG/NBD purchases (and discounted spend) over ``horizon``.
 
     ``bg`` (and ``gg``) hold parameter draws of equal length; each sample uses one
     draw picked at random, so parameter uncertainty enters the spread. Given a draw,
     the customer is alive with her P(alive); if alive, ``lambda ~ Gamma(r+x,
-    alpha+T)``, ``p ~ Beta(a, b+x)``, and (with ``gg``) spend rate
-    ``nu ~ Gamma(p x + q, gamma + x m)``; each purchase amount is ``Gamma(p, nu)``.
+    alpha+T)``, ``p ~ Beta(a, b+x)`` (:func:`~clvmodels.models.bgnbd.bgnbd_alive_draws`,
+    :func:`~clvmodels.models.bgnbd.bgnbd_live_state`), and (with ``gg``) spend
+    rate ``nu ~ Gamma(p x + q, gamma + x m)``; each purchase amount is ``Gamma(p, nu)``.
+    Any other purchase model goes through :func:`simulate_model_futures`.
     """
     x = rows["frequency"]
     n_rows = x.shape[0]
     n_total = n_rows * n_samples
     d = rng.integers(0, bg["r"].shape[0], size=n_total)
     row = np.repeat(np.arange(n_rows), n_samples)
-    # P(alive) is 1 for customers without repeat purchases: evaluate it only where x > 0
-    alive = np.ones(n_total, dtype=bool)
-    rep = np.flatnonzero(x[row] > 0)
-    if rep.size:
-        dr, rr = d[rep], row[rep]
-        pa = bgnbd_probability_alive(bg["r"][dr], bg["alpha"][dr], bg["a"][dr], bg["b"][dr],
-                                     x[rr], rows["recency"][rr], rows["T"][rr])
-        alive[rep] = rng.random(rep.size) < pa
-    ai = np.flatnonzero(alive)
-    da, ra = d[ai], row[ai]
-    xa = x[ra]
-    lam = rng.standard_gamma(bg["r"][da] + xa) / (bg["alpha"][da] + rows["T"][ra])
-    drop = rng.beta(bg["a"][da], bg["b"][da] + xa)
-    last = rng.geometric(np.clip(drop, 1e-12, 1.0))
-    count = np.zeros(ai.size)
-    value = None
+    r, alpha, a, b = (bg[k][d] for k in ("r", "alpha", "a", "b"))
+    xs, Ts = x[row], rows["T"][row]
+    alive = bgnbd_alive_draws(r, alpha, a, b, xs, rows["recency"][row], Ts, rng)
+    live, lam, last = bgnbd_live_state(r, alpha, a, b, xs, Ts, alive, rng)
+    amounts = None
     if gg is not None:
-        m = np.nan_to_num(rows["monetary_value"])[ra]
-        dg = da % gg["p"].shape[0]
-        gp = gg["p"][dg]
-        nu = rng.standard_gamma(gp * xa + gg["q"][dg]) / (gg["gamma"][dg] + xa * m)
-        value = np.zeros(ai.size)
-    for idx, tau in purchase_process(lam, last, horizon, rng):
-        count[idx] += 1.0
-        if value is not None:
-            amount = rng.standard_gamma(gp[idx]) / nu[idx]
-            value[idx] += amount if delta == 0 else np.exp(-delta * tau) * amount
+        amounts = _spend_sampler(gg, d[live], xs[live],
+                                 np.nan_to_num(rows["monetary_value"])[row[live]], rng)
+    purchases, _, value = accumulate_purchases(n_total, live, lam, last, horizon, delta, rng,
+                                               amounts)
     shape = (n_rows, n_samples)
-    purchases = np.zeros(n_total)
-    purchases[ai] = count
-    out_value = None
-    if value is not None:
-        out_value = np.zeros(n_total)
-        out_value[ai] = value
-        out_value = out_value.reshape(shape)
-    return FutureSamples(purchases.reshape(shape), out_value)
+    return FutureSamples(purchases.reshape(shape),
+                         None if value is None else value.reshape(shape))
+
+
+def _spend_sampler(gg, draw, x, m, rng):
+    """Gamma-Gamma spend of simulated customers (draw index, ``x``, ``m`` per
+    customer; ``draw`` is taken modulo the number of spend draws): ``nu ~ Gamma(p x +
+    q, gamma + x m)`` drawn now, and a function of customer positions returning one
+    amount ``Gamma(p, nu)`` for each."""
+    dg = draw % gg["p"].shape[0]
+    gp = gg["p"][dg]
+    nu = rng.standard_gamma(gp * x + gg["q"][dg]) / (gg["gamma"][dg] + x * m)
+    return lambda idx: rng.standard_gamma(gp[idx]) / nu[idx]
+
+
+def _bgnbd_fast_path(model) -> bool:
+    """Whether ``model`` has BG/NBD's formulas, for which the compiled credible-bound
+    kernel (:mod:`clvmodels.clv_kernel`), the interpolation of :func:`_per_pair` and
+    :func:`simulate_futures` are specialised; every other purchase model takes the
+    generic path through its formulas, with the same outputs."""
+    f = type(model).formulas
+    return (f.get("probability_alive") is bgnbd_probability_alive
+            and f.get("discounted_purchases_if_alive") is bgnbd_discounted_purchases_if_alive
+            and f.get("simulate_future") is bgnbd_simulate_future)
+
+
+def simulate_model_futures(
+    model: PurchaseModel,
+    rows: dict[str, np.ndarray],
+    horizon: float,
+    delta: float,
+    n_samples: int,
+    rng: np.random.Generator,
+    spend_model: GammaGammaModel | None = None,
+    block_numbers: int | None = None,
+) -> FutureSamples:
+    """``n_samples`` simulated futures of each row of ``rows`` under any fitted purchase
+    model (and Gamma-Gamma spend): each sample takes a parameter draw at random and
+    runs the model's ``simulate_future``; rows go a block of about ``block_numbers``
+    samples at a time. BG/NBD models use :func:`simulate_futures`. ``value`` is the
+    discounted spend (None without ``spend_model``)."""
+    gg = None if spend_model is None else spend_model.param_draws()
+    if _bgnbd_fast_path(model):
+        return simulate_futures(model.param_draws(), rows, horizon, delta, n_samples, rng, gg=gg)
+    simulate = model.formula("simulate_future")
+    draws = model.param_draws()
+    n_draws = next(iter(draws.values())).shape[0]
+    n_rows = rows["frequency"].shape[0]
+    purchases = np.empty((n_rows, n_samples))
+    value = None if gg is None else np.empty((n_rows, n_samples))
+    step = max(1, (block_numbers or _SIMULATION_NUMBERS) // n_samples)
+    for start in range(0, n_rows, step):
+        sl = slice(start, start + step)
+        d = rng.integers(0, n_draws, size=(rows["frequency"][sl].shape[0], n_samples))
+        cust = {c: rows[c][sl][:, None] for c in ("frequency", "recency", "T")}
+        amounts = None
+        if gg is not None:
+            x = np.broadcast_to(cust["frequency"], d.shape).ravel()
+            m = np.broadcast_to(np.nan_to_num(rows["monetary_value"][sl])[:, None], d.shape)
+            amounts = _spend_sampler(gg, d.ravel(), x, m.ravel(), rng)
+        out = simulate(**{k: v[d] for k, v in draws.items()}, **cust, horizon=horizon,
+                       delta=delta, rng=rng, amounts=amounts)
+        purchases[sl] = out[0]
+        if value is not None:
+            value[sl] = out[2]
+    return FutureSamples(purchases, value)
+
+
+def _bgnbd_credible_bounds(bg, gg, rows, pairs, H, delta, margin, level):
+    """Credible bounds (shape ``(2, n_rows)``) of the expected CLV under BG/NBD draws:
+    per-pair values from :func:`_per_pair` (interpolated in ``T``) and rows through the
+    compiled kernel (:func:`clvmodels.clv_kernel.clv_credible_bounds`)."""
+    k = bg["r"].shape[0]
+    out = np.empty((2, pairs.inverse.shape[0]))
+    # pairs in (frequency, T) order, in batches whose draws x pairs
+    # table stays near 8 million numbers; each batch's rows go through the compiled
+    # kernel (at most 16 million tabulated numbers per call), which holds one row's
+    # draws at a time
+    pair_order = np.lexsort((pairs.unique["T"], pairs.unique["frequency"]))
+    rank = np.empty_like(pair_order)
+    rank[pair_order] = np.arange(pair_order.size)
+    row_rank = rank[pairs.inverse]
+    row_order = np.argsort(row_rank, kind="stable")
+    sorted_rank = row_rank[row_order]
+    batch = max(1, _PAIR_TABLE_NUMBERS // k)
+    rows_per_call = max(4_000, _KERNEL_TABLE_NUMBERS // k)
+    for p0 in range(0, pair_order.size, batch):
+        p1 = min(p0 + batch, pair_order.size)
+        per_pair = _per_pair(bg, {c: v[pair_order[p0:p1]] for c, v in pairs.unique.items()},
+                             H, delta)
+        in_batch = row_order[np.searchsorted(sorted_rank, p0):np.searchsorted(sorted_rank, p1)]
+        # the kernel tabulates logs per distinct recency (and T, frequency) x draws:
+        # when those tables would be large, the batch's rows go a slice at a time
+        distinct = max(np.unique(rows[c][in_batch]).size for c in ("recency", "T"))
+        step = in_batch.size if distinct * k <= _KERNEL_TABLE_NUMBERS else rows_per_call
+        for r0 in range(0, in_batch.size, max(step, 1)):
+            idx = in_batch[r0:r0 + step]
+            out[:, idx] = clv_credible_bounds(bg, gg, {c: v[idx] for c, v in rows.items()},
+                                              per_pair, row_rank[idx] - p0, margin, level)
+    return out
+
+
+def _generic_credible_bounds(model, draws, gg, rows, pairs, horizon, delta, margin, level,
+                             block_numbers=None):
+    """Credible bounds (shape ``(2, n_rows)``) of the expected CLV of each row over
+    the parameter draws, for any purchase model, through its formulas: rows sorted by
+    their (frequency, T) pair and then (frequency, recency, T), in chunks of about
+    ``block_numbers`` (draws x rows) values; within a chunk the discounted purchases
+    if alive are evaluated once per distinct pair and P(alive) once per distinct
+    (frequency, recency, T). Quantiles at Weibull positions (:func:`credible_bounds`),
+    as the BG/NBD kernel."""
+    p_alive = model.formula("probability_alive")
+    if_alive = model.formula("discounted_purchases_if_alive")
+    col = {k: np.asarray(v, dtype=np.float64)[:, None] for k, v in draws.items()}
+    gcol = {k: np.asarray(v, dtype=np.float64)[:, None] for k, v in gg.items()}
+    k = next(iter(col.values())).shape[0]
+    triples = compress_rows(rows, ["frequency", "recency", "T"])
+    order = np.lexsort((triples.inverse, pairs.inverse))
+    step = max(1, (block_numbers or _GENERIC_TABLE_NUMBERS) // k)
+    out = np.empty((2, pairs.inverse.shape[0]))
+    for start in range(0, order.size, step):
+        idx = order[start:start + step]
+        up, in_pair = np.unique(pairs.inverse[idx], return_inverse=True)
+        ut, in_triple = np.unique(triples.inverse[idx], return_inverse=True)
+        per_pair = if_alive(**col, frequency=pairs.unique["frequency"][up],
+                            T=pairs.unique["T"][up], horizon=horizon, delta=delta)
+        pa = p_alive(**col, **{c: triples.unique[c][ut] for c in ("frequency", "recency", "T")})
+        spend = gamma_gamma_expected_spend(gcol["p"], gcol["q"], gcol["gamma"],
+                                           rows["frequency"][idx], rows["monetary_value"][idx])
+        values = margin * pa[:, in_triple] * per_pair[:, in_pair] * spend
+        out[:, idx] = credible_bounds(values, level, axis=0)
+    return out
 
 
 def _expected_clv_draws(bg, gg, rows, per_pair, pair_index, margin):
@@ -224,6 +343,8 @@ def _per_pair(bg, pairs, horizon, delta, interpolate: bool = True,
 
 
 _INTERPOLATION_TOLERANCE = 1e-11
+_GENERIC_TABLE_NUMBERS = 2_000_000  # draws x rows per chunk of the generic credible bounds
+_SIMULATION_NUMBERS = 1_000_000  # samples per block of the generic simulated futures
 _PAIR_TABLE_NUMBERS = 8_000_000  # draws x pairs per batch of the credible-bound loop
 _KERNEL_TABLE_NUMBERS = 16_000_000  # draws x rows per call of the kernel (log tables)
 
@@ -259,7 +380,7 @@ def _barycentric_matrix(nodes, points):
 
 
 def customer_lifetime_value(
-    transaction_model: BetaGeoModel,
+    transaction_model: PurchaseModel,
     spend_model: GammaGammaModel,
     data: pd.DataFrame,
     *,
@@ -276,8 +397,14 @@ def customer_lifetime_value(
 
     Parameters
     ----------
-    transaction_model : BetaGeoModel
-        Fitted purchase model (any fit method: only its parameter draws are used).
+    transaction_model : PurchaseModel
+        Fitted purchase model: BG/NBD, MBG/NBD, Pareto/NBD or any other
+        :class:`~clvmodels.models.purchase.PurchaseModel` (any fit method: only its
+        point estimate, parameter draws and formulas are used). BG/NBD takes a
+        specialised fast path (compiled credible-bound kernel, interpolation in
+        ``T``); the others the generic one: P(alive) x discounted purchases if alive,
+        credible bounds from (draws x rows) blocks of about 2 million numbers, futures
+        from the model's ``simulate_future``.
     spend_model : GammaGammaModel
         Fitted spend model.
     data : DataFrame
@@ -330,12 +457,15 @@ def customer_lifetime_value(
     >>> bool((clv.expected_clv_lower <= clv.expected_clv).all())
     True
     """
-    for model, cls, name in ((transaction_model, BetaGeoModel, "transaction_model"),
-                             (spend_model, GammaGammaModel, "spend_model")):
+    for model, cls, name, what in (
+            (transaction_model, PurchaseModel, "transaction_model",
+             "purchase model (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel)"),
+            (spend_model, GammaGammaModel, "spend_model", "GammaGammaModel")):
         if not isinstance(model, cls):
-            raise TypeError(f"The {name!r} parameter of {_OWNER} must be a fitted {cls.__name__}. "
+            raise TypeError(f"The {name!r} parameter of {_OWNER} must be a fitted {what}. "
                             f"Got {type(model).__name__} instead.")
         model._require_fitted()
+    fast = _bgnbd_fast_path(transaction_model)
     check_clv_options(_OWNER, margin=margin, level=level, n_samples=n_samples,
                       n_draws=n_draws, chunk_size=chunk_size)
     unit = transaction_model.time_unit_
@@ -344,7 +474,7 @@ def customer_lifetime_value(
         raise IncompatibleModelError(
             f"{_OWNER}: the transaction model does not know its time unit, so a horizon of "
             f"{horizon!r} cannot be converted. Fit it on a summary from rfm_summary() or set "
-            "BetaGeoModel(time_unit='week')."
+            f"{type(transaction_model).__name__}(time_unit='week')."
         )
     if data_unit != unit or spend_model.time_unit_ not in (None, unit):
         raise IncompatibleModelError(
@@ -363,24 +493,38 @@ def customer_lifetime_value(
     rng = np.random.default_rng(random_state)
 
     # point estimate
-    bg_point = {k: np.array([v]) for k, v in transaction_model.point_params().items()}
-    gg_point = {k: np.array([v]) for k, v in spend_model.point_params().items()}
-    expected_clv = _expected_clv_draws(
-        bg_point, gg_point, rows, _per_pair(bg_point, pairs.unique, H, delta, interpolate=False).T,
-        pairs.inverse, margin)[0]
-    pa = bgnbd_probability_alive(**transaction_model.point_params(), frequency=rows["frequency"],
-                                 recency=rows["recency"], T=rows["T"])
-    purchases_if_alive = bgnbd_discounted_purchases_if_alive(
-        **transaction_model.point_params(), frequency=pairs.unique["frequency"],
-        T=pairs.unique["T"], horizon=H, delta=0.0)
-    expected_purchases = pa * purchases_if_alive[pairs.inverse]
+    if fast:
+        bg_point = {k: np.array([v]) for k, v in transaction_model.point_params().items()}
+        gg_point = {k: np.array([v]) for k, v in spend_model.point_params().items()}
+        expected_clv = _expected_clv_draws(
+            bg_point, gg_point, rows,
+            _per_pair(bg_point, pairs.unique, H, delta, interpolate=False).T,
+            pairs.inverse, margin)[0]
+        pa = bgnbd_probability_alive(**transaction_model.point_params(),
+                                     frequency=rows["frequency"], recency=rows["recency"],
+                                     T=rows["T"])
+        purchases_if_alive = bgnbd_discounted_purchases_if_alive(
+            **transaction_model.point_params(), frequency=pairs.unique["frequency"],
+            T=pairs.unique["T"], horizon=H, delta=0.0)
+        expected_purchases = pa * purchases_if_alive[pairs.inverse]
     expected_spend = gamma_gamma_expected_spend(**spend_model.point_params(),
                                                 frequency=rows["frequency"],
                                                 monetary_value=rows["monetary_value"])
+    if not fast:
+        point = transaction_model.point_params()
+        triples = compress_rows(rows, ["frequency", "recency", "T"])
+        cust = {c: triples.unique[c] for c in ("frequency", "recency", "T")}
+        pa = transaction_model.formula("probability_alive")(**point, **cust)[triples.inverse]
+        expected_purchases = transaction_model.formula("conditional_expected_purchases")(
+            **point, **cust, t=H)[triples.inverse]
+        discounted = transaction_model.formula("discounted_purchases_if_alive")(
+            **point, frequency=pairs.unique["frequency"], T=pairs.unique["T"], horizon=H,
+            delta=delta)
+        expected_clv = margin * pa * discounted[pairs.inverse] * expected_spend
 
     # credible interval of the expected value: quantiles over parameter draws
     bg = pick_draws(transaction_model, n_draws, rng)
-    k = bg["r"].shape[0]
+    k = next(iter(bg.values())).shape[0]
     gg_all = spend_model.param_draws()
     gg_pick = rng.choice(gg_all["p"].shape[0], size=k, replace=k > gg_all["p"].shape[0])
     gg = {name: v[gg_pick] for name, v in gg_all.items()}
@@ -390,41 +534,20 @@ def customer_lifetime_value(
         chunk_size = max(500, 4_000_000 // n_samples)
     cred = np.empty((2, n_rows))
     pred = np.empty((2, n_rows))
-    # credible bounds: pairs in (frequency, T) order, in batches whose draws x pairs
-    # table stays near 8 million numbers; each batch's rows go through the compiled
-    # kernel (at most 16 million tabulated numbers per call), which holds one row's
-    # draws at a time
-    pair_order = np.lexsort((pairs.unique["T"], pairs.unique["frequency"]))
-    rank = np.empty_like(pair_order)
-    rank[pair_order] = np.arange(pair_order.size)
-    row_rank = rank[pairs.inverse]
-    row_order = np.argsort(row_rank, kind="stable")
-    sorted_rank = row_rank[row_order]
-    batch = max(1, _PAIR_TABLE_NUMBERS // k)
-    rows_per_call = max(4_000, _KERNEL_TABLE_NUMBERS // k)
-    for p0 in range(0, pair_order.size, batch):
-        p1 = min(p0 + batch, pair_order.size)
-        per_pair = _per_pair(bg, {c: v[pair_order[p0:p1]] for c, v in pairs.unique.items()},
-                             H, delta)
-        in_batch = row_order[np.searchsorted(sorted_rank, p0):np.searchsorted(sorted_rank, p1)]
-        # the kernel tabulates logs per distinct recency (and T, frequency) x draws:
-        # when those tables would be large, the batch's rows go a slice at a time
-        distinct = max(np.unique(rows[c][in_batch]).size for c in ("recency", "T"))
-        step = in_batch.size if distinct * k <= _KERNEL_TABLE_NUMBERS else rows_per_call
-        for r0 in range(0, in_batch.size, max(step, 1)):
-            idx = in_batch[r0:r0 + step]
-            cred[:, idx] = clv_credible_bounds(bg, gg, {c: v[idx] for c, v in rows.items()},
-                                               per_pair, row_rank[idx] - p0, margin, level)
+    if fast:
+        cred[:] = _bgnbd_credible_bounds(bg, gg, rows, pairs, H, delta, margin, level)
+    else:
+        cred[:] = _generic_credible_bounds(transaction_model, bg, gg, rows, pairs, H, delta,
+                                           margin, level)
 
     # predictive interval: simulated futures, rows in chunks (grouped by their
     # (frequency, T) pair)
-    bg_sim = transaction_model.param_draws()
-    gg_sim = spend_model.param_draws()
     by_pair = np.argsort(pairs.inverse, kind="stable")
     for start in range(0, n_rows, chunk_size):
         idx = by_pair[start:start + chunk_size]
         chunk = {c: v[idx] for c, v in rows.items()}
-        sims = simulate_futures(bg_sim, chunk, H, delta, n_samples, rng, gg=gg_sim)
+        sims = simulate_model_futures(transaction_model, chunk, H, delta, n_samples, rng,
+                                      spend_model=spend_model)
         pred[:, idx] = margin * np.quantile(sims.value, q, axis=1)
 
     out = pd.DataFrame(

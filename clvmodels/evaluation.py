@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .clv import simulate_futures
+from .clv import simulate_model_futures
 from .data.compress import compress_rows
 from .errors import DataError, check_parameter
 from .intervals import tail_probabilities
-from .models.bgnbd import BetaGeoModel, bgnbd_conditional_expected_purchases
 from .models.inputs import summary_arrays
+from .models.purchase import PurchaseModel
 
 __all__ = ["HoldoutScore", "evaluate_holdout", "pit_coverage"]
 
@@ -64,25 +64,38 @@ def pit_coverage(samples: np.ndarray, actual: np.ndarray, level: float) -> np.nd
 
 
 def evaluate_holdout(
-    model: BetaGeoModel,
+    model: PurchaseModel,
     data: pd.DataFrame,
     *,
     level: float = 0.90,
     n_samples: int = 2000,
     random_state: int | np.random.Generator | None = None,
 ) -> HoldoutScore:
-    """Score a fitted BG/NBD model on a calibration/holdout summary.
+    """Score a fitted purchase model (BG/NBD, MBG/NBD, Pareto/NBD, any
+    :class:`~clvmodels.models.purchase.PurchaseModel`) on a calibration/holdout summary.
 
     ``data`` is the output of :func:`clvmodels.calibration_holdout_summary` (or any
     frame with ``frequency``, ``recency``, ``T``, ``holdout_frequency`` and
     ``holdout_length``). Returns per-customer MAE and RMSE of holdout purchases,
     the aggregate actual and expected totals and their relative error, and interval
     coverage (both definitions in the module docstring) of the predictive interval,
-    which includes parameter uncertainty through the model's draws.
+    which includes parameter uncertainty through the model's draws. Expected holdout
+    purchases are the model's conditional expectation at the point estimate; the
+    predictive distribution of each customer's holdout count is ``n_samples`` futures
+    from the model's simulator (:func:`clvmodels.clv.simulate_model_futures`).
+
+    >>> from clvmodels.datasets import load_cdnow_summary
+    >>> from clvmodels.models import ModifiedBetaGeoModel
+    >>> data = load_cdnow_summary()
+    >>> score = evaluate_holdout(ModifiedBetaGeoModel().fit(data), data, n_samples=200,
+    ...                          random_state=0)
+    >>> int(score.metrics.actual_total), round(score.metrics.expected_total)
+    (1882, 1577)
     """
     owner = "evaluate_holdout"
-    if not isinstance(model, BetaGeoModel):
-        raise TypeError(f"The 'model' parameter of {owner} must be a fitted BetaGeoModel. "
+    if not isinstance(model, PurchaseModel):
+        raise TypeError(f"The 'model' parameter of {owner} must be a fitted purchase model "
+                        "(BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel). "
                         f"Got {type(model).__name__} instead.")
     model._require_fitted()
     check_parameter("level", owner, level, isinstance(level, float) and 0 < level < 1,
@@ -100,12 +113,12 @@ def evaluate_holdout(
     horizon = float(length[0])
     comp = compress_rows(arr, ["frequency", "recency", "T"])
     rows = comp.unique
-    expected = bgnbd_conditional_expected_purchases(
+    expected = model.formula("conditional_expected_purchases")(
         **model.point_params(), frequency=rows["frequency"], recency=rows["recency"],
         T=rows["T"], t=horizon,
     )[comp.inverse]
     rng = np.random.default_rng(random_state)
-    sims = simulate_futures(model.param_draws(), rows, horizon, 0.0, n_samples, rng).purchases
+    sims = simulate_model_futures(model, rows, horizon, 0.0, n_samples, rng).purchases
     lower, upper = np.quantile(sims, tail_probabilities(level), axis=1, method="inverted_cdf")[:, comp.inverse]
     # PIT coverage depends on the actual value, so evaluate per (unique row, actual)
     keys = compress_rows({"row": comp.inverse.astype(float), "y": actual}, ["row", "y"])

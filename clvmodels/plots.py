@@ -22,13 +22,6 @@ from .data.compress import compress_rows
 from .data.summary import repeat_purchase_tracking
 from .errors import DataError, IncompatibleModelError, check_parameter
 from .models.base import BaseModel
-from .models.bgnbd import (
-    BetaGeoModel,
-    bgnbd_conditional_expected_purchases,
-    bgnbd_expected_cumulative_purchases,
-    bgnbd_probability_alive,
-    bgnbd_probability_of_purchases,
-)
 from .models.inputs import summary_arrays
 from .timeunits import check_time_unit, convert_duration, parse_horizon, unit_length_days
 
@@ -59,10 +52,20 @@ def _axes(ax):
 
 
 def _fitted_bgnbd(model, owner: str) -> dict[str, float]:
-    if not isinstance(model, BetaGeoModel):
-        raise TypeError(f"The 'model' parameter of {owner} must be a fitted BetaGeoModel. "
-                        f"Got {type(model).__name__} instead.")
-    return model.point_params()  # raises NotFittedError before fit
+    """The point estimate of a fitted purchase model (any model of the family: the
+    plots call its formulas through ``model._formula``)."""
+    _fitted_purchase(model, owner)
+    return model.point_params()
+
+
+def _fitted_purchase(model, owner: str) -> None:
+    from .models.purchase import PurchaseModel
+
+    if not isinstance(model, PurchaseModel):
+        raise TypeError(f"The 'model' parameter of {owner} must be a fitted purchase model "
+                        f"(BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel). Got "
+                        f"{type(model).__name__} instead.")
+    model._require_fitted()
 
 
 def _units(model) -> str:
@@ -124,7 +127,7 @@ def plot_frequency_fit(model, summary: pd.DataFrame, *, max_frequency: int = 7, 
 
     Parameters
     ----------
-    model : BetaGeoModel
+    model : PurchaseModel (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel)
         Fitted model.
     summary : DataFrame
         The summary it was fitted on (``frequency``, ``recency``, ``T``).
@@ -160,7 +163,7 @@ def plot_frequency_fit(model, summary: pd.DataFrame, *, max_frequency: int = 7, 
     # (max_frequency + 1) x max_frequency numbers per age, so ages go in blocks
     step = max(1, 4_000_000 // ((max_frequency + 1) * max_frequency))
     p = np.concatenate([
-        bgnbd_probability_of_purchases(**params, k=np.arange(max_frequency)[:, None],
+        model._formula("probability_of_purchases")(**params, k=np.arange(max_frequency)[:, None],
                                        t=ages[None, i:i + step])
         for i in range(0, ages.size, step)], axis=1)
     expected = np.append(p @ counts, counts @ (1.0 - p.sum(axis=0)))
@@ -190,7 +193,7 @@ def plot_calibration_vs_holdout(model, cal_holdout_summary: pd.DataFrame, *,
 
     Parameters
     ----------
-    model : BetaGeoModel
+    model : PurchaseModel (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel)
         Model fitted on the calibration period.
     cal_holdout_summary : DataFrame
         From :func:`clvmodels.calibration_holdout_summary` (needs ``frequency``,
@@ -232,7 +235,7 @@ def plot_calibration_vs_holdout(model, cal_holdout_summary: pd.DataFrame, *,
                             "clvmodels.calibration_holdout_summary().")
     comp = compress_rows(arr, ["frequency", "recency", "T", "holdout_length"])
     u = comp.unique
-    e = bgnbd_conditional_expected_purchases(**params, frequency=u["frequency"],
+    e = model._formula("conditional_expected_purchases")(**params, frequency=u["frequency"],
                                              recency=u["recency"], T=u["T"],
                                              t=u["holdout_length"])
     group = np.minimum(arr["frequency"], max_frequency).astype(np.intp)
@@ -261,7 +264,8 @@ def plot_calibration_vs_holdout(model, cal_holdout_summary: pd.DataFrame, *,
 
 def plot_tracking(model, transactions, summary: pd.DataFrame, *, start, calibration_end,
                   end, cumulative: bool = True, ax=None):
-    """Repeat purchases of the cohort over time: actual vs the model's expectation.
+    """Repeat purchases of the cohort over time: actual vs the model's expectation
+    (or several models' expectations, to compare them).
 
     The actual series is :func:`clvmodels.repeat_purchase_tracking` in the model's
     time unit, periods counted from ``start``. The expectation sums the expected
@@ -275,8 +279,10 @@ def plot_tracking(model, transactions, summary: pd.DataFrame, *, start, calibrat
 
     Parameters
     ----------
-    model : BetaGeoModel
-        Model fitted on the calibration period.
+    model : PurchaseModel or dict of str to PurchaseModel
+        Model fitted on the calibration period (any purchase model:
+        :class:`~clvmodels.models.purchase.PurchaseModel`), or several by name, each
+        drawn as its own line.
     transactions : DataFrame, str or path
         The cohort's raw transactions (see :func:`~clvmodels.data.load_transactions`).
     summary : DataFrame
@@ -291,8 +297,8 @@ def plot_tracking(model, transactions, summary: pd.DataFrame, *, start, calibrat
     Returns
     -------
     matplotlib Axes
-        Lines ``"Actual"`` and ``"Expected by the model"`` with one point per
-        period, at the period's end.
+        Lines ``"Actual"`` and ``"Expected by the model"`` (one per model, labelled by
+        its name, when given a dict) with one point per period, at the period's end.
 
     Examples
     --------
@@ -305,7 +311,14 @@ def plot_tracking(model, transactions, summary: pd.DataFrame, *, start, calibrat
     4339
     """
     owner = "plot_tracking"
-    params = _fitted_bgnbd(model, owner)
+    models = dict(model) if isinstance(model, dict) else {"Expected by the model": model}
+    for m in models.values():
+        _fitted_purchase(m, owner)
+    model = next(iter(models.values()))
+    units = {getattr(m, "time_unit_", None) for m in models.values()}
+    if len(units) > 1:
+        raise IncompatibleModelError(f"{owner}: the models have different time units {units}; "
+                                     "fit them on the same summary.")
     unit = getattr(model, "time_unit_", None)
     if unit is None:
         raise IncompatibleModelError(
@@ -329,18 +342,18 @@ def plot_tracking(model, transactions, summary: pd.DataFrame, *, start, calibrat
     first = (reference - start_day).days / u - arr["T"]
     period_end = np.minimum(tracking.index.to_numpy(dtype=np.float64),
                             ((end_day - start_day).days + 1) / u)
-    expected = bgnbd_expected_cumulative_purchases(**params, first_purchase_times=first,
-                                                   t=np.append(0.0, period_end))
-    expected = expected[1:] - expected[0]  # only purchases after start are tracked
-    if cumulative:
-        actual = tracking["cumulative_repeat_purchases"].to_numpy()
-    else:
-        actual = tracking["repeat_purchases"].to_numpy()
-        expected = np.diff(expected, prepend=0.0)
-
     ax = _axes(ax)
-    ax.plot(period_end, actual, "-", color=ACTUAL_COLOR, lw=2, label="Actual")
-    ax.plot(period_end, expected, "--", color=MODEL_COLOR, lw=2, label="Expected by the model")
+    actual = tracking["cumulative_repeat_purchases" if cumulative else "repeat_purchases"]
+    ax.plot(period_end, actual.to_numpy(), "-", color=ACTUAL_COLOR, lw=2, label="Actual")
+    styles = ["--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1))]
+    for i, (name, m) in enumerate(models.items()):
+        expected = m.expected_cumulative_purchases(first, np.append(0.0, period_end))
+        expected = expected[1:] - expected[0]  # only purchases after start are tracked
+        if not cumulative:
+            expected = np.diff(expected, prepend=0.0)
+        color = MODEL_COLOR if len(models) == 1 else f"C{i + 1}"
+        ax.plot(period_end, expected, linestyle=styles[i % len(styles)], color=color, lw=2,
+                label=name)
     cal_x = ((cal_day - start_day).days + 1) / u
     ax.axvline(cal_x, color="0.5", lw=1, ls=":")
     ax.text(cal_x, 0.97, "end of calibration ", transform=ax.get_xaxis_transform(),
@@ -361,11 +374,11 @@ def plot_tracking(model, transactions, summary: pd.DataFrame, *, start, calibrat
 
 
 # ------------------------------------------------------------------- heatmaps
-def _default_max_frequency(params: dict, T: float) -> int:
+def _default_max_frequency(model, params: dict, T: float) -> int:
     """The 99.5th percentile of repeat purchases in ``T`` for a new customer, in
     [5, 1024] (the probabilities of 0..k cost k^2 numbers, so k stops at 1024)."""
     for kmax in (64, 256, 1024):
-        cdf = np.cumsum(bgnbd_probability_of_purchases(**params, k=np.arange(kmax + 1), t=T))
+        cdf = np.cumsum(model._formula("probability_of_purchases")(**params, k=np.arange(kmax + 1), t=T))
         if cdf[-1] >= 0.995:
             break
     return int(np.clip(np.searchsorted(cdf, 0.995), 5, kmax))
@@ -381,7 +394,7 @@ def _history_grid(model, owner, max_frequency, max_recency, T):
         isinstance(max_recency, (int, float, np.number)) and 0 < max_recency <= T),
         "None or a number in (0, T]")
     if max_frequency is None:
-        max_frequency = _default_max_frequency(params, float(T))
+        max_frequency = _default_max_frequency(model, params, float(T))
     max_recency = float(T if max_recency is None else max_recency)
     x = np.arange(max_frequency + 1, dtype=np.float64)[:, None]
     t_x = np.linspace(0.0, max_recency, RECENCY_POINTS)[None, :]
@@ -422,7 +435,7 @@ def plot_probability_alive_matrix(model, *, max_frequency: int | None = None,
 
     Parameters
     ----------
-    model : BetaGeoModel
+    model : PurchaseModel (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel)
         Fitted model.
     max_frequency : int, optional
         Highest row; default the 99.5th percentile of the repeat purchases the model
@@ -449,7 +462,7 @@ def plot_probability_alive_matrix(model, *, max_frequency: int | None = None,
     """
     owner = "plot_probability_alive_matrix"
     params, x, t_x, T = _history_grid(model, owner, max_frequency, max_recency, T)
-    values = bgnbd_probability_alive(**params, frequency=x, recency=t_x, T=T)
+    values = model._formula("probability_alive")(**params, frequency=x, recency=t_x, T=T)
     return _heatmap(ax, values, x, t_x, model, T, "Probability a customer is still active",
                     "Probability still active", cmap="viridis", vmin=0.0, vmax=1.0)
 
@@ -463,7 +476,7 @@ def plot_expected_purchases_matrix(model, t, *, max_frequency: int | None = None
 
     Parameters
     ----------
-    model : BetaGeoModel
+    model : PurchaseModel (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel)
         Fitted model.
     t : float, str or (float, str)
         Forecast length: a number in the model's time unit, or a duration with its
@@ -500,7 +513,7 @@ def plot_expected_purchases_matrix(model, t, *, max_frequency: int | None = None
                         and not isinstance(t, bool) and np.isfinite(t) and t > 0,
                         "a positive number or a duration such as '52 weeks'")
         length, shown = float(t), f"{_num(t)} {units}"
-    values = bgnbd_conditional_expected_purchases(**params, frequency=x, recency=t_x, T=T,
+    values = model._formula("conditional_expected_purchases")(**params, frequency=x, recency=t_x, T=T,
                                                   t=length)
     return _heatmap(ax, values, x, t_x, model, T, f"Expected purchases in the next {shown}",
                     f"Expected purchases, next {shown}", cmap="cividis")

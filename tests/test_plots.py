@@ -321,7 +321,7 @@ def test_survival_shares_and_counts(save):
 # -------------------------------------------------------------------- errors
 def test_bad_models_and_arguments_are_refused(bg, gg, summary):
     with pytest.raises(TypeError, match="'model' parameter of plot_frequency_fit must be a "
-                                        "fitted BetaGeoModel. Got GammaGammaModel"):
+                                        "fitted purchase model .* Got GammaGammaModel"):
         plot_frequency_fit(gg, summary)
     with pytest.raises(ValueError, match="'max_frequency' parameter of "
                                          "plot_calibration_vs_holdout must be an int >= 1"):
@@ -339,3 +339,20 @@ def test_bad_models_and_arguments_are_refused(bg, gg, summary):
                                                  "clv_predictive_upper"]), n=0)
     with pytest.raises(Exception, match="not fitted"):
         plot_probability_alive_matrix(BetaGeoModel(), T=39.0)
+
+
+def test_plots_take_any_purchase_model_and_compare_them():
+    from clvmodels import ModifiedBetaGeoModel, ParetoNBDModel, plots
+    summary = load_cdnow_summary()
+    models = {name: cls().fit(summary) for name, cls in
+              (("BG/NBD", BetaGeoModel), ("MBG/NBD", ModifiedBetaGeoModel),
+               ("Pareto/NBD", ParetoNBDModel))}
+    ax = plots.plot_tracking(models, load_cdnow_transactions(), summary, start="1997-01-01",
+                             calibration_end="1997-09-30", end="1998-06-30", cumulative=False)
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels[:4] == ["Actual", "BG/NBD", "MBG/NBD", "Pareto/NBD"]
+    # each line is the model's own tracking forecast: weekly purchases sum to the total
+    for line, model in zip(ax.get_lines()[1:4], models.values()):
+        assert line.get_ydata().sum() > 0
+    ax = plots.plot_probability_alive_matrix(models["Pareto/NBD"], T=39)
+    assert ax.images  # the heat map is drawn from the Pareto/NBD's own P(alive)

@@ -9,7 +9,23 @@ draws that broadcast against the customer arrays):
 * ``conditional_expected_purchases(..., frequency, recency, T, t)`` — expected
   purchases in ``(T, T + t]``;
 * ``expected_purchases_new(..., t)`` — ``E[X(t)]`` for a customer just acquired;
-* ``probability_of_purchases(..., k, t)`` — ``P(X(t) = k)`` for that customer.
+* ``probability_of_purchases(..., k, t)`` — ``P(X(t) = k)`` for that customer;
+* ``discounted_purchases_if_alive(..., frequency, T, horizon, delta)`` — expected
+  purchases in ``(T, T + horizon]``, one ``u`` time units after ``T`` counting
+  ``exp(-delta u)``, for a customer alive at ``T`` (times ``probability_alive`` it is
+  the unconditional value; with ``delta = 0`` it is ``conditional_expected_purchases``
+  over ``probability_alive``);
+* ``simulate_future(..., frequency, recency, T, horizon, delta, rng, amounts=None)`` —
+  one simulated future per element of the broadcast shape of the parameters and the
+  customer arrays (e.g. parameters ``(n_rows, n_samples)``, customers ``(n_rows,
+  1)``), conditional on the customer's history: whether she is alive at ``T``, her
+  latent rates given that, and her purchases in ``(T, T + horizon]``. Returns the
+  number of purchases and the discounted count ``sum exp(-delta u)`` over purchase
+  times ``u`` (after ``T``), both of that shape; given ``amounts``, a function
+  returning one amount per purchase of the flat sample indices it is passed, also the
+  discounted sum of those amounts (how value models attach spend).
+  :func:`simulate_live_customers` turns a live customer's purchase process into
+  those outputs, the same for every model.
 
 The per-customer frames, the point-estimate predictions and the cohort tracking
 forecast below are derived from them, the same for every model.
@@ -20,10 +36,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..simulate import purchase_process
 from .base import BaseModel
 from .inputs import summary_arrays
 
-__all__ = ["PurchaseModel", "expected_cumulative_purchases"]
+__all__ = ["PurchaseModel", "expected_cumulative_purchases", "accumulate_purchases",
+           "broadcast_flat", "simulate_live_customers"]
+
+#: ``last_purchase`` of a customer who never drops out by purchasing (Pareto/NBD)
+NEVER = np.iinfo(np.int64).max
 
 
 def expected_cumulative_purchases(expected_new, first_purchase_times, t):
@@ -44,6 +65,70 @@ def expected_cumulative_purchases(expected_new, first_purchase_times, t):
     return (np.where(age > 0, e, 0.0) * counts).sum(axis=1)
 
 
+def broadcast_flat(*arrays):
+    """The broadcast shape of ``arrays`` and each of them broadcast to it, flattened
+    (float64), for simulators that work on one flat sample axis.
+
+    >>> shape, (a, b) = broadcast_flat(np.ones((2, 3)), np.array([[1.0], [2.0]]))
+    >>> shape, b.tolist()
+    ((2, 3), [1.0, 1.0, 1.0, 2.0, 2.0, 2.0])
+    """
+    arrays = [np.asarray(v, dtype=np.float64) for v in arrays]
+    shape = np.broadcast_shapes(*(v.shape for v in arrays))
+    return shape, [np.broadcast_to(v, shape).ravel() for v in arrays]
+
+
+def accumulate_purchases(n, live, rate, last_purchase, end, delta, rng, amounts=None):
+    """Purchases of ``n`` simulated customers over ``(0, end]`` (time since ``T``), of
+    which those at positions ``live`` are alive at 0 and the others make none.
+
+    Live customer ``i`` (``rate``, ``last_purchase`` and ``end`` are per live
+    customer, or scalars) buys by :func:`~clvmodels.simulate.purchase_process`.
+    Returns flat ``(purchases, discounted, value)``: counts, ``sum exp(-delta u)``
+    over purchase times ``u``, and, when ``amounts`` is given (a function of the
+    positions *within* ``live`` of the customers buying in a round, returning one
+    amount each, called once per purchase round), the discounted sum of the amounts
+    (else None). Loops run over purchase rounds, never over customers.
+
+    >>> p, d, v = accumulate_purchases(3, np.array([1]), np.array([1e9]), np.array([2]), 1.0,
+    ...                                0.0, np.random.default_rng(0))
+    >>> p.tolist(), v
+    ([0.0, 2.0, 0.0], None)
+    """
+    live = np.asarray(live, dtype=np.intp)
+    count = np.zeros(live.size)
+    disc = np.zeros(live.size)
+    value = None if amounts is None else np.zeros(live.size)
+    for idx, tau in purchase_process(rate, last_purchase, end, rng):
+        count[idx] += 1.0
+        weight = None if delta == 0 else np.exp(-delta * tau)
+        disc[idx] += 1.0 if weight is None else weight
+        if value is not None:
+            amount = amounts(idx)
+            value[idx] += amount if weight is None else weight * amount
+    outputs = []
+    for part in (count, disc, value):
+        if part is None:
+            outputs.append(None)
+            continue
+        full = np.zeros(n)
+        full[live] = part
+        outputs.append(full)
+    return tuple(outputs)
+
+
+def simulate_live_customers(shape, live, rate, last_purchase, end, delta, rng, amounts=None):
+    """:func:`accumulate_purchases` for a model's ``simulate_future`` (module
+    docstring): ``live`` indexes the flattened ``shape``; ``amounts`` takes flat
+    sample indices; returns ``(purchases, discounted[, value])`` shaped ``shape``."""
+    n = int(np.prod(shape))
+    local = None if amounts is None else (lambda idx: amounts(live[idx]))
+    purchases, disc, value = accumulate_purchases(n, live, rate, last_purchase, end, delta,
+                                                  rng, local)
+    out = (purchases.reshape(shape), disc.reshape(shape))
+    return out if value is None else out + (value.reshape(shape),)
+
+
 class PurchaseModel(BaseModel):
     """Shared predictions of the continuous-time purchase models (module docstring).
     Settings and fitting as in :class:`~clvmodels.models.base.BaseModel`."""
@@ -51,12 +136,17 @@ class PurchaseModel(BaseModel):
     #: the model's formulas by role (module docstring); set by each model
     formulas: dict = {}
 
-    def _formula(self, role: str):
-        fn = type(self).formulas.get(role)
+    @classmethod
+    def formula(cls, role: str):
+        """The model's function for ``role`` (module docstring), for code that maps
+        parameter draws to predictions without knowing the model."""
+        fn = cls.formulas.get(role)
         if fn is None:
-            raise NotImplementedError(f"{type(self).__name__} has no {role.replace('_', ' ')} "
+            raise NotImplementedError(f"{cls.__name__} has no {role.replace('_', ' ')} "
                                       "formula.")
         return fn
+
+    _formula = formula
 
     def _customer_frame(self, data: pd.DataFrame):
         self._require_fitted()
