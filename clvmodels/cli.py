@@ -94,7 +94,8 @@ def _is_summary(frame: pd.DataFrame) -> bool:
 # options of one kind of job only: dest -> the value meaning "not given"
 _NONCONTRACTUAL_ONLY = {
     "fit": {"customer_col": None, "date_col": None, "amount_col": None, "observation_end": None,
-            "time_unit": None, "allow_refunds": False, "reader": "pandas"},
+            "time_unit": None, "allow_refunds": False, "reader": "pandas",
+            "calibration_end": None},
     "score": {"observation_end": None, "allow_refunds": False, "reader": "pandas"},
     "report": {"observation_end": None, "calibration_end": None, "serving_cost_rate": 0.0},
 }
@@ -139,24 +140,51 @@ def _cmd_fit(args) -> str:
     _check_kind_options(args, args.kind)
     if args.kind == "contractual":
         return _fit_contractual(args)
-    if args.model not in (None, "bgnbd"):
-        raise UsageError(f"--model {args.model}: transactions are fitted with bgnbd (BG/NBD + "
-                         "Gamma-Gamma) in this version; churn models (sbg, bdw, auto) need "
-                         "--kind contractual.")
+    model = args.model or "bgnbd"
+    if model not in ("bgnbd", "mbgnbd", "pnbd", "auto"):
+        raise UsageError(f"--model {model}: transactions take bgnbd (BG/NBD, default), mbgnbd "
+                         "(MBG/NBD), pnbd (Pareto/NBD) or auto (the best by holdout with "
+                         "--calibration-end, else by BIC); churn models (sbg, bdw) need --kind "
+                         "contractual.")
+    if args.calibration_end is not None and model != "auto":
+        raise UsageError("--calibration-end on fit chooses a model by its holdout forecast; use "
+                         "it with --model auto (validation of one model: 'clvmodels report "
+                         "... --calibration-end').")
     started = time.perf_counter()
     summary = summarize(args.transactions, args.reader, observation_end=args.observation_end,
                         time_unit=args.time_unit, customer_col=args.customer_col,
                         date_col=args.date_col, amount_col=args.amount_col,
                         allow_refunds=args.allow_refunds)
+    holdout = None
+    if args.calibration_end is not None:
+        from .data.summary import calibration_holdout_summary
+
+        holdout = calibration_holdout_summary(
+            read_table(args.transactions), calibration_end=args.calibration_end,
+            observation_end=summary.attrs.get("observation_end"),
+            time_unit=summary.attrs.get("time_unit"), customer_col=args.customer_col,
+            date_col=args.date_col, amount_col=args.amount_col)
     columns = {"customer_col": args.customer_col, "date_col": args.date_col,
                "amount_col": args.amount_col}
     job = fit_job(summary, args.out, columns=columns, method=args.method, seed=args.seed,
-                  overwrite=args.overwrite)
+                  overwrite=args.overwrite, model=model, holdout=holdout)
     bg, gg = job.transactions.params_, job.spend.params_
+    table = ""
+    if job.meta.get("model_comparison"):
+        import pandas as pd
+
+        frame = pd.DataFrame.from_dict(job.meta["model_comparison"], orient="index")
+        cols = [c for c in ("log_likelihood", "bic", "expected_total", "actual_total", "mae",
+                            "relative_mae", "coverage_90") if c in frame.columns]
+        how = "holdout MAE" if holdout is not None else "BIC"
+        table = (f"\nmodels compared ({how}; the first is used):\n"
+                 + frame[cols].to_string(float_format=lambda v: f"{v:,.1f}" if abs(v) >= 100
+                                         else f"{v:.4f}"))
     return (f"fitted {len(summary):,} customers ({args.method}) in "
-            f"{time.perf_counter() - started:.1f} s: BG/NBD "
+            f"{time.perf_counter() - started:.1f} s: {type(job.transactions).__name__} "
             + ", ".join(f"{k}={v:.4g}" for k, v in bg.items()) + "; Gamma-Gamma "
-            + ", ".join(f"{k}={v:.4g}" for k, v in gg.items()) + f"; saved to {args.out}")
+            + ", ".join(f"{k}={v:.4g}" for k, v in gg.items()) + f"; saved to {args.out}"
+            + table)
 
 
 def _fit_contractual(args) -> str:
@@ -383,6 +411,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--amount-col", default=None, help="default amount")
     fit.add_argument("--observation-end", default=None,
                      help="last day observed, inclusive (default: the last transaction date)")
+    fit.add_argument("--calibration-end", default=None,
+                     help="with --model auto: fit the candidates up to this day, compare their "
+                     "forecasts of the rest and keep the best (by holdout MAE)")
     fit.add_argument("--time-unit", default=None, choices=["day", "week", "month"],
                      help="default week")
     contract = fit.add_argument_group("contractual (--kind contractual)")
@@ -403,7 +434,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="fit one churn model per value of this column (segments that churn "
                           "in different ways, e.g. contract type); not with --covariates")
     fit.add_argument("--model", default=None,
-                     help="transactions: bgnbd (default). Contractual: sbg "
+                     help="transactions: bgnbd (BG/NBD, default), mbgnbd, pnbd (Pareto/NBD) or "
+                     "auto (compares them: by holdout with --calibration-end, else BIC). "
+                     "Contractual: sbg "
                      "(shifted-beta-geometric, default; geometric where churn does not differ "
                      "between accounts), bdw (beta-discrete-Weibull: churn that changes with "
                      "tenure), auto (per segment, the lower BIC; needs --segment-col)")

@@ -48,7 +48,8 @@ from .models.bgnbd import (
     bgnbd_probability_alive,
     bgnbd_simulate_future,
 )
-from .models.gamma_gamma import GammaGammaModel, gamma_gamma_expected_spend
+from .models.gamma_gamma import (GammaGammaModel, gamma_gamma_expected_spend,
+                                 gamma_gamma_spend_sampler)
 from .models.inputs import summary_arrays
 from .models.purchase import PurchaseModel, accumulate_purchases
 from .timeunits import annual_rate_to_continuous, convert_duration, parse_horizon
@@ -152,14 +153,11 @@ def simulate_futures(
 
 
 def _spend_sampler(gg, draw, x, m, rng):
-    """Gamma-Gamma spend of simulated customers (draw index, ``x``, ``m`` per
-    customer; ``draw`` is taken modulo the number of spend draws): ``nu ~ Gamma(p x +
-    q, gamma + x m)`` drawn now, and a function of customer positions returning one
-    amount ``Gamma(p, nu)`` for each."""
-    dg = draw % gg["p"].shape[0]
-    gp = gg["p"][dg]
-    nu = rng.standard_gamma(gp * x + gg["q"][dg]) / (gg["gamma"][dg] + x * m)
-    return lambda idx: rng.standard_gamma(gp[idx]) / nu[idx]
+    """Gamma-Gamma spend of simulated customers (:func:`~clvmodels.models.gamma_gamma.
+    gamma_gamma_spend_sampler`) at spend draws ``draw`` (taken modulo their number)."""
+    n = next(iter(gg.values())).shape[0]
+    params = {k: v[draw % n] for k, v in gg.items()}
+    return gamma_gamma_spend_sampler(**params, frequency=x, monetary_value=m, rng=rng)
 
 
 def _bgnbd_fast_path(model) -> bool:
@@ -274,8 +272,8 @@ def _generic_credible_bounds(model, draws, gg, rows, pairs, horizon, delta, marg
         per_pair = if_alive(**col, frequency=pairs.unique["frequency"][up],
                             T=pairs.unique["T"][up], horizon=horizon, delta=delta)
         pa = p_alive(**col, **{c: triples.unique[c][ut] for c in ("frequency", "recency", "T")})
-        spend = gamma_gamma_expected_spend(gcol["p"], gcol["q"], gcol["gamma"],
-                                           rows["frequency"][idx], rows["monetary_value"][idx])
+        spend = gamma_gamma_expected_spend(**gcol, frequency=rows["frequency"][idx],
+                                           monetary_value=rows["monetary_value"][idx])
         values = margin * pa[:, in_triple] * per_pair[:, in_pair] * spend
         out[:, idx] = credible_bounds(values, level, axis=0)
     return out
@@ -289,8 +287,9 @@ def _expected_clv_draws(bg, gg, rows, per_pair, pair_index, margin):
     col = lambda v: v[:, None]  # noqa: E731 - draws down, rows across
     pa = bgnbd_probability_alive(col(bg["r"]), col(bg["alpha"]), col(bg["a"]), col(bg["b"]),
                                  rows["frequency"], rows["recency"], rows["T"])
-    spend = gamma_gamma_expected_spend(col(gg["p"]), col(gg["q"]), col(gg["gamma"]),
-                                       rows["frequency"], rows["monetary_value"])
+    spend = gamma_gamma_expected_spend(**{k: col(v) for k, v in gg.items()},
+                                       frequency=rows["frequency"],
+                                       monetary_value=rows["monetary_value"])
     return margin * pa * per_pair[:, pair_index] * spend
 
 
@@ -526,7 +525,8 @@ def customer_lifetime_value(
     bg = pick_draws(transaction_model, n_draws, rng)
     k = next(iter(bg.values())).shape[0]
     gg_all = spend_model.param_draws()
-    gg_pick = rng.choice(gg_all["p"].shape[0], size=k, replace=k > gg_all["p"].shape[0])
+    n_spend = next(iter(gg_all.values())).shape[0]
+    gg_pick = rng.choice(n_spend, size=k, replace=k > n_spend)
     gg = {name: v[gg_pick] for name, v in gg_all.items()}
     q = tail_probabilities(level)
     n_rows = comp.n_unique

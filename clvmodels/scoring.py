@@ -31,11 +31,12 @@ import xarray as xr
 
 from .clv import customer_lifetime_value
 from .contractual import _account_column, contractual_lifetime_value
-from .data.subscriptions import _BOOL_WORDS, account_arrays, snapshot_entry
-from .errors import DataError, IncompatibleModelError, format_examples
+from .data.subscriptions import _BOOL_WORDS, snapshot_entry
+from .errors import DataError, FitError, IncompatibleModelError, format_examples
 from .io import _umask, write_table_chunks
-from .models import BetaGeoModel, GammaGammaModel, ShiftedBetaGeoCovariateModel, ShiftedBetaGeoModel
+from .models import GammaGammaModel, ShiftedBetaGeoCovariateModel, ShiftedBetaGeoModel
 from .models.churn import ChurnModel
+from .models.purchase import PurchaseModel
 from .models.persistence import load_model
 from .timeunits import check_time_unit
 
@@ -93,7 +94,7 @@ def _rng(seed: int, k: int) -> np.random.Generator:
 class Job:
     """A fitted non-contractual job: both models and how their data were read."""
 
-    transactions: BetaGeoModel
+    transactions: PurchaseModel
     spend: GammaGammaModel
     meta: dict = field(default_factory=dict)
 
@@ -194,16 +195,74 @@ def _job_meta(kind: str, **fields) -> dict:
             "kind": kind, **fields}
 
 
+#: purchase models by the name the API and the CLI use (``--model``)
+PURCHASE_MODELS = {"bgnbd": "BetaGeoModel", "mbgnbd": "ModifiedBetaGeoModel",
+                   "pnbd": "ParetoNBDModel"}
+
+
+def purchase_model_class(name: str):
+    """The purchase model class for a name in :data:`PURCHASE_MODELS`.
+
+    >>> purchase_model_class("pnbd").__name__
+    'ParetoNBDModel'
+    """
+    import clvmodels
+
+    if name not in PURCHASE_MODELS:
+        raise ValueError(f"The 'model' parameter must be one of {sorted(PURCHASE_MODELS)} or "
+                         f"'auto'. Got {name!r} instead.")
+    return getattr(clvmodels, PURCHASE_MODELS[name])
+
+
+def choose_purchase_model(summary: pd.DataFrame, *, holdout: pd.DataFrame | None = None,
+                          method: str = "mle", seed: int | None = None):
+    """Fit every purchase model of :data:`PURCHASE_MODELS` and pick one: by holdout MAE
+    when a calibration/holdout summary is given (the models are fitted on its
+    calibration part and scored on its holdout), else by BIC on ``summary``. Returns
+    ``(name, table)``: the chosen name and the comparison table (one row per model;
+    :func:`clvmodels.comparison.compare_models` with a holdout)."""
+    from .comparison import compare_models
+
+    data = holdout if holdout is not None else summary
+    fitted = {}
+    for name in PURCHASE_MODELS:
+        try:
+            fitted[name] = purchase_model_class(name)(random_state=seed).fit(data, method=method)
+        except FitError:
+            continue
+    if not fitted:
+        raise FitError("no purchase model could be fitted to these data (tried "
+                       f"{sorted(PURCHASE_MODELS)}); check the summary.")
+    if holdout is not None:
+        table = compare_models(fitted, holdout, levels=(0.9,), n_samples=500,
+                               random_state=seed or 0)
+        return str(table.index[0]), table  # sorted by holdout MAE
+    rows = {n: {"log_likelihood": m.log_likelihood_, "parameters": len(m.param_names),
+                "aic": m.aic_, "bic": len(m.param_names) * np.log(len(data))
+                - 2 * m.log_likelihood_} for n, m in fitted.items()}
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("model").sort_values("bic")
+    return str(table.index[0]), table
+
+
 def fit_job(summary: pd.DataFrame, out_dir: str | os.PathLike, *, columns: dict,
-            method: str = "mle", seed: int | None = None, overwrite: bool = False) -> Job:
-    """Fit BG/NBD and Gamma-Gamma to ``summary`` and save both, with the column
-    names, time unit and observation end, as one directory (written atomically)."""
-    bg = BetaGeoModel(random_state=seed).fit(summary, method=method)
+            method: str = "mle", seed: int | None = None, overwrite: bool = False,
+            model: str = "bgnbd", holdout: pd.DataFrame | None = None) -> Job:
+    """Fit a purchase model (``model``: "bgnbd", "mbgnbd", "pnbd", or "auto": the best
+    by holdout MAE when ``holdout`` — a calibration/holdout summary — is given, else by
+    BIC; :func:`choose_purchase_model`) and Gamma-Gamma to ``summary`` and save both,
+    with the column names, time unit and observation end, as one directory (written
+    atomically). ``job.meta['model_comparison']`` holds the comparison with "auto"."""
+    comparison = None
+    if model == "auto":
+        model, table = choose_purchase_model(summary, holdout=holdout, method=method, seed=seed)
+        comparison = json.loads(table.to_json(orient="index"))
+    bg = purchase_model_class(model)(random_state=seed).fit(summary, method=method)
     gg = GammaGammaModel(random_state=seed).fit(summary, method=method)
     meta = _job_meta(
         "noncontractual", columns=dict(columns), time_unit=summary.attrs.get("time_unit"),
         observation_end=summary.attrs.get("observation_end"), method=method, seed=seed,
-        customers=int(len(summary)))
+        customers=int(len(summary)), model=model, transaction_model=type(bg).__name__,
+        model_comparison=comparison)
 
     def save(tmp: Path) -> None:
         bg.save(tmp / "transactions")
@@ -349,7 +408,11 @@ def load_job(model_dir: str | os.PathLike) -> Job | ContractualJob:
             "Upgrade clvmodels.")
     kind = meta.get("kind", "noncontractual")
     if kind == "noncontractual":
-        bg = load_model(path / "transactions", expected_type=BetaGeoModel)
+        bg = load_model(path / "transactions")
+        if not isinstance(bg, PurchaseModel):
+            raise IncompatibleModelError(f"{str(path)!r}: 'transactions' holds a "
+                                         f"{type(bg).__name__}, not a purchase model; refit "
+                                         "the job.")
         gg = load_model(path / "spend", expected_type=GammaGammaModel)
         return Job(bg, gg, meta)
     if kind == "contractual":

@@ -306,3 +306,39 @@ def test_the_cli_starts_without_the_heavy_libraries():
             " if m in sys.modules]\nprint(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+
+
+def test_any_purchase_model_from_the_command_line(workdir, capsys):
+    """--model picks the purchase model; auto compares them on a holdout and keeps the
+    best; score and report run on whichever was chosen."""
+    from clvmodels.scoring import load_job
+
+    d = workdir
+    assert main(["fit", str(d / "cdnow.csv"), "--out", str(d / "pnbd"), "--model", "pnbd",
+                 "--observation-end", "1998-06-30"]) == 0
+    assert "ParetoNBDModel r=" in capsys.readouterr().out
+    assert type(load_job(d / "pnbd").transactions).__name__ == "ParetoNBDModel"
+    assert main(["score", str(d / "pnbd"), str(d / "cdnow.csv"), "--out",
+                 str(d / "pnbd.parquet"), "--margin", "0.3"]) == 0
+    scores = pd.read_parquet(d / "pnbd.parquet")
+    assert list(scores.columns) == list(SCORE_COLUMNS) and len(scores) == 2357
+    assert main(["fit", str(d / "cdnow.csv"), "--out", str(d / "auto"), "--model", "auto",
+                 "--calibration-end", "1997-09-30", "--observation-end", "1998-06-30"]) == 0
+    out = capsys.readouterr().out
+    assert "models compared (holdout MAE; the first is used)" in out
+    job = load_job(d / "auto")
+    table = pd.DataFrame.from_dict(job.meta["model_comparison"], orient="index")
+    assert set(table.index) == {"bgnbd", "mbgnbd", "pnbd"}
+    assert job.meta["model"] == table["mae"].idxmin()  # the best holdout MAE is kept
+    assert main(["report", str(d / "auto"), str(d / "cdnow.csv"), "--out",
+                 str(d / "auto.html")]) == 0
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--model", "sbg"], "transactions take bgnbd"),
+    (["--calibration-end", "1997-09-30"], "use it with --model auto"),
+])
+def test_purchase_model_usage_errors(workdir, capsys, args, message):
+    with pytest.raises(SystemExit) as exit_:
+        main(["fit", str(workdir / "cdnow.csv"), "--out", str(workdir / "x"), *args])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err

@@ -68,6 +68,25 @@ def gamma_gamma_expected_spend(p, q, gamma, frequency, monetary_value):
     return p * (gamma + xm) / (p * x + q - 1.0)
 
 
+def gamma_gamma_spend_sampler(p, q, gamma, frequency, monetary_value, rng):
+    """Simulated spend of customers with ``frequency`` repeat purchases of mean value
+    ``monetary_value`` (one parameter draw per customer, arrays of equal length): the
+    spend rate ``nu ~ Gamma(p x + q, gamma + x m)`` is drawn now, and the returned
+    function gives one purchase amount ``Gamma(p, nu)`` for each customer position
+    it is called with.
+
+    >>> draw = gamma_gamma_spend_sampler(np.array([6.25]), np.array([3.74]),
+    ...                                  np.array([15.44]), np.array([2.0]),
+    ...                                  np.array([40.0]), np.random.default_rng(0))
+    >>> amounts = draw(np.zeros(20000, dtype=int))
+    >>> bool(abs(amounts.mean() - 40) < 12)
+    True
+    """
+    x, m = frequency, monetary_value
+    nu = rng.standard_gamma(p * x + q) / (gamma + x * m)
+    return lambda idx: rng.standard_gamma(p[idx]) / nu[idx]
+
+
 def _sufficient_statistics(x, m, w):
     """What the summed likelihood needs, computed once per fit: per distinct ``x``
     the total weight, and the weighted sums of ``x log m`` and ``log m``."""

@@ -1,4 +1,4 @@
-"""The purchase-data report (BG/NBD + Gamma-Gamma): :func:`build_report`."""
+"""The purchase-data report (any purchase model + Gamma-Gamma): :func:`build_report`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pandas as pd
 from .. import plots
 from ..clv import customer_lifetime_value
 from ..evaluation import evaluate_holdout
-from ..models import BetaGeoModel, GammaGammaModel
+from ..models import GammaGammaModel
+from ..models.purchase import PurchaseModel
 from .page import (_figure, _kpis, _ltv_cac_flag, _money, _ratio, _table, _write_report,
                    _years_to_unit)
 
@@ -20,7 +21,7 @@ __all__ = ["build_report"]
 
 
 def build_report(
-    transaction_model: BetaGeoModel,
+    transaction_model: PurchaseModel,
     spend_model: GammaGammaModel,
     summary: pd.DataFrame,
     out: str | os.PathLike,
@@ -42,7 +43,8 @@ def build_report(
 
     Parameters
     ----------
-    transaction_model, spend_model : fitted BetaGeoModel, GammaGammaModel
+    transaction_model, spend_model : fitted PurchaseModel, GammaGammaModel
+        Any purchase model (BG/NBD, MBG/NBD, Pareto/NBD) and the spend model.
     summary : DataFrame
         RFM summary of the customers to value (same time unit as the models).
     transactions : DataFrame, optional
@@ -85,7 +87,10 @@ def build_report(
 
     # 2. model fit
     parts.append("<h2>How well the model fits</h2>")
-    for name, model, what in (("Purchases (BG/NBD)", transaction_model, "purchase and drop-out"),
+    label = {"BetaGeoModel": "BG/NBD", "ModifiedBetaGeoModel": "MBG/NBD",
+             "ParetoNBDModel": "Pareto/NBD"}.get(type(transaction_model).__name__,
+                                                 type(transaction_model).__name__)
+    for name, model, what in ((f"Purchases ({label})", transaction_model, "purchase and drop-out"),
                               ("Spend (Gamma-Gamma)", spend_model, "spend per purchase")):
         s = model.summary(level=level)
         parts.append(f"<h3>{name}</h3><p class='note'>Parameters of the {what} model, with "
