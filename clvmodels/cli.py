@@ -341,8 +341,19 @@ def _cmd_report(args) -> str:
     out = build_report(job.transactions, job.spend, summary, args.out, transactions=tx,
                        holdout=holdout, segments=segments, acquisition_cost=cost,
                        serving_cost_rate=args.serving_cost_rate, discount_rate=args.discount_rate,
-                       margin=args.margin, random_state=args.seed)
+                       margin=args.margin, random_state=args.seed,
+                       comparison=_comparison(job.meta.get("model_comparison")))
     return f"wrote {out} for {len(summary):,} customers in {time.perf_counter() - started:.1f} s"
+
+
+def _comparison(table: dict | None):
+    """The model comparison a job keeps (``fit --model auto``) as a DataFrame."""
+    if not table:
+        return None
+    import pandas as pd
+
+    frame = pd.DataFrame.from_dict(table, orient="index")  # job.json sorts keys: re-rank
+    return frame.sort_values("mae" if "mae" in frame.columns else "bic", kind="stable")
 
 
 def _report_contractual(args, job, started) -> str:

@@ -332,6 +332,9 @@ def test_any_purchase_model_from_the_command_line(workdir, capsys):
     assert job.meta["model"] == table["mae"].idxmin()  # the best holdout MAE is kept
     assert main(["report", str(d / "auto"), str(d / "cdnow.csv"), "--out",
                  str(d / "auto.html")]) == 0
+    page = (d / "auto.html").read_text()
+    assert "Which purchase model" in page and "forecast the holdout period best" in page
+    assert all(name in page for name in ("BG/NBD", "MBG/NBD", "Pareto/NBD"))
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -342,3 +345,17 @@ def test_purchase_model_usage_errors(workdir, capsys, args, message):
     with pytest.raises(SystemExit) as exit_:
         main(["fit", str(workdir / "cdnow.csv"), "--out", str(workdir / "x"), *args])
     assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_contractual_score_over_a_horizon(telco_dir):
+    d = telco_dir
+    whole, year = d / "whole.parquet", d / "year.parquet"
+    for out, extra in ((whole, []), (year, ["--horizon", "1 year"])):
+        assert main(["score", str(d / "churn"), str(d / "telco.csv"), "--out", str(out),
+                     "--margin", "0.6", "--seed", "1", *extra]) == 0
+    a, b = pd.read_parquet(whole), pd.read_parquet(year)
+    active = a["probability_renewal"] > 0
+    assert (b["expected_clv"] <= a["expected_clv"] + 1e-9).all()
+    assert (b.loc[active, "expected_clv"] < a.loc[active, "expected_clv"]).all()
+    # within one year an account renews at most 12 times: at most 12 months of revenue
+    assert (b["expected_residual_lifetime"] <= 12 + 1e-9).all()

@@ -38,6 +38,7 @@ def build_report(
     title: str = "Customer lifetime value forecast",
     random_state: int = 0,
     n_samples: int = 200,
+    comparison: pd.DataFrame | None = None,
 ) -> Path:
     """Write the forecast report to ``out`` (atomically) and return its path.
 
@@ -58,6 +59,10 @@ def build_report(
         Cost to acquire a customer: one number, or one per segment.
     serving_cost_rate : float
         Cost of serving customers as a share of revenue (for gross vs net).
+    comparison : DataFrame, optional
+        A comparison of purchase models (:func:`clvmodels.comparison.compare_models`,
+        or the table ``clvmodels fit --model auto`` keeps in the job), shown in the
+        fit section with the model that was chosen.
     """
     unit = transaction_model.time_unit_
     horizons = {y: f"{y:g} year" + ("s" if y != 1 else "") for y in horizons_years}
@@ -101,6 +106,8 @@ def build_report(
             parts.append(f"<p class='note'>Sampler check: largest R-hat {worst:.3f} "
                          f"({'fine' if worst <= 1.01 else 'too high: rerun longer'}); smallest "
                          f"effective sample size {s['ess_bulk'].min():,.0f}.</p>")
+    if comparison is not None and len(comparison):
+        parts.append(_comparison_section(comparison, label))
     figs = [_figure(lambda ax: plots.plot_frequency_fit(transaction_model, summary, ax=ax))]
     if holdout is not None:
         # validate a model that has not seen the holdout: refit on the calibration part
@@ -214,3 +221,28 @@ def build_report(
     if history is not None:
         export_frame["value_so_far"] = history * margin
     return _write_report(out, title, parts, export_frame)
+
+
+_COMPARISON_COLUMNS = {
+    "log_likelihood": ("log-likelihood (calibration)", lambda v: f"{v:,.1f}"),
+    "bic": ("BIC", lambda v: f"{v:,.1f}"),
+    "expected_total": ("holdout purchases, expected", lambda v: f"{v:,.0f}"),
+    "actual_total": ("holdout purchases, actual", lambda v: f"{v:,.0f}"),
+    "mae": ("error per customer (MAE)", lambda v: f"{v:.3f}"),
+    "relative_mae": ("relative MAE", lambda v: f"{v:.3f}"),
+    "coverage_90": ("90% range held (randomized PIT)", lambda v: f"{v:.1%}"),
+}
+_MODEL_NAMES = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pnbd": "Pareto/NBD"}
+
+
+def _comparison_section(comparison: pd.DataFrame, chosen: str) -> str:
+    """The purchase models compared, in the order of the comparison (best first)."""
+    cols = [c for c in _COMPARISON_COLUMNS if c in comparison.columns]
+    table = comparison[cols].rename(index=lambda n: _MODEL_NAMES.get(n, n))
+    table = table.rename(columns={c: _COMPARISON_COLUMNS[c][0] for c in cols})
+    fmt = {_COMPARISON_COLUMNS[c][0]: _COMPARISON_COLUMNS[c][1] for c in cols}
+    how = ("forecast the holdout period best (smallest error per customer)"
+           if "mae" in comparison.columns else "has the lowest BIC")
+    return (f"<h3>Which purchase model</h3><p>The {html.escape(chosen)} model was chosen "
+            f"because it {how} among the models compared:</p>"
+            + _table(table.rename_axis("model"), fmt=fmt))
