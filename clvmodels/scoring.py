@@ -370,19 +370,11 @@ def fit_contractual_job(
         observed_periods=observed_periods,
         covariates=list(covariates), covariate_levels=levels, model_covariates=list(names),
         model=type(churn).__name__, churn_model=model, segment_col=segment_col,
-        boundaries=_boundary_notes(churn), time_unit=period, method=method, seed=seed,
+        boundaries={("all" if k is None else str(k)): v
+                    for k, v in churn.boundary_statements().items()}, time_unit=period, method=method, seed=seed,
         accounts=int(len(accounts)), churned=int(accounts["churned"].sum()))
     _write_job(out_dir, overwrite, meta, lambda tmp: _save_churn_model(churn, tmp / _CHURN_DIR))
     return ContractualJob(churn, meta)
-
-
-def _boundary_notes(model) -> dict:
-    """Statements of fits that ended at a boundary (DESIGN.md principle 8), by segment
-    (``"all"`` for an unsegmented model)."""
-    if hasattr(model, "boundaries_"):
-        return {str(k): v for k, v in model.boundaries_.items()}
-    note = getattr(model, "boundary_", None)
-    return {"all": note["message"]} if note else {}
 
 
 def load_job(model_dir: str | os.PathLike) -> Job | ContractualJob:

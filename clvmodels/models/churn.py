@@ -322,6 +322,12 @@ class ChurnModel(BaseModel):
         }
         return self
 
+    def boundary_statements(self) -> dict:
+        """The statements of fits that ended at a boundary, keyed by segment (``None``
+        for a model without segments); empty when none did."""
+        note = getattr(self, "boundary_", None)
+        return {None: note["message"]} if note else {}
+
     def summary(self, level: float = 0.95) -> pd.DataFrame:
         """Parameter table (see :meth:`BaseModel.summary`); at a boundary,
         ``attrs['boundary']`` holds the statement and the likelihood-ratio test

@@ -210,6 +210,11 @@ class SegmentedChurnModel(ChurnModel):
         self.boundaries_ = {k: m.boundary_["message"] for k, m in models.items()
                             if getattr(m, "boundary_", None)}
 
+    def boundary_statements(self) -> dict:
+        """The boundary statements of the segments' fits, by segment."""
+        self._require_fitted()
+        return dict(self.boundaries_)
+
     @property
     def param_names(self) -> tuple[str, ...]:
         if not hasattr(self, "_names"):

@@ -158,16 +158,15 @@ def build_contractual_report(
     table = summary[["estimate", "lower", "upper"]].copy()
     if isinstance(table.index, pd.MultiIndex):
         table.index = pd.Index([" · ".join(map(str, i)) for i in table.index], name="parameter")
-    notes = _boundary_notes(model)
+    notes = [v if k is None else f"{k}: {v}" for k, v in model.boundary_statements().items()]
     if segment_col is None:
         fit_words = (f" Over the {tau} {unit}s seen, the model's survival curve stays within "
                      f"{100 * gap:.1f} percentage points of the life table (largest gap); "
                      f"beyond {tau} {unit}s it is a projection.")
     else:  # pooled curves of different segments mix different account bases: per segment
-        gaps = [float(np.nanmax(np.abs(_segment_survival(accounts, codes == g)
-                                       - curves[g][:_segment_survival(accounts,
-                                                                      codes == g).size])))
-                for g in range(len(keys))]
+        observed_curves = [_segment_survival(accounts, codes == g) for g in range(len(keys))]
+        gaps = [float(np.nanmax(np.abs(obs - curves[g][:obs.size])))
+                for g, obs in enumerate(observed_curves)]
         fit_words = (" Largest gap between the model's survival curve and the life table "
                      "within the observed time, by segment: " + ", ".join(
                          f"{k} {100 * v:.1f} percentage points" for k, v in zip(keys, gaps))
@@ -235,7 +234,7 @@ def build_contractual_report(
                       "segments separately or with covariates.</p>"
                       if not model._covariate_names() else "") + "<div class='grid'>" + "".join(
             _figure(lambda ax, g=g: plots.plot_survival(
-                _segment_survival(accounts, codes == g), curves[g], calibration_periods=int(
+                observed_curves[g], curves[g], calibration_periods=int(
                     taus[g]), label=f"still active, {keys[g]}", time_unit=unit, ax=ax))
             for g in shown) + "</div>")
 
@@ -357,13 +356,6 @@ def _model_name(model) -> str:
                                          "between accounts and change with tenure)",
              "BetaDiscreteWeibullCovariateModel": "beta-discrete-Weibull model with covariates"}
     return names.get(type(model).__name__, type(model).__name__)
-
-
-def _boundary_notes(model) -> list[str]:
-    if hasattr(model, "boundaries_"):
-        return [f"{k}: {v}" for k, v in model.boundaries_.items()]
-    note = getattr(model, "boundary_", None)
-    return [note["message"]] if note else []
 
 
 def _checks_section(model, accounts, segment_col, level, unit) -> str:
