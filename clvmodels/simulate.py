@@ -80,6 +80,15 @@ def simulate_bgnbd(
     lam = rng.gamma(r, 1.0 / alpha, n_customers)
     p = rng.beta(a, b, n_customers)
     last = rng.geometric(np.clip(p, 1e-12, 1.0))  # the purchase after which she drops out
+    return purchases_to_summary(lam, p, last, T, holdout, time_unit, rng)
+
+
+def purchases_to_summary(lam, p, last, T, holdout, time_unit, rng) -> pd.DataFrame:
+    """The summary (and holdout counts) of customers buying at rates ``lam`` until their
+    ``last`` purchase (the drop-out models: :func:`simulate_bgnbd`, and MBG/NBD's
+    simulator, where ``last`` may be 0), observed until ``T``; ``p`` is reported as the
+    true drop-out probability."""
+    n_customers = lam.shape[0]
     freq = np.zeros(n_customers, dtype=np.int64)
     recency = np.zeros(n_customers)
     hold = np.zeros(n_customers, dtype=np.int64)

@@ -32,7 +32,7 @@ from scipy import special
 from ..data.compress import compress_rows
 from ..errors import check_parameter
 from ..priors import LogNormal
-from ..simulate import purchase_process
+from ..simulate import purchases_to_summary
 from .backend import NUMPY, pytensor_ops
 from .purchase import PurchaseModel, broadcast_flat, simulate_live_customers
 from .bgnbd import (
@@ -322,26 +322,4 @@ def simulate_mbgnbd(
     p = rng.beta(a, b, n_customers)
     # the repeat purchase after which she drops out; 0: right after the first purchase
     last = rng.geometric(np.clip(p, 1e-12, 1.0)) - 1
-    freq = np.zeros(n_customers, dtype=np.int64)
-    recency = np.zeros(n_customers)
-    hold = np.zeros(n_customers, dtype=np.int64)
-    for idx, tau in purchase_process(lam, last, T + holdout, rng):
-        in_cal = tau <= T[idx]
-        ci = idx[in_cal]
-        freq[ci] += 1
-        recency[ci] = tau[in_cal]
-        hold[idx[~in_cal]] += 1
-    out = pd.DataFrame({
-        "frequency": freq,
-        "recency": recency,
-        "T": T,
-        "true_lambda": lam,
-        "true_p": p,
-        "true_alive": freq < last,
-    })
-    if holdout > 0:
-        out["holdout_frequency"] = hold
-        out["holdout_length"] = float(holdout)
-    out.index.name = "customer_id"
-    out.attrs["time_unit"] = time_unit
-    return out
+    return purchases_to_summary(lam, p, last, T, holdout, time_unit, rng)
