@@ -393,14 +393,12 @@ class BetaGeoModel(PurchaseModel):
         arr = summary_arrays(data, type(self).__name__)
         comp = compress_rows(arr, ["frequency", "recency", "T"])
         u = comp.unique
-        ux, idx = np.unique(u["frequency"], return_inverse=True)
         arrays = {"x": u["frequency"], "T": u["T"],
                   "stats": bgnbd_statistics(u["frequency"], u["recency"], u["T"], comp.weights)}
         return arrays, comp.weights
 
     def _start(self, arrays, weights):
-        mean_rate = np.average(arrays["x"] / np.maximum(arrays["T"], 1e-9), weights=weights)
-        alpha0 = 1.0 / max(mean_rate, 1e-6)
+        alpha0 = self._start_alpha(arrays, weights)
         return np.log([1.0, alpha0, 1.0, 1.0])
 
     def _loglik_and_grad(self, log_params, arrays, weights):

@@ -29,7 +29,6 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from ..data.compress import compress_rows
 from ..errors import check_parameter
 from ..priors import LogNormal
 from ..simulate import purchases_to_summary
@@ -42,7 +41,6 @@ from .bgnbd import (
     bgnbd_live_state,
     bgnbd_probability_of_purchases,
 )
-from .inputs import summary_arrays
 
 __all__ = [
     "ModifiedBetaGeoModel",
@@ -262,15 +260,8 @@ class ModifiedBetaGeoModel(PurchaseModel):
         "simulate_future": mbgnbd_simulate_future,
     }
 
-    def _prepare(self, data):
-        arr = summary_arrays(data, type(self).__name__)
-        comp = compress_rows(arr, ["frequency", "recency", "T"])
-        u = comp.unique
-        return {"x": u["frequency"], "t_x": u["recency"], "T": u["T"]}, comp.weights
-
     def _start(self, arrays, weights):
-        mean_rate = np.average(arrays["x"] / np.maximum(arrays["T"], 1e-9), weights=weights)
-        alpha0 = 1.0 / max(mean_rate, 1e-6)
+        alpha0 = self._start_alpha(arrays, weights)
         return np.log([1.0, alpha0, 1.0, 1.0])
 
     def _loglik_and_grad(self, log_params, arrays, weights):

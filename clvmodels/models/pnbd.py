@@ -54,7 +54,6 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from ..data.compress import compress_rows
 from ..errors import check_parameter
 from ..priors import LogNormal
 from .backend import NUMPY, pytensor_ops
@@ -65,7 +64,6 @@ from .purchase import (
     expected_cumulative_purchases,
     simulate_live_customers,
 )
-from .inputs import summary_arrays
 
 __all__ = [
     "ParetoNBDModel",
@@ -523,15 +521,8 @@ class ParetoNBDModel(PurchaseModel):
         "simulate_future": pnbd_simulate_future,
     }
 
-    def _prepare(self, data):
-        arr = summary_arrays(data, type(self).__name__)
-        comp = compress_rows(arr, ["frequency", "recency", "T"])
-        u = comp.unique
-        return {"x": u["frequency"], "t_x": u["recency"], "T": u["T"]}, comp.weights
-
     def _start(self, arrays, weights):
-        mean_rate = np.average(arrays["x"] / np.maximum(arrays["T"], 1e-9), weights=weights)
-        alpha0 = 1.0 / max(mean_rate, 1e-6)
+        alpha0 = self._start_alpha(arrays, weights)
         beta0 = max(float(np.average(arrays["T"], weights=weights)), 1e-6)
         return np.log([1.0, alpha0, 1.0, beta0])
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..data.compress import compress_rows
 from ..simulate import purchase_process
 from .base import BaseModel
 from .inputs import summary_arrays
@@ -147,6 +148,22 @@ class PurchaseModel(BaseModel):
         return fn
 
     _formula = formula
+
+    # ------------------------------------------------------------ engine hooks
+    def _prepare(self, data):
+        """Validated summary compressed to distinct ``(frequency, recency, T)`` rows:
+        arrays ``x``, ``t_x``, ``T`` and the row counts as weights (models whose
+        likelihood regroups further, like BG/NBD, override it)."""
+        arr = summary_arrays(data, type(self).__name__)
+        comp = compress_rows(arr, ["frequency", "recency", "T"])
+        u = comp.unique
+        return {"x": u["frequency"], "t_x": u["recency"], "T": u["T"]}, comp.weights
+
+    @staticmethod
+    def _start_alpha(arrays, weights) -> float:
+        """A starting rate parameter: one over the average purchase rate ``x / T``."""
+        mean_rate = np.average(arrays["x"] / np.maximum(arrays["T"], 1e-9), weights=weights)
+        return 1.0 / max(mean_rate, 1e-6)
 
     def _customer_frame(self, data: pd.DataFrame):
         self._require_fitted()
