@@ -302,6 +302,7 @@ def _revenue_col(args, job) -> str:
 
 def _cmd_report(args) -> str:
     import pandas as pd
+
     from .data.summary import calibration_holdout_summary, rfm_summary
     from .data.transactions import load_transactions
     from .report import build_report

@@ -112,7 +112,7 @@ def load_telco() -> pd.DataFrame:
     observed for that one decision only: ``entry = tenure - 1`` (0 for the 11 accounts
     with tenure 0, which have made no decision yet). Every churn model conditions on
     it, so the frame can be passed to
-    :class:`clvmodels.models.sbg.ShiftedBetaGeoModel` as it is. Dropping ``entry``
+    :class:`clvmodels.models.churn.sbg.ShiftedBetaGeoModel` as it is. Dropping ``entry``
     would treat each account as observed from acquisition and make churn look far
     lower than it is (62% of tenure-1 accounts cancelled in the month).
 
@@ -166,7 +166,7 @@ def load_donations() -> pd.DataFrame:
         22 rows with int64 columns ``frequency`` (years with a donation, 0-6),
         ``recency`` (the last of them, 1996 = 1; 0 if none), ``n_periods`` (6) and
         ``weight`` (donors with that history), as
-        :class:`clvmodels.models.bgbb.BetaGeoBetaBinomModel` takes them;
+        :class:`clvmodels.models.purchase.bgbb.BetaGeoBetaBinomModel` takes them;
         ``attrs['time_unit'] == 'year'``.
 
     Examples

@@ -29,16 +29,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .clv import customer_lifetime_value
-from .contractual import _account_column, contractual_lifetime_value
 from .data.subscriptions import _BOOL_WORDS, snapshot_entry
 from .errors import DataError, FitError, IncompatibleModelError, format_examples
 from .io import _umask, write_table_chunks
 from .models import GammaGammaModel, ShiftedBetaGeoCovariateModel, ShiftedBetaGeoModel
-from .models.churn import ChurnModel
-from .models.purchase import PurchaseModel
+from .models.churn.base import ChurnModel
 from .models.persistence import load_model
+from .models.purchase.base import PurchaseModel
 from .timeunits import check_time_unit
+from .value.contractual import _account_column, contractual_lifetime_value
+from .value.purchase import customer_lifetime_value
 
 __all__ = ["Job", "ContractualJob", "fit_job", "fit_contractual_job", "load_job",
            "contractual_accounts", "score_chunks", "score_to_file", "SCORE_COLUMNS",
@@ -220,8 +220,8 @@ def choose_purchase_model(summary: pd.DataFrame, *, holdout: pd.DataFrame | None
     when a calibration/holdout summary is given (the models are fitted on its
     calibration part and scored on its holdout), else by BIC on ``summary``. Returns
     ``(name, table)``: the chosen name and the comparison table (one row per model;
-    :func:`clvmodels.comparison.compare_models` with a holdout)."""
-    from .comparison import compare_models
+    :func:`clvmodels.evaluation.comparison.compare_models` with a holdout)."""
+    from .evaluation.comparison import compare_models
 
     data = holdout if holdout is not None else summary
     fitted = {}
@@ -313,7 +313,7 @@ def fit_contractual_job(
         ``job.json``.
     segment_col : str, optional
         Fit one churn model per segment of this column
-        (:class:`~clvmodels.models.segmented.SegmentedChurnModel`), for segments that
+        (:class:`~clvmodels.models.churn.segmented.SegmentedChurnModel`), for segments that
         churn in different ways; not together with ``covariates``.
     model : {"sbg", "bdw", "auto"}
         The churn model: shifted-beta-geometric (default; the geometric model where
@@ -345,7 +345,7 @@ def fit_contractual_job(
         raise DataError(f"fit_contractual_job: the revenue column {revenue_col!r} (--revenue-col) "
                         f"is not in the accounts table; it has {list(table.columns)[:20]}.")
     names = _model_covariates(covariates, levels)
-    from .models.segmented import SegmentedChurnModel, churn_model_class
+    from .models.churn.segmented import SegmentedChurnModel, churn_model_class
 
     if segment_col is not None and names:
         raise DataError("fit_contractual_job: give either covariates (--covariates) or a segment "
@@ -427,7 +427,7 @@ _SEGMENTS_FILE = "segments.json"
 
 def _covariate_classes() -> dict[str, type]:
     """Covariate model class by the name of its cohort model."""
-    from .models.sbg_covariates import CovariateChurnMixin
+    from .models.churn.covariates import CovariateChurnMixin
 
     out = {"ShiftedBetaGeoModel": ShiftedBetaGeoCovariateModel}
     for cls in _subclasses(CovariateChurnMixin):
@@ -443,8 +443,8 @@ def _subclasses(cls):
 
 
 def _save_churn_model(model: ChurnModel, path: Path) -> None:
-    from .models.sbg_covariates import CovariateChurnMixin
-    from .models.segmented import SegmentedChurnModel
+    from .models.churn.covariates import CovariateChurnMixin
+    from .models.churn.segmented import SegmentedChurnModel
 
     if isinstance(model, SegmentedChurnModel):
         path.mkdir()
@@ -515,7 +515,7 @@ def _load_churn_model(path: Path) -> ChurnModel:
 
 
 def _load_segmented(path: Path) -> ChurnModel:
-    from .models.segmented import SegmentedChurnModel
+    from .models.churn.segmented import SegmentedChurnModel
 
     try:
         info = json.loads((path / _SEGMENTS_FILE).read_text())

@@ -1,7 +1,7 @@
 """Seeded simulators of the models' generative processes.
 
 They serve parameter-recovery and coverage tests, benchmarks, and the predictive
-intervals of :mod:`clvmodels.clv`, which simulate each customer's future with the
+intervals of :mod:`clvmodels.value.purchase`, which simulate each customer's future with the
 same purchase process (:func:`purchase_process`).
 """
 

@@ -23,7 +23,7 @@ import pandas as pd
 import clvmodels as clv
 from clvmodels import plots
 from clvmodels.datasets import load_telco
-from clvmodels.models.sbg import sbg_discounted_residual_lifetime"""),
+from clvmodels.models.churn.sbg import sbg_discounted_residual_lifetime"""),
     ("md", """## 1. Two cohorts: years 1-7 to fit, years 8-12 to check
 
 Customers still active at the start of each year, out of 1,000 acquired in year 0 (Fader & Hardie 2007). `accounts_from_survival` turns a table into weighted rows: the customers who left in year *t* (tenure *t*, churned) and the survivors (tenure 7, active)."""),
@@ -77,7 +77,7 @@ for segment, words in by_contract.boundaries_.items():
     print(f'{segment}: {words}', end='\\n\\n')
 by_contract.summary()[['estimate', 'lower', 'upper']].round(4)"""),
     ("md", """Model checks: the observed share of renewal decisions that ended in a cancellation, by tenure band and contract, with its 90% interval, against the model's expected share for the same accounts and decisions; flags in words."""),
-    ("code", """from clvmodels.churn_checks import churn_by_tenure_band, describe_flags, survival_check
+    ("code", """from clvmodels.evaluation.churn_checks import churn_by_tenure_band, describe_flags, survival_check
 bands = churn_by_tenure_band(by_contract, telco, by='Contract')
 for sentence in describe_flags(bands, survival_check(by_contract, telco, by='Contract')):
     print(sentence, end='\\n\\n')

@@ -10,14 +10,14 @@ from clvmodels import (
     IncompatibleModelError,
     customer_lifetime_value,
 )
-from clvmodels.clv import simulate_futures
 from clvmodels.datasets import load_cdnow_summary
-from clvmodels.models.bgnbd import (
+from clvmodels.models.purchase.bgnbd import (
     bgnbd_conditional_expected_purchases,
     bgnbd_discounted_purchases_if_alive,
     bgnbd_probability_alive,
 )
 from clvmodels.timeunits import annual_rate_to_continuous
+from clvmodels.value.purchase import simulate_futures
 
 BTYD = (0.2425982, 4.413684, 0.7929899, 2.426167)
 
@@ -77,7 +77,7 @@ def test_simulated_mean_matches_expected_value():
             "T": np.array([20.0, 38.86, 39]), "monetary_value": np.array([np.nan, 40.0, 25.0])}
     delta = annual_rate_to_continuous(0.2, "week")
     sims = simulate_futures(bg, rows, 52.0, delta, 200_000, np.random.default_rng(4), gg=gg)
-    from clvmodels.models.gamma_gamma import gamma_gamma_expected_spend
+    from clvmodels.models.spend.gamma_gamma import gamma_gamma_expected_spend
 
     expected = (bgnbd_probability_alive(*BTYD, rows["frequency"], rows["recency"], rows["T"])
                 * bgnbd_discounted_purchases_if_alive(*BTYD, rows["frequency"], rows["T"], 52.0, delta)

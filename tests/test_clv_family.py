@@ -17,12 +17,12 @@ from clvmodels import (
     customer_lifetime_value,
     evaluate_holdout,
 )
-from clvmodels.clv import simulate_model_futures
 from clvmodels.datasets import load_cdnow_summary
-from clvmodels.models.gamma_gamma import gamma_gamma_expected_spend
-from clvmodels.models.mbgnbd import simulate_mbgnbd
-from clvmodels.models.pnbd import simulate_pnbd
+from clvmodels.models.purchase.mbgnbd import simulate_mbgnbd
+from clvmodels.models.purchase.pnbd import simulate_pnbd
+from clvmodels.models.spend.gamma_gamma import gamma_gamma_expected_spend
 from clvmodels.timeunits import annual_rate_to_continuous
+from clvmodels.value.purchase import simulate_model_futures
 
 FAMILY = [ModifiedBetaGeoModel, ParetoNBDModel]
 #: expected holdout purchases on CDNOW (39 weeks) at the maximum-likelihood fit

@@ -5,13 +5,13 @@ and the interpolation of the discounted purchases over T."""
 import numpy as np
 import pytest
 
-import clvmodels.clv_kernel as ck
+import clvmodels.value.kernel as ck
 from clvmodels import BetaGeoModel, GammaGammaModel
-from clvmodels.clv import _expected_clv_draws, _per_pair
 from clvmodels.data.compress import compress_rows
 from clvmodels.datasets import load_cdnow_summary
-from clvmodels.intervals import credible_bounds, weibull_positions
 from clvmodels.timeunits import annual_rate_to_continuous
+from clvmodels.value.intervals import credible_bounds, weibull_positions
+from clvmodels.value.purchase import _expected_clv_draws, _per_pair
 
 
 def _quantiles(values, level):
@@ -149,7 +149,7 @@ def test_interpolation_falls_back_where_the_quadrature_fails():
 
 
 def test_bounds_do_not_depend_on_batch_sizes(cdnow_case, monkeypatch):
-    import clvmodels.clv as clv
+    import clvmodels.value.purchase as clv
 
     bg, gg, _, _ = cdnow_case
     summary = load_cdnow_summary()

@@ -3,10 +3,15 @@
 import numpy as np
 import pytest
 
-from clvmodels import (BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel,
-                       calibration_holdout_summary)
-from clvmodels.comparison import compare_models
+from clvmodels import (
+    BetaGeoModel,
+    GammaGammaModel,
+    ModifiedBetaGeoModel,
+    ParetoNBDModel,
+    calibration_holdout_summary,
+)
 from clvmodels.datasets import load_cdnow_transactions
+from clvmodels.evaluation.comparison import compare_models
 
 
 @pytest.fixture(scope="module")

@@ -46,8 +46,8 @@ def test_dask_dataframe_function_matches_local_chunks(job_and_summary):
 def test_kernel_threads_leave_parallelism_to_dask_workers():
     import os
 
-    from clvmodels.clv_kernel import _threads
     from clvmodels.distributed import dask_client
+    from clvmodels.value.kernel import _threads
 
     assert _threads(1_000_000) == len(os.sched_getaffinity(0))  # outside: the process's CPUs
     assert _threads(1_000) == 1  # too few rows to be worth a thread

@@ -5,7 +5,7 @@ import pytest
 
 from clvmodels import BetaGeoModel, evaluate_holdout, simulate_bgnbd
 from clvmodels.datasets import load_cdnow_summary
-from clvmodels.evaluation import pit_coverage
+from clvmodels.evaluation.holdout import pit_coverage
 
 
 def test_pit_coverage_is_exact_for_calibrated_counts(rng):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from clvmodels.intervals import credible_bounds
+from clvmodels.value.intervals import credible_bounds
 
 
 @pytest.mark.parametrize("n_draws", [100, 200, 1000])

@@ -23,7 +23,7 @@ from clvmodels import (  # noqa: E402
     customer_lifetime_value,
 )
 from clvmodels.datasets import load_cdnow_summary, load_cdnow_transactions  # noqa: E402
-from clvmodels.models.bgnbd import (  # noqa: E402
+from clvmodels.models.purchase.bgnbd import (  # noqa: E402
     bgnbd_expected_purchases_new,
     bgnbd_probability_alive,
     bgnbd_probability_of_purchases,

@@ -2,7 +2,11 @@ import math
 
 import pytest
 
-from clvmodels.timeunits import annual_rate_to_continuous, convert_duration, parse_horizon
+from clvmodels.timeunits import (
+    annual_rate_to_continuous,
+    convert_duration,
+    parse_horizon,
+)
 
 
 def test_horizons_need_units():

@@ -2,7 +2,7 @@
 
 The convention of Fader, Hardie & Berger (2010), "Customer-Base Analysis in a
 Discrete-Time Noncontractual Setting", Marketing Science 29(6), for the BG/BB model
-(:mod:`clvmodels.models.bgbb`):
+(:mod:`clvmodels.models.purchase.bgbb`):
 
 * time is cut into fixed periods (years, months, weeks or days); a customer either
   transacts in a period or not, however often she does;

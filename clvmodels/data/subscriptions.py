@@ -9,7 +9,7 @@ A *per-account summary* has one row per account with
   each (an account still in its first period has tenure 0);
 * ``churned`` — bool, True when the account has cancelled;
 * optionally ``weight`` — how many identical accounts the row stands for (cohort
-  tables, see :func:`clvmodels.models.sbg.accounts_from_survival`), and any revenue
+  tables, see :func:`clvmodels.models.churn.sbg.accounts_from_survival`), and any revenue
   or covariate columns.
 
 :func:`subscription_summary` builds it from a table of billing periods, with a
@@ -425,7 +425,7 @@ def subscription_calibration_holdout(events: pd.DataFrame, *, calibration_end, o
                                      **options) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Account summaries to fit on data up to ``calibration_end`` and check the
     renewals that followed, up to ``observation_end`` (a holdout check of a churn model,
-    :func:`clvmodels.churn_checks.compare_churn_models`).
+    :func:`clvmodels.evaluation.churn_checks.compare_churn_models`).
 
     Returns ``(calibration, holdout)``: ``calibration`` is
     :func:`subscription_summary` of the periods started by ``calibration_end``;

@@ -1,14 +1,14 @@
 """Models: BG/NBD (purchases), Gamma-Gamma (spend), sharing one fitting engine."""
 
 from .base import BaseModel
-from .bdw import BetaDiscreteWeibullCovariateModel, BetaDiscreteWeibullModel
-from .bgbb import BetaGeoBetaBinomModel
-from .bgnbd import BetaGeoModel
-from .gamma_gamma import GammaGammaModel
-from .mbgnbd import ModifiedBetaGeoModel
-from .pnbd import ParetoNBDModel
-from .sbg import ShiftedBetaGeoModel
-from .sbg_covariates import ShiftedBetaGeoCovariateModel
+from .churn.bdw import BetaDiscreteWeibullCovariateModel, BetaDiscreteWeibullModel
+from .churn.covariates import ShiftedBetaGeoCovariateModel
+from .churn.sbg import ShiftedBetaGeoModel
+from .purchase.bgbb import BetaGeoBetaBinomModel
+from .purchase.bgnbd import BetaGeoModel
+from .purchase.mbgnbd import ModifiedBetaGeoModel
+from .purchase.pnbd import ParetoNBDModel
+from .spend.gamma_gamma import GammaGammaModel
 
 __all__ = ["BaseModel", "BetaGeoModel", "GammaGammaModel", "ShiftedBetaGeoModel",
            "ShiftedBetaGeoCovariateModel", "ModifiedBetaGeoModel", "BetaGeoBetaBinomModel",

@@ -10,8 +10,8 @@ A saved model is a directory::
     idata.nc     the ArviZ ``DataTree`` ``idata_``, only when the model has one
 
 Nothing in the files names code to import: the model class is looked up by name in
-:func:`model_classes`, and objects held in settings or fitted state (priors) are
-rebuilt only through loaders registered with :func:`register_class`. Writes are
+:func:`model_classes` (the registry the model files add themselves to), and
+objects held in settings or fitted state (priors) are rebuilt only through loaders registered with :func:`register_class`. Writes are
 atomic: everything goes into a temporary sibling directory that is renamed into
 place once complete, so a failure midway leaves any previous save as it was and no
 temporary directory behind.
@@ -33,7 +33,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import IncompatibleModelError, NotFittedError, check_parameter, format_examples
+from ..errors import (
+    IncompatibleModelError,
+    NotFittedError,
+    check_parameter,
+    format_examples,
+)
+from .registry import registered_models
 
 __all__ = ["save_model", "load_model", "model_classes", "register_class"]
 
@@ -56,32 +62,15 @@ _REGISTERED: dict[str, Callable[[dict], object]] = {}
 
 
 def model_classes() -> dict[str, type]:
-    """The models ``load_model`` builds, by class name (the only classes it builds).
-
-    Imported on call, not at import time, so that ``base.py`` may import this module.
+    """The models ``load_model`` builds, by class name (the only classes it builds): the
+    classes registered by the model files (:mod:`~clvmodels.models.registry`).
 
     >>> sorted(model_classes())  # doctest: +NORMALIZE_WHITESPACE
-    ['BetaDiscreteWeibullModel', 'BetaGeoBetaBinomModel', 'BetaGeoModel', 'GammaGammaModel',
-     'GeometricChurnModel',
-     'ModifiedBetaGeoModel',
-     'ParetoNBDModel',
-     'ShiftedBetaGeoModel']
+    ['BetaDiscreteWeibullModel', 'BetaGeoBetaBinomModel', 'BetaGeoModel',
+     'DiscreteWeibullChurnModel', 'GammaGammaModel', 'GeometricChurnModel',
+     'ModifiedBetaGeoModel', 'ParetoNBDModel', 'ShiftedBetaGeoModel']
     """
-    from .bdw import BetaDiscreteWeibullModel
-    from .bgbb import BetaGeoBetaBinomModel
-    from .bgnbd import BetaGeoModel
-    from .gamma_gamma import GammaGammaModel
-    from .mbgnbd import ModifiedBetaGeoModel
-    from .pnbd import ParetoNBDModel
-    from .sbg import GeometricChurnModel, ShiftedBetaGeoModel
-
-    return {"BetaGeoModel": BetaGeoModel,
-            "GammaGammaModel": GammaGammaModel, "ShiftedBetaGeoModel": ShiftedBetaGeoModel,
-            "ModifiedBetaGeoModel": ModifiedBetaGeoModel,
-            "ParetoNBDModel": ParetoNBDModel,
-            "BetaGeoBetaBinomModel": BetaGeoBetaBinomModel,
-            "BetaDiscreteWeibullModel": BetaDiscreteWeibullModel,
-            "GeometricChurnModel": GeometricChurnModel}
+    return registered_models()
 
 
 def _loaders() -> dict[str, Callable[[dict], object]]:
@@ -272,7 +261,7 @@ def _describe(model) -> tuple[dict, xr.DataTree | None]:
     classes = model_classes()
     if classes.get(name) is not type(model):
         raise TypeError(
-            f"save_model saves {', '.join(classes)} instances; got {type(model).__qualname__} "
+            f"save_model saves {', '.join(sorted(classes))} instances; got {type(model).__qualname__} "
             f"from {type(model).__module__}."
         )
     draws = getattr(model, "draws_", None)

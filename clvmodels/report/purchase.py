@@ -10,12 +10,20 @@ import numpy as np
 import pandas as pd
 
 from .. import plots
-from ..clv import customer_lifetime_value
-from ..evaluation import evaluate_holdout
+from ..evaluation.holdout import evaluate_holdout
 from ..models import GammaGammaModel
-from ..models.purchase import PurchaseModel
-from .page import (_figure, _kpis, _ltv_cac_flag, _money, _ratio, _table, _write_report,
-                   _years_to_unit)
+from ..models.purchase.base import PurchaseModel
+from ..value.purchase import customer_lifetime_value
+from .page import (
+    _figure,
+    _kpis,
+    _ltv_cac_flag,
+    _money,
+    _ratio,
+    _table,
+    _write_report,
+    _years_to_unit,
+)
 
 __all__ = ["build_report"]
 
@@ -60,7 +68,7 @@ def build_report(
     serving_cost_rate : float
         Cost of serving customers as a share of revenue (for gross vs net).
     comparison : DataFrame, optional
-        A comparison of purchase models (:func:`clvmodels.comparison.compare_models`,
+        A comparison of purchase models (:func:`clvmodels.evaluation.comparison.compare_models`,
         or the table ``clvmodels fit --model auto`` keeps in the job), shown in the
         fit section with the model that was chosen.
     """

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 
 from .. import plots
-from ..contractual import contractual_lifetime_value
 from ..errors import DataError
-from ..models.churn import ChurnModel
-from ..retention import lifetime_summary, retention_table
+from ..evaluation.retention import lifetime_summary, retention_table
+from ..models.churn.base import ChurnModel
 from ..timeunits import convert_duration
+from ..value.contractual import contractual_lifetime_value
 from .page import _figure, _kpis, _ltv_cac_flag, _money, _ratio, _table, _write_report
 
 __all__ = ["build_contractual_report"]
@@ -67,7 +67,7 @@ def build_contractual_report(
     Examples
     --------
     >>> import tempfile
-    >>> from clvmodels.models.sbg import ShiftedBetaGeoModel, accounts_from_survival
+    >>> from clvmodels.models.churn.sbg import ShiftedBetaGeoModel, accounts_from_survival
     >>> cohort = accounts_from_survival([1000, 631, 468, 382, 326, 289, 262, 241],
     ...                                 time_unit="year").assign(revenue=100.0)
     >>> model = ShiftedBetaGeoModel().fit(cohort)
@@ -338,7 +338,7 @@ def _window_note(arr: dict, unit: str) -> str:
 
 def _model_words(model) -> str:
     """What the fitted churn model assumes, in a sentence or two."""
-    from ..models.segmented import SegmentedChurnModel
+    from ..models.churn.segmented import SegmentedChurnModel
 
     if isinstance(model, SegmentedChurnModel):
         kinds = ", ".join(f"{k}: {_model_name(m)}" for k, m in model.models_.items())
@@ -360,8 +360,12 @@ def _model_name(model) -> str:
 
 def _checks_section(model, accounts, segment_col, level, unit) -> str:
     """Observed against modelled churn by tenure band (per segment), with the flags in
-    words (:mod:`clvmodels.churn_checks`)."""
-    from ..churn_checks import churn_by_tenure_band, describe_flags, survival_check
+    words (:mod:`clvmodels.evaluation.churn_checks`)."""
+    from ..evaluation.churn_checks import (
+        churn_by_tenure_band,
+        describe_flags,
+        survival_check,
+    )
 
     bands = churn_by_tenure_band(model, accounts, by=segment_col, level=level)
     survival = survival_check(model, accounts, by=segment_col, level=level)
@@ -455,7 +459,7 @@ def _as_new(accounts: pd.DataFrame) -> pd.DataFrame:
 
 
 def _observed_lifespans(accounts: pd.DataFrame, by: str | None, keys) -> pd.DataFrame:
-    """Observed lifespans per group (:func:`~clvmodels.retention.lifetime_summary`),
+    """Observed lifespans per group (:func:`~clvmodels.evaluation.retention.lifetime_summary`),
     NaN for a group whose accounts have made no renewal decision yet (tenure 0 only:
     nothing observed, and lifetime_summary has no life table for them)."""
     seen = lifetime_summary(accounts[accounts["tenure"].to_numpy() >= 1], by=by)

@@ -9,8 +9,7 @@ import pytest
 from scipy import integrate
 
 from clvmodels import FitError
-from clvmodels.contractual import contractual_lifetime_value, discounted_count
-from clvmodels.models.bdw import (
+from clvmodels.models.churn.bdw import (
     BetaDiscreteWeibullCovariateModel,
     BetaDiscreteWeibullModel,
     _log_gamma_ratio,
@@ -23,7 +22,7 @@ from clvmodels.models.bdw import (
     bdw_survival,
     simulate_bdw,
 )
-from clvmodels.models.sbg import (
+from clvmodels.models.churn.sbg import (
     ShiftedBetaGeoModel,
     accounts_from_survival,
     sbg_discounted_residual_lifetime,
@@ -33,6 +32,7 @@ from clvmodels.models.sbg import (
     sbg_survival,
     simulate_sbg,
 )
+from clvmodels.value.contractual import contractual_lifetime_value, discounted_count
 
 REGULAR = [1000, 631, 468, 382, 326, 289, 262, 241]  # Fader & Hardie (2007)
 SBG_REGULAR_LL = -1680.27

@@ -7,12 +7,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clvmodels import FitError, ShiftedBetaGeoModel, contractual_lifetime_value, load_model
+from clvmodels import (
+    FitError,
+    ShiftedBetaGeoModel,
+    contractual_lifetime_value,
+    load_model,
+)
 from clvmodels.datasets import load_telco
-from clvmodels.models.churn import discounted_sum, observe_lifetimes
-from clvmodels.models.sbg import GeometricChurnModel, simulate_sbg
-from clvmodels.models.sbg_covariates import ShiftedBetaGeoCovariateModel
-from clvmodels.models.segmented import SegmentedChurnModel
+from clvmodels.models.churn.base import discounted_sum, observe_lifetimes
+from clvmodels.models.churn.covariates import ShiftedBetaGeoCovariateModel
+from clvmodels.models.churn.sbg import GeometricChurnModel, simulate_sbg
+from clvmodels.models.churn.segmented import SegmentedChurnModel
 from clvmodels.scoring import fit_contractual_job, load_job
 
 

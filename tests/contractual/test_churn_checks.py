@@ -1,21 +1,25 @@
-"""Model checks for contractual churn models (clvmodels.churn_checks)."""
+"""Model checks for contractual churn models (clvmodels.evaluation.churn_checks)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import special
 
-from clvmodels.churn_checks import (
+from clvmodels.datasets import load_telco
+from clvmodels.errors import DataError, NotFittedError
+from clvmodels.evaluation.churn_checks import (
     churn_by_tenure_band,
     compare_churn_models,
     describe_flags,
     jeffreys_interval,
     survival_check,
 )
-from clvmodels.datasets import load_telco
-from clvmodels.errors import DataError, NotFittedError
-from clvmodels.models.sbg import ShiftedBetaGeoModel, accounts_from_survival, simulate_sbg
-from clvmodels.models.sbg_covariates import ShiftedBetaGeoCovariateModel
+from clvmodels.models.churn.covariates import ShiftedBetaGeoCovariateModel
+from clvmodels.models.churn.sbg import (
+    ShiftedBetaGeoModel,
+    accounts_from_survival,
+    simulate_sbg,
+)
 
 HOLDOUT = 12
 

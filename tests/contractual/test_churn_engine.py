@@ -3,8 +3,11 @@
 import numpy as np
 import pytest
 
-from clvmodels.models.churn import ChurnModel
-from clvmodels.models.sbg import ShiftedBetaGeoModel, sbg_discounted_residual_lifetime
+from clvmodels.models.churn.base import ChurnModel
+from clvmodels.models.churn.sbg import (
+    ShiftedBetaGeoModel,
+    sbg_discounted_residual_lifetime,
+)
 
 SBG = ShiftedBetaGeoModel()
 

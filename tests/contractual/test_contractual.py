@@ -6,17 +6,17 @@ import pytest
 import xarray as xr
 
 from clvmodels import DataError
-from clvmodels.contractual import (
-    contractual_lifetime_value,
-    discounted_count,
-    simulate_discounted_renewals,
-)
-from clvmodels.evaluation import pit_coverage
-from clvmodels.models.sbg import (
+from clvmodels.evaluation.holdout import pit_coverage
+from clvmodels.models.churn.sbg import (
     ShiftedBetaGeoModel,
     accounts_from_survival,
     sbg_discounted_residual_lifetime,
     simulate_sbg,
+)
+from clvmodels.value.contractual import (
+    contractual_lifetime_value,
+    discounted_count,
+    simulate_discounted_renewals,
 )
 
 REGULAR = [1000, 631, 468, 382, 326, 289, 262, 241]

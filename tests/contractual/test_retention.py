@@ -5,18 +5,18 @@ import pandas as pd
 import pytest
 
 from clvmodels import DataError, FitError
-from clvmodels.models.sbg import (
+from clvmodels.evaluation.retention import (
+    expected_retention,
+    fit_by_segment,
+    lifetime_summary,
+    retention_table,
+)
+from clvmodels.models.churn.sbg import (
     ShiftedBetaGeoModel,
     accounts_from_survival,
     sbg_retention_rate,
     sbg_survival,
     simulate_sbg,
-)
-from clvmodels.retention import (
-    expected_retention,
-    fit_by_segment,
-    lifetime_summary,
-    retention_table,
 )
 
 REGULAR = [1000, 631, 468, 382, 326, 289, 262, 241]
@@ -112,7 +112,7 @@ def test_errors():
 
 
 def test_segment_with_only_new_accounts_has_a_row():
-    from clvmodels.retention import lifetime_summary
+    from clvmodels.evaluation.retention import lifetime_summary
 
     acc = pd.DataFrame({"tenure": [0, 0, 3, 5], "churned": [False, False, True, False],
                         "seg": ["new", "new", "old", "old"]})

@@ -6,7 +6,7 @@ import pytest
 from scipy import special
 
 from clvmodels import DataError, FitError, NotFittedError
-from clvmodels.models.sbg import (
+from clvmodels.models.churn.sbg import (
     ShiftedBetaGeoModel,
     accounts_from_survival,
     sbg_conditional_survival,

@@ -5,11 +5,15 @@ import pandas as pd
 import pytest
 
 from clvmodels import DataError
-from clvmodels.contractual import contractual_lifetime_value
 from clvmodels.datasets import load_telco
-from clvmodels.models.sbg import ShiftedBetaGeoModel, accounts_from_survival, simulate_sbg
-from clvmodels.models.sbg_covariates import ShiftedBetaGeoCovariateModel
-from clvmodels.retention import lifetime_summary
+from clvmodels.evaluation.retention import lifetime_summary
+from clvmodels.models.churn.covariates import ShiftedBetaGeoCovariateModel
+from clvmodels.models.churn.sbg import (
+    ShiftedBetaGeoModel,
+    accounts_from_survival,
+    simulate_sbg,
+)
+from clvmodels.value.contractual import contractual_lifetime_value
 
 REGULAR = [1000, 631, 468, 382, 326, 289, 262, 241]
 

@@ -6,7 +6,7 @@ import pytest
 
 from clvmodels import DataError
 from clvmodels.data.subscriptions import subscription_summary
-from clvmodels.models.sbg import ShiftedBetaGeoModel, simulate_sbg
+from clvmodels.models.churn.sbg import ShiftedBetaGeoModel, simulate_sbg
 
 
 def monthly_events(accounts: dict[str, tuple[str, int]], amount=10.0) -> pd.DataFrame:

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from clvmodels.datasets import load_telco
-from clvmodels.models.sbg import ShiftedBetaGeoModel
-from clvmodels.retention import retention_table
+from clvmodels.evaluation.retention import retention_table
+from clvmodels.models.churn.sbg import ShiftedBetaGeoModel
 
 
 @pytest.fixture(scope="module")

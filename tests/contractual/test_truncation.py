@@ -9,8 +9,8 @@ from scipy import special
 from clvmodels import DataError, ShiftedBetaGeoModel, retention_table
 from clvmodels.data.subscriptions import account_arrays, snapshot_entry
 from clvmodels.datasets import load_telco
-from clvmodels.models.churn import observe_lifetimes
-from clvmodels.models.sbg import sbg_log_likelihood, sbg_survival, simulate_sbg
+from clvmodels.models.churn.base import observe_lifetimes
+from clvmodels.models.churn.sbg import sbg_log_likelihood, sbg_survival, simulate_sbg
 
 
 def _windowed(n, alpha, beta, seed):

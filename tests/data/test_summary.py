@@ -8,9 +8,16 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lifetimes.utils import calibration_and_holdout_data, summary_data_from_transaction_data
+from lifetimes.utils import (
+    calibration_and_holdout_data,
+    summary_data_from_transaction_data,
+)
 
-from clvmodels.data import calibration_holdout_summary, repeat_purchase_tracking, rfm_summary
+from clvmodels.data import (
+    calibration_holdout_summary,
+    repeat_purchase_tracking,
+    rfm_summary,
+)
 from clvmodels.datasets import load_cdnow_transactions
 from clvmodels.errors import DataError
 

@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from clvmodels import BetaGeoModel, ConvergenceWarning, GammaGammaModel, customer_lifetime_value
+from clvmodels import (
+    BetaGeoModel,
+    ConvergenceWarning,
+    GammaGammaModel,
+    customer_lifetime_value,
+)
 from clvmodels.datasets import load_cdnow_summary
 from clvmodels.models.bayes import check_diagnostics
 from clvmodels.priors import Gamma, LogNormal

@@ -11,7 +11,7 @@ from scipy import optimize, special
 
 from clvmodels import BetaGeoBetaBinomModel, DataError, load_model, save_model
 from clvmodels.datasets import load_donations
-from clvmodels.models.bgbb import (
+from clvmodels.models.purchase.bgbb import (
     bgbb_conditional_expected_transactions,
     bgbb_discounted_transactions,
     bgbb_expected_transactions_new,

@@ -7,7 +7,7 @@ from scipy import optimize
 
 from clvmodels import BetaGeoModel, simulate_bgnbd
 from clvmodels.datasets import load_cdnow_summary, load_cdnow_transactions
-from clvmodels.models.bgnbd import (
+from clvmodels.models.purchase.bgnbd import (
     bgnbd_conditional_expected_purchases,
     bgnbd_expected_cumulative_purchases,
     bgnbd_expected_purchases_new,
@@ -101,7 +101,10 @@ def test_gradient_matches_finite_differences(cdnow, rng):
 
 def test_regrouped_total_equals_sum_over_customers(cdnow, rng):
     """The fits' regrouped sum is the per-customer likelihood summed, value and gradient."""
-    from clvmodels.models.bgnbd import bgnbd_statistics, bgnbd_total_log_likelihood
+    from clvmodels.models.purchase.bgnbd import (
+        bgnbd_statistics,
+        bgnbd_total_log_likelihood,
+    )
 
     cols = [cdnow[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")]
     w = rng.integers(1, 5, cols[0].size).astype(float)

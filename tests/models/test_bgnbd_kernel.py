@@ -5,8 +5,12 @@ import numpy as np
 import pytest
 from scipy import special
 
-from clvmodels.models.bgnbd_kernel import (exp_nonpositive, log1p_unit, repeat_term,
-                                           repeat_term_data)
+from clvmodels.models.purchase.bgnbd_kernel import (
+    exp_nonpositive,
+    log1p_unit,
+    repeat_term,
+    repeat_term_data,
+)
 
 
 def _apply(f, values):

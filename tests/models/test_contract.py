@@ -4,10 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clvmodels import (BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, NotFittedError,
-                       ParetoNBDModel)
+from clvmodels import (
+    BetaGeoModel,
+    GammaGammaModel,
+    ModifiedBetaGeoModel,
+    NotFittedError,
+    ParetoNBDModel,
+)
 from clvmodels.datasets import load_cdnow_summary
-from clvmodels.models.purchase import PurchaseModel
+from clvmodels.models.purchase.base import PurchaseModel
 
 MODELS = [BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel]
 PURCHASE = [m for m in MODELS if issubclass(m, PurchaseModel)]

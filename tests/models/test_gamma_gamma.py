@@ -7,7 +7,10 @@ from scipy import optimize
 
 from clvmodels import GammaGammaModel, simulate_spend
 from clvmodels.datasets import load_cdnow_summary
-from clvmodels.models.gamma_gamma import gamma_gamma_expected_spend, gamma_gamma_log_likelihood
+from clvmodels.models.spend.gamma_gamma import (
+    gamma_gamma_expected_spend,
+    gamma_gamma_log_likelihood,
+)
 
 PUBLISHED = {"p": 6.2488, "q": 3.7446, "gamma": 15.4477}
 
@@ -95,7 +98,10 @@ def test_rejects_non_positive_spend():
 
 def test_summed_likelihood_equals_per_customer_sum(cdnow, rng):
     """The fit's regrouped sum (sufficient statistics) is the same likelihood."""
-    from clvmodels.models.gamma_gamma import _sufficient_statistics, _total_log_likelihood
+    from clvmodels.models.spend.gamma_gamma import (
+        _sufficient_statistics,
+        _total_log_likelihood,
+    )
 
     rep = cdnow[cdnow.frequency > 0]
     x, m = rep.frequency.to_numpy(dtype=float), rep.monetary_value.to_numpy()

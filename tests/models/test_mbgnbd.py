@@ -8,7 +8,7 @@ from scipy import integrate, optimize, special
 
 from clvmodels import DataError, ModifiedBetaGeoModel, load_model, save_model
 from clvmodels.datasets import load_cdnow_summary
-from clvmodels.models.mbgnbd import (
+from clvmodels.models.purchase.mbgnbd import (
     mbgnbd_conditional_expected_purchases,
     mbgnbd_discounted_purchases_if_alive,
     mbgnbd_expected_cumulative_purchases,

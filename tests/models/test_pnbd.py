@@ -8,7 +8,7 @@ from scipy import integrate, optimize, special
 
 from clvmodels import ParetoNBDModel, load_model
 from clvmodels.datasets import load_cdnow_summary
-from clvmodels.models.pnbd import (
+from clvmodels.models.purchase.pnbd import (
     pnbd_conditional_expected_purchases,
     pnbd_discounted_purchases_if_alive,
     pnbd_expected_cumulative_purchases,

@@ -2,7 +2,7 @@
 
 For each distinct customer row and each parameter draw the expected discounted CLV is
 ``margin * P(alive) * E[discounted purchases | alive] * E[spend per purchase]``
-(:func:`clvmodels.clv._expected_clv_draws` writes it with the numpy functions of the
+(:func:`clvmodels.value.purchase._expected_clv_draws` writes it with the numpy functions of the
 models), and the credible interval takes two quantiles over the draws. With all 4,000
 draws of a posterior and a few hundred thousand distinct rows this is billions of
 values; written with numpy it is a dozen passes over (draws x rows) temporaries, a
@@ -11,12 +11,12 @@ gather per factor and a sort-like partition.
 Here each row is done at once: its values over the draws go into a buffer of
 ``n_draws`` numbers and the two order statistics are selected from it. P(alive) is
 computed from logarithms tabulated once per (distinct value, draw), as in the
-likelihood kernel (:mod:`clvmodels.models.bgnbd_kernel`, whose vectorizable ``exp``
+likelihood kernel (:mod:`clvmodels.models.purchase.bgnbd_kernel`, whose vectorizable ``exp``
 it uses): ``P(alive) = 1 / (1 + exp(z))``, ``z = log a - log(b+x-1) + (r+x)
 (log(alpha+T) - log(alpha+t_x))`` for ``x > 0`` (FHL 2005, eq. 11), 1 for ``x = 0``;
 the Gamma-Gamma spend is ``p (gamma + x m) / (p x + q - 1)`` (Fader & Hardie 2013,
 eq. 5). A test holds the bounds equal to the numpy path (``_expected_clv_draws``
-followed by :func:`clvmodels.intervals.credible_bounds`) to 1e-12 relative; the one
+followed by :func:`clvmodels.value.intervals.credible_bounds`) to 1e-12 relative; the one
 exception is P(alive) below 1e-300, which the kernel's ``exp`` (stopping at
 ``exp(-708)``) gives as about 1e-307 instead of a smaller number or 0.
 """
@@ -30,10 +30,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
+from ..models.backend import NUMPY
+from ..models.purchase.bgnbd import _log_odds
+from ..models.purchase.bgnbd_kernel import exp_nonpositive
 from .intervals import weibull_positions
-from .models.backend import NUMPY
-from .models.bgnbd import _log_odds
-from .models.bgnbd_kernel import exp_nonpositive
 
 __all__ = ["clv_credible_bounds"]
 
@@ -44,7 +44,7 @@ def clv_credible_bounds(bg, gg, rows, per_pair, pair_index, margin, level):
 
     ``per_pair`` is ``(n_pairs, n_draws)``: discounted purchases if alive per distinct
     (frequency, T) pair (rows of it contiguous over draws); ``pair_index`` maps rows to
-    pairs. Quantiles at Weibull positions, as :func:`clvmodels.intervals.credible_bounds`.
+    pairs. Quantiles at Weibull positions, as :func:`clvmodels.value.intervals.credible_bounds`.
     """
     x = np.asarray(rows["frequency"], dtype=np.float64)
     n_draws = np.asarray(bg["r"]).size

@@ -17,17 +17,18 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from ..data.compress import compress_rows
-from ..priors import LogNormal
-from .backend import NUMPY, pytensor_ops
-from .purchase import (
+from ...data.compress import compress_rows
+from ...priors import LogNormal
+from ..backend import NUMPY, pytensor_ops
+from ..inputs import summary_arrays
+from ..registry import register_model
+from .base import (
     PurchaseModel,
     broadcast_flat,
     expected_cumulative_purchases,
     simulate_live_customers,
 )
 from .bgnbd_kernel import repeat_term, repeat_term_data, repeat_term_pytensor
-from .inputs import summary_arrays
 
 __all__ = [
     "BetaGeoModel",
@@ -132,7 +133,7 @@ def bgnbd_total_log_likelihood(r, alpha, a, b, stats, *, gradient=False, ops=NUM
     """Weighted sum of :func:`bgnbd_log_likelihood` over customers, regrouped:
     terms in ``x`` alone are summed per distinct ``x``, ``(r+x) log(alpha+T)`` per
     distinct ``T``, and only the soft-plus term is evaluated per row, for rows with
-    repeat purchases, by the compiled kernel of :mod:`clvmodels.models.bgnbd_kernel`.
+    repeat purchases, by the compiled kernel of :mod:`clvmodels.models.purchase.bgnbd_kernel`.
     The maximum-likelihood fit (numpy, with ``gradient=True``: the gradient w.r.t. the
     log parameters) and the PyMC model (``ops=pytensor_ops()``) both use this function.
 
@@ -345,7 +346,7 @@ def bgnbd_simulate_future(r, alpha, a, b, frequency, recency, T, horizon, delta,
     ``p``. Parameters and customer arrays broadcast against each other (e.g.
     ``(n_rows, n_samples)`` draws against ``(n_rows, 1)`` customers); returns the
     counts and discounted counts (and discounted ``amounts``) of that shape, see
-    :mod:`clvmodels.models.purchase`.
+    :mod:`clvmodels.models.purchase.base`.
 
     >>> rng = np.random.default_rng(0)
     >>> n, d = bgnbd_simulate_future(*(np.full((1, 100_000), v) for v in
@@ -359,6 +360,7 @@ def bgnbd_simulate_future(r, alpha, a, b, frequency, recency, T, horizon, delta,
     return simulate_live_customers(shape, live, lam, last, float(horizon), delta, rng, amounts)
 
 
+@register_model
 class BetaGeoModel(PurchaseModel):
     """BG/NBD model of repeat purchases, fitted by ``fit(summary, method=...)`` with
     ``"mle"`` (default), ``"map"``, ``"mcmc"`` or ``"advi"``.

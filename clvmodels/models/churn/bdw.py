@@ -12,7 +12,7 @@ Each account has its own churn probability ``theta ~ Beta(alpha, beta)``; given
 * retention rate ``r(t) = S(t) / S(t - 1)``.
 
 ``c < 1``: an account's own churn hazard falls with its tenure; ``c > 1``: it rises;
-``c = 1`` is exactly the sBG (:mod:`clvmodels.models.sbg`). The cohort retention rate
+``c = 1`` is exactly the sBG (:mod:`clvmodels.models.churn.sbg`). The cohort retention rate
 mixes both effects: it rises with tenure when the accounts that stay are the loyal
 ones (heterogeneity) and when each account grows more loyal (``c < 1``).
 
@@ -30,10 +30,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from ..priors import LogNormal
-from .backend import NUMPY
-from .churn import ChurnModel, observe_lifetimes
-from .sbg_covariates import CovariateChurnMixin
+from ...priors import LogNormal
+from ..backend import NUMPY
+from ..registry import register_model
+from .base import ChurnModel, observe_lifetimes
+from .covariates import CovariateChurnMixin
 
 __all__ = [
     "BetaDiscreteWeibullModel",
@@ -338,7 +339,7 @@ def bdw_discounted_residual_lifetime(alpha, beta, c, tenure, discount, growth=0.
     """Discounted expected residual lifetime (DERL) of an active account with tenure
     ``t``: ``sum_{k>=0} P(T > t + 1 + k | T > t) z^k``, ``z = (1 + growth) / (1 +
     discount)`` per period, in units of one period's revenue (next renewal
-    undiscounted; the convention of :func:`~clvmodels.models.sbg.sbg_discounted_residual_lifetime`).
+    undiscounted; the convention of :func:`~clvmodels.models.churn.sbg.sbg_discounted_residual_lifetime`).
     Infinite for ``z > 1``, and for ``z = 1`` when ``c alpha <= 1``; never NaN.
 
     >>> np.round(bdw_discounted_residual_lifetime(3.80, 15.20, 1.0, np.arange(3), 0.10), 2)
@@ -378,7 +379,7 @@ def bdw_simulate_renewals(alpha, beta, c, tenure, rng, horizon=None):
     posterior ``Beta(alpha, beta + t^c)``, then renews ``K`` more times with
     ``P(K >= k) = (1 - theta)^((t + k)^c - t^c)``. ``K`` is infinite when ``theta``
     underflows to 0; ``horizon`` caps it. With ``c = 1`` and the same generator it
-    gives exactly :func:`~clvmodels.models.sbg.sbg_simulate_renewals`' draws.
+    gives exactly :func:`~clvmodels.models.churn.sbg.sbg_simulate_renewals`' draws.
 
     >>> k = bdw_simulate_renewals(3.8, 15.2, 1.0, np.zeros(20000), np.random.default_rng(0))
     >>> bool(abs(k.mean() - 15.2 / 2.8) < 0.3)
@@ -397,7 +398,7 @@ def simulate_bdw(n_accounts: int, alpha: float, beta: float, c: float, *, tenure
                  random_state=None):
     """Simulate accounts of the BdW model observed from renewal decision ``entry`` to
     ``tenure_max`` (ints, or one per account), and the ``holdout`` decisions after
-    that; as :func:`~clvmodels.models.sbg.simulate_sbg` (same columns; accounts that
+    that; as :func:`~clvmodels.models.churn.sbg.simulate_sbg` (same columns; accounts that
     churned before ``entry`` are left out), and with ``c = 1`` the same accounts for
     the same ``random_state``. Each account draws ``theta ~ Beta(alpha, beta)`` and
     its lifetime ``T = 1 + max{t : t^c <= E}`` with ``P(E >= x) = (1 - theta)^x``, so
@@ -435,6 +436,7 @@ _BDW_TIPS = (
 )
 
 
+@register_model
 class BetaDiscreteWeibullModel(ChurnModel):
     """Beta-discrete-Weibull model of contract renewals (module docstring), fitted by
     ``fit(accounts, method=...)`` with ``"mle"`` (default), ``"map"``, ``"mcmc"`` or
@@ -442,8 +444,8 @@ class BetaDiscreteWeibullModel(ChurnModel):
 
     ``accounts`` has one row per account with ``tenure`` and ``churned`` (optional
     ``weight`` and ``entry``), as for
-    :class:`~clvmodels.models.sbg.ShiftedBetaGeoModel`. Predictions and curves come
-    from the churn-model engine (:class:`~clvmodels.models.churn.ChurnModel`); the
+    :class:`~clvmodels.models.churn.sbg.ShiftedBetaGeoModel`. Predictions and curves come
+    from the churn-model engine (:class:`~clvmodels.models.churn.base.ChurnModel`); the
     whole-life (discounted) residual lifetimes from :func:`bdw_discounted_residual_lifetime`.
 
     Examples
@@ -451,7 +453,7 @@ class BetaDiscreteWeibullModel(ChurnModel):
     The "regular" cohort of Fader & Hardie (2007), years 1-7: the BdW fits at least as
     well as the sBG (log-likelihood -1680.27, the nested ``c = 1``):
 
-    >>> from clvmodels.models.sbg import accounts_from_survival
+    >>> from clvmodels.models.churn.sbg import accounts_from_survival
     >>> regular = accounts_from_survival([1000, 631, 468, 382, 326, 289, 262, 241],
     ...                                  time_unit="year")
     >>> model = BetaDiscreteWeibullModel().fit(regular)
@@ -505,7 +507,7 @@ class BetaDiscreteWeibullModel(ChurnModel):
 
 class BetaDiscreteWeibullCovariateModel(CovariateChurnMixin, BetaDiscreteWeibullModel):
     """BdW churn model whose ``alpha`` and ``beta`` depend on account covariates through
-    a log link (see :mod:`clvmodels.models.sbg_covariates`); the duration exponent
+    a log link (see :mod:`clvmodels.models.churn.covariates`); the duration exponent
     ``c`` is shared by all accounts.
 
     Parameters
@@ -554,6 +556,7 @@ class BetaDiscreteWeibullCovariateModel(CovariateChurnMixin, BetaDiscreteWeibull
                          random_state=random_state, max_iter=max_iter)
 
 
+@register_model
 class DiscreteWeibullChurnModel(BetaDiscreteWeibullModel):
     """The beta-discrete-Weibull's nested limit: every account has the same churn
     parameter ``p`` (``alpha, beta -> inf`` with ``alpha / (alpha + beta) = p``), so
@@ -562,12 +565,12 @@ class DiscreteWeibullChurnModel(BetaDiscreteWeibullModel):
     model.
 
     A BdW fit becomes this model when the data show no heterogeneity (DESIGN.md
-    principle 8; :meth:`~clvmodels.models.churn.ChurnModel.fit`); it can also be fitted
+    principle 8; :meth:`~clvmodels.models.churn.base.ChurnModel.fit`); it can also be fitted
     directly.
 
     Examples
     --------
-    >>> from clvmodels.models.churn import observe_lifetimes
+    >>> from clvmodels.models.churn.base import observe_lifetimes
     >>> rng = np.random.default_rng(0)
     >>> life = np.floor(np.power(np.log(rng.random(20000)) / np.log(0.9), 1 / 1.5)) + 1
     >>> accounts = observe_lifetimes(life, tenure_max=12)

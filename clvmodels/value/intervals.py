@@ -35,6 +35,6 @@ def credible_bounds(draws, level: float, axis: int = 0) -> np.ndarray:
 def weibull_positions(n: int, level: float) -> np.ndarray:
     """0-based fractional positions, in ``n`` sorted draws, of the bounds that
     :func:`credible_bounds` returns (computed as numpy's quantile does, to the last
-    bit), for code that selects them itself (:mod:`clvmodels.clv_kernel`)."""
+    bit), for code that selects them itself (:mod:`clvmodels.value.kernel`)."""
     qs = tail_probabilities(level)
     return n * qs + qs - 1

@@ -1,6 +1,6 @@
 """Model checks for contractual churn models, per segment.
 
-A fitted churn model (:class:`~clvmodels.models.churn.ChurnModel`) is checked against
+A fitted churn model (:class:`~clvmodels.models.churn.base.ChurnModel`) is checked against
 the data *as they were observed* (DESIGN.md principle 7): only the renewal decisions
 an account was seen to make count. An account with ``entry`` ``e`` (decisions
 survived before observation began) and ``tenure`` ``t`` made the observed decisions
@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
-from .data.subscriptions import account_arrays
-from .errors import DataError, FitError, check_parameter
-from .intervals import credible_bounds
-from .models.churn import ChurnModel
+from ..data.subscriptions import account_arrays
+from ..errors import DataError, FitError, check_parameter
+from ..models.churn.base import ChurnModel
+from ..value.intervals import credible_bounds
 from .retention import _groups, retention_table
 
 __all__ = ["churn_by_tenure_band", "survival_check", "describe_flags", "compare_churn_models",
@@ -236,7 +236,7 @@ def churn_by_tenure_band(model: ChurnModel, accounts: pd.DataFrame, *, by=None,
     --------
     The "regular" cohort of Fader & Hardie (2007), years 1-7, and the sBG fitted to it:
 
-    >>> from clvmodels.models.sbg import ShiftedBetaGeoModel, accounts_from_survival
+    >>> from clvmodels.models.churn.sbg import ShiftedBetaGeoModel, accounts_from_survival
     >>> regular = accounts_from_survival([1000, 631, 468, 382, 326, 289, 262, 241],
     ...                                  time_unit="year")
     >>> model = ShiftedBetaGeoModel(random_state=0).fit(regular)
@@ -313,7 +313,7 @@ def survival_check(model: ChurnModel, accounts: pd.DataFrame, *, by=None,
         Indexed by the ``by`` columns (or ``segment``) and ``period`` ``t = 1..`` the
         segment's longest tenure: ``at_risk`` and ``churned`` (decisions observed at
         ``t`` and cancellations among them), ``actual_survival`` (the delayed-entry
-        life table of :func:`~clvmodels.retention.retention_table`) with a pointwise
+        life table of :func:`~clvmodels.evaluation.retention.retention_table`) with a pointwise
         ``level`` band (``actual_survival_lower``, ``_upper``), ``model_survival``
         (``S(t)`` of a new account, averaged over the segment's accounts, i.e. over
         their covariates, at the point estimate) with a ``level`` credible band over at
@@ -333,7 +333,7 @@ def survival_check(model: ChurnModel, accounts: pd.DataFrame, *, by=None,
 
     Examples
     --------
-    >>> from clvmodels.models.sbg import ShiftedBetaGeoModel, accounts_from_survival
+    >>> from clvmodels.models.churn.sbg import ShiftedBetaGeoModel, accounts_from_survival
     >>> regular = accounts_from_survival([1000, 631, 468, 382, 326, 289, 262, 241],
     ...                                  time_unit="year")
     >>> model = ShiftedBetaGeoModel(random_state=0).fit(regular)
@@ -596,7 +596,7 @@ def compare_churn_models(models: dict, accounts: pd.DataFrame, *,
 
     Examples
     --------
-    >>> from clvmodels.models.sbg import ShiftedBetaGeoModel, accounts_from_survival
+    >>> from clvmodels.models.churn.sbg import ShiftedBetaGeoModel, accounts_from_survival
     >>> regular = accounts_from_survival([1000, 631, 468, 382, 326, 289, 262, 241])
     >>> high_end = accounts_from_survival([1000, 869, 743, 653, 593, 551, 517, 491])
     >>> fitted = ShiftedBetaGeoModel(random_state=0).fit(regular)

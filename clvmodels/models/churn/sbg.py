@@ -29,10 +29,11 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from ..errors import DataError
-from ..priors import LogNormal
-from .backend import NUMPY
-from .churn import ChurnModel, observe_lifetimes
+from ...errors import DataError
+from ...priors import LogNormal
+from ..backend import NUMPY
+from ..registry import register_model
+from .base import ChurnModel, observe_lifetimes
 
 __all__ = [
     "ShiftedBetaGeoModel",
@@ -365,7 +366,7 @@ def simulate_sbg(n_accounts: int, alpha: float, beta: float, *, tenure_max, hold
 
     ``n_accounts`` are generated; those that churned before observation began
     (lifetime ``<= entry``) are not in the result, as in a real extract (left
-    truncation; see :func:`~clvmodels.models.churn.observe_lifetimes`).
+    truncation; see :func:`~clvmodels.models.churn.base.observe_lifetimes`).
 
     Returns a DataFrame indexed by ``account_id`` with ``tenure``, ``churned``,
     ``entry``, ``theta`` (the true churn probability) and ``holdout_renewals``
@@ -401,6 +402,7 @@ _SBG_TIPS = (
 )
 
 
+@register_model
 class ShiftedBetaGeoModel(ChurnModel):
     """Shifted-beta-geometric model of contract renewals for a cohort of accounts,
     fitted by ``fit(accounts, method=...)`` with ``"mle"`` (default), ``"map"``,
@@ -412,7 +414,7 @@ class ShiftedBetaGeoModel(ChurnModel):
     :func:`accounts_from_survival` for cohort tables and
     :func:`clvmodels.data.subscriptions.subscription_summary` for billing data). Rows
     are compressed by ``(tenure, churned, entry)`` before fitting. Predictions and
-    curves come from the churn-model engine (:class:`~clvmodels.models.churn.ChurnModel`)
+    curves come from the churn-model engine (:class:`~clvmodels.models.churn.base.ChurnModel`)
     with the sBG's closed forms where they exist.
 
     Examples
@@ -471,13 +473,14 @@ class ShiftedBetaGeoModel(ChurnModel):
         return sbg_simulate_renewals(p["alpha"], p["beta"], tenure, rng, horizon=horizon)
 
 
+@register_model
 class GeometricChurnModel(ShiftedBetaGeoModel):
     """The sBG's nested limit: every account has the same churn probability ``p`` at
     every renewal (``alpha, beta -> inf`` with ``alpha / (alpha + beta) = p``), so the
     lifetime is geometric: ``S(t) = (1 - p)^t``, retention ``1 - p`` at every tenure.
 
     An sBG fit becomes this model when the data show no heterogeneity (DESIGN.md
-    principle 8; :meth:`~clvmodels.models.churn.ChurnModel.fit`); it can also be fitted
+    principle 8; :meth:`~clvmodels.models.churn.base.ChurnModel.fit`); it can also be fitted
     directly. The maximum-likelihood estimate is the churn share of the observed renewal
     decisions.
 

@@ -36,10 +36,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..data.compress import compress_rows
-from ..simulate import purchase_process
-from .base import BaseModel
-from .inputs import summary_arrays
+from ...data.compress import compress_rows
+from ...simulate import purchase_process
+from ..base import BaseModel
+from ..inputs import summary_arrays
 
 __all__ = ["PurchaseModel", "expected_cumulative_purchases", "accumulate_purchases",
            "broadcast_flat", "simulate_live_customers"]

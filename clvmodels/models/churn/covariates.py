@@ -7,7 +7,7 @@ Each account's churn probability is ``Beta(alpha_i, beta_i)`` with
 so ``alpha``, ``beta`` describe the reference accounts (all covariates 0) and each
 coefficient shifts a parameter multiplicatively (``exp(c)`` per unit of the
 covariate). The likelihood is the cohort model's
-(:func:`~clvmodels.models.sbg.sbg_log_likelihood`) evaluated at per-account
+(:func:`~clvmodels.models.churn.sbg.sbg_log_likelihood`) evaluated at per-account
 parameters; with no covariates the model *is* the cohort model.
 
 Parameters on the fitting engine's positive scale are ``alpha``, ``beta`` and the
@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import FitError, check_parameter
-from ..intervals import credible_bounds
-from ..priors import LogNormal
-from .backend import NUMPY
+from ...errors import FitError, check_parameter
+from ...priors import LogNormal
+from ...value.intervals import credible_bounds
+from ..backend import NUMPY
 from .sbg import ShiftedBetaGeoModel
 
 __all__ = ["ShiftedBetaGeoCovariateModel", "CovariateChurnMixin", "covariate_link"]
@@ -48,7 +48,7 @@ def covariate_link(params, name: str, covariates, rows, ops=NUMPY):
 
 
 class CovariateChurnMixin:
-    """Covariates on any churn model (:class:`~clvmodels.models.churn.ChurnModel`): the
+    """Covariates on any churn model (:class:`~clvmodels.models.churn.base.ChurnModel`): the
     row parameters named in ``linked`` (``alpha`` and ``beta``) get a log link,
     every other model parameter (e.g. the Weibull ``c``) is shared by all accounts.
     Put it before the cohort model in the bases:
@@ -192,7 +192,7 @@ class ShiftedBetaGeoCovariateModel(CovariateChurnMixin, ShiftedBetaGeoModel):
         (``method`` "map", "mcmc", "advi"); 2 lets a covariate change ``alpha`` or
         ``beta`` up to about 50-fold.
     **others
-        As :class:`~clvmodels.models.sbg.ShiftedBetaGeoModel`.
+        As :class:`~clvmodels.models.churn.sbg.ShiftedBetaGeoModel`.
 
     Examples
     --------

@@ -10,7 +10,7 @@ the effective *annual* ``discount_rate`` (converted exactly for the model's peri
 
 ``expected_clv = margin * revenue * DERL``, ``DERL = sum_{k>=0} P(T > t + 1 + k | T > t) z^k``
 
-(:func:`~clvmodels.models.sbg.sbg_discounted_residual_lifetime`). Churned accounts
+(:func:`~clvmodels.models.churn.sbg.sbg_discounted_residual_lifetime`). Churned accounts
 are worth 0.
 
 * ``expected_clv_lower`` / ``expected_clv_upper`` — *credible interval for the
@@ -32,11 +32,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .clv import check_clv_options, pick_draws
-from .errors import DataError, IncompatibleModelError, check_parameter, format_examples
-from .timeunits import convert_duration, parse_horizon
+from ..errors import DataError, IncompatibleModelError, check_parameter, format_examples
+from ..models.churn.base import ChurnModel
+from ..timeunits import convert_duration, parse_horizon
 from .intervals import credible_bounds, tail_probabilities
-from .models.churn import ChurnModel
+from .purchase import check_clv_options, pick_draws
 
 __all__ = ["contractual_lifetime_value", "simulate_discounted_renewals", "discounted_count",
            "horizon_periods"]
@@ -103,7 +103,7 @@ def simulate_discounted_renewals(
     renewals; ``horizon`` counts only those within the next ``horizon`` renewal
     decisions (for holdout checks).
 
-    >>> from clvmodels.models.sbg import ShiftedBetaGeoModel, accounts_from_survival
+    >>> from clvmodels.models.churn.sbg import ShiftedBetaGeoModel, accounts_from_survival
     >>> m = ShiftedBetaGeoModel(random_state=0).fit(accounts_from_survival(
     ...     [1000, 631, 468, 382, 326, 289, 262, 241], time_unit="year"))
     >>> sims = simulate_discounted_renewals(m, pd.DataFrame({"tenure": [0, 7]}), horizon=5,
@@ -176,7 +176,7 @@ def contractual_lifetime_value(
         Effective *annual* discount rate (0.10 = 10%), converted exactly to the
         model's period. With 0 and no discounting the expected value is infinite when
         the fitted ``alpha <= 1`` (see
-        :func:`~clvmodels.models.sbg.sbg_expected_residual_lifetime`).
+        :func:`~clvmodels.models.churn.sbg.sbg_expected_residual_lifetime`).
     margin : float
         Share of revenue that is profit.
     growth_rate : float
@@ -214,7 +214,7 @@ def contractual_lifetime_value(
 
     Examples
     --------
-    >>> from clvmodels.models.sbg import ShiftedBetaGeoModel, accounts_from_survival
+    >>> from clvmodels.models.churn.sbg import ShiftedBetaGeoModel, accounts_from_survival
     >>> m = ShiftedBetaGeoModel(random_state=0).fit(accounts_from_survival(
     ...     [1000, 631, 468, 382, 326, 289, 262, 241], time_unit="year"))
     >>> accounts = pd.DataFrame({"tenure": [0, 7], "revenue": [100.0, 100.0]}, index=["a", "b"])
@@ -322,7 +322,7 @@ def horizon_periods(model, horizon, owner) -> int | None:
     """Renewal decisions within ``horizon`` (a units-explicit duration) in the model's
     period, or None for the whole remaining life.
 
-    >>> from clvmodels.models.sbg import ShiftedBetaGeoModel, accounts_from_survival
+    >>> from clvmodels.models.churn.sbg import ShiftedBetaGeoModel, accounts_from_survival
     >>> m = ShiftedBetaGeoModel().fit(accounts_from_survival([100, 60, 40], time_unit="month"))
     >>> horizon_periods(m, "3 years", "demo"), horizon_periods(m, None, "demo")
     (36, None)

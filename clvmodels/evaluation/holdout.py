@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .clv import simulate_model_futures
-from .data.compress import compress_rows
-from .errors import DataError, check_parameter
-from .intervals import tail_probabilities
-from .models.inputs import summary_arrays
-from .models.purchase import PurchaseModel
+from ..data.compress import compress_rows
+from ..errors import DataError, check_parameter
+from ..models.inputs import summary_arrays
+from ..models.purchase.base import PurchaseModel
+from ..value.intervals import tail_probabilities
+from ..value.purchase import simulate_model_futures
 
 __all__ = ["HoldoutScore", "evaluate_holdout", "pit_coverage"]
 
@@ -72,7 +72,7 @@ def evaluate_holdout(
     random_state: int | np.random.Generator | None = None,
 ) -> HoldoutScore:
     """Score a fitted purchase model (BG/NBD, MBG/NBD, Pareto/NBD, any
-    :class:`~clvmodels.models.purchase.PurchaseModel`) on a calibration/holdout summary.
+    :class:`~clvmodels.models.purchase.base.PurchaseModel`) on a calibration/holdout summary.
 
     ``data`` is the output of :func:`clvmodels.calibration_holdout_summary` (or any
     frame with ``frequency``, ``recency``, ``T``, ``holdout_frequency`` and
@@ -82,7 +82,7 @@ def evaluate_holdout(
     which includes parameter uncertainty through the model's draws. Expected holdout
     purchases are the model's conditional expectation at the point estimate; the
     predictive distribution of each customer's holdout count is ``n_samples`` futures
-    from the model's simulator (:func:`clvmodels.clv.simulate_model_futures`).
+    from the model's simulator (:func:`clvmodels.value.purchase.simulate_model_futures`).
 
     >>> from clvmodels.datasets import load_cdnow_summary
     >>> from clvmodels.models import ModifiedBetaGeoModel

@@ -26,13 +26,14 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from ..data.compress import compress_rows
-from ..data.discrete import discrete_summary_arrays
-from ..errors import check_parameter
-from ..priors import LogNormal
-from .backend import NUMPY, pytensor_ops
-from .base import BaseModel
-from .sbg import sbg_discounted_residual_lifetime
+from ...data.compress import compress_rows
+from ...data.discrete import discrete_summary_arrays
+from ...errors import check_parameter
+from ...priors import LogNormal
+from ..backend import NUMPY, pytensor_ops
+from ..base import BaseModel
+from ..churn.sbg import sbg_discounted_residual_lifetime
+from ..registry import register_model
 
 __all__ = [
     "BetaGeoBetaBinomModel",
@@ -269,7 +270,7 @@ def _discounted_alive_periods(gamma, d, horizon, discount_rate):
 
     The dropout process is the shifted-beta-geometric one, so the infinite sum is
     ``q`` times the sBG's discounted expected residual lifetime at tenure 0
-    (:func:`~clvmodels.models.sbg.sbg_discounted_residual_lifetime`, the series
+    (:func:`~clvmodels.models.churn.sbg.sbg_discounted_residual_lifetime`, the series
     ``d/(gamma+d) 2F1(1, d+1; gamma+d+1; q)`` summed robustly: ``scipy``'s 2F1 returns
     NaN near ``q = 1`` for large ``d``). A finite horizon is summed term by term
     (``B(gamma, d+k+1) = B(gamma, d+k) (d+k)/(gamma+d+k)``) while the discounting over
@@ -339,6 +340,7 @@ def bgbb_discounted_transactions(alpha, beta, gamma, delta, frequency, recency, 
     return alive * (alpha + x) / (alpha + beta + n) * periods
 
 
+@register_model
 class BetaGeoBetaBinomModel(BaseModel):
     """BG/BB model of discrete-time repeat transactions, fitted by
     ``fit(summary, method=...)`` with ``"mle"`` (default), ``"map"``, ``"mcmc"`` or

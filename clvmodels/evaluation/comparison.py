@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, check_parameter
-from .evaluation import evaluate_holdout
-from .models.purchase import PurchaseModel
+from ..errors import DataError, check_parameter
+from ..models.purchase.base import PurchaseModel
+from .holdout import evaluate_holdout
 
 __all__ = ["compare_models"]
 

@@ -5,7 +5,7 @@ the PyMC model (wrapped as a PyTensor Op).
 For every row with repeat purchases the term is the soft-plus
 ``log(1 + exp(z))`` with ``z = log a - log(b+x-1) + (r+x) (log(alpha+T) - log(alpha+t_x))``.
 It is the only part of the likelihood evaluated per row (see
-:func:`clvmodels.models.bgnbd.bgnbd_total_log_likelihood`), so it sets the cost of a
+:func:`clvmodels.models.purchase.bgnbd.bgnbd_total_log_likelihood`), so it sets the cost of a
 NUTS step. The logarithms depend on few distinct values (of ``x``, ``t_x`` and ``T``),
 so they are computed once per distinct value and gathered; each row then costs one
 ``exp`` and one ``log1p`` (vectorizable polynomials, below), and the value and all

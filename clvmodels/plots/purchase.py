@@ -1,120 +1,37 @@
-"""Diagnostic and reporting plots (matplotlib); every function takes ``ax=`` and
-returns what it drew on.
-
-Model checks follow Fader, Hardie & Lee (2005), "Counting Your Customers the Easy
-Way: An Alternative to the Pareto/NBD Model", Marketing Science 24(2): the
-distribution of repeat purchases (their Figure 2), conditional expectations in the
-holdout period (Figure 4) and the cohort's weekly and cumulative repeat purchases
-(Figure 3). Model quantities come from the one implementation of each formula in
-:mod:`clvmodels.models.bgnbd`; the plots only aggregate them, grouping customers by
-their distinct values first so the cost grows with distinct rows, not customers.
-
-Axis labels carry the model's time unit (``model.time_unit_``) and "$" for money.
-``matplotlib.pyplot`` is imported only when a function has to create a figure.
-"""
+"""Checks of a purchase model against the data (Fader, Hardie & Lee 2005, Figures 2-4):
+repeat-purchase frequencies, calibration vs holdout, cohort tracking, and the
+P(alive) / expected-purchases heatmaps over purchase histories."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from .data.compress import compress_rows
-from .data.summary import repeat_purchase_tracking
-from .errors import DataError, IncompatibleModelError, check_parameter
-from .models.base import BaseModel
-from .models.inputs import summary_arrays
-from .timeunits import check_time_unit, convert_duration, parse_horizon, unit_length_days
-
-__all__ = [
-    "plot_frequency_fit",
-    "plot_calibration_vs_holdout",
-    "plot_tracking",
-    "plot_probability_alive_matrix",
-    "plot_expected_purchases_matrix",
-    "plot_clv_distribution",
-    "plot_top_customers",
-    "plot_parameter_posterior",
-    "plot_survival",
-]
-
-ACTUAL_COLOR = "#4d4d4d"
-MODEL_COLOR = "#d95f02"
-RECENCY_POINTS = 101  # columns of the probability-alive / expected-purchases heatmaps
-
-
-# --------------------------------------------------------------------- helpers
-def _axes(ax):
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(layout="constrained")[1]
+from ..data.compress import compress_rows
+from ..data.summary import repeat_purchase_tracking
+from ..errors import DataError, IncompatibleModelError, check_parameter
+from ..models.inputs import summary_arrays
+from ..timeunits import (
+    convert_duration,
+    parse_horizon,
+    unit_length_days,
+)
+from ._common import (
+    ACTUAL_COLOR,
+    MODEL_COLOR,
+    RECENCY_POINTS,
+    _axes,
+    _check_max_frequency,
+    _check_same_unit,
+    _day,
+    _fitted_bgnbd,
+    _fitted_purchase,
+    _num,
+    _pooled_labels,
+    _units,
+)
 
 
-def _fitted_bgnbd(model, owner: str) -> dict[str, float]:
-    """The point estimate of a fitted purchase model (any model of the family: the
-    plots call its formulas through ``model._formula``)."""
-    _fitted_purchase(model, owner)
-    return model.point_params()
-
-
-def _fitted_purchase(model, owner: str) -> None:
-    from .models.purchase import PurchaseModel
-
-    if not isinstance(model, PurchaseModel):
-        raise TypeError(f"The 'model' parameter of {owner} must be a fitted purchase model "
-                        f"(BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel). Got "
-                        f"{type(model).__name__} instead.")
-    model._require_fitted()
-
-
-def _units(model) -> str:
-    """Plural time unit of a fitted model for axis labels ('weeks'), or 'time units'."""
-    unit = getattr(model, "time_unit_", None)
-    return f"{unit}s" if unit else "time units"
-
-
-def _check_same_unit(model, data: pd.DataFrame, owner: str) -> None:
-    data_unit = data.attrs.get("time_unit") if hasattr(data, "attrs") else None
-    unit = getattr(model, "time_unit_", None)
-    if data_unit is not None and unit is not None and data_unit != unit:
-        raise IncompatibleModelError(
-            f"{owner}: the model is in {unit}s but the summary is in {data_unit}s "
-            "(data.attrs['time_unit']). Rebuild the summary in the model's unit or refit.")
-
-
-def _check_max_frequency(value, owner: str, allow_none: bool = False) -> None:
-    ok = (allow_none and value is None) or (
-        isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1)
-    check_parameter("max_frequency", owner, value, ok,
-                    "None or an int >= 1" if allow_none else "an int >= 1")
-
-
-def _pooled_labels(max_frequency: int) -> list[str]:
-    return [str(k) for k in range(max_frequency)] + [f"{max_frequency}+"]
-
-
-def _day(value, name: str, owner: str) -> pd.Timestamp:
-    try:
-        day = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        day = pd.NaT
-    if pd.isna(day):
-        raise ValueError(f"The {name!r} parameter of {owner} must be a date such as "
-                         f"'1997-01-01'. Got {value!r} instead.")
-    return day.normalize()
-
-
-def _num(v: float) -> str:
-    """A duration for a label: whole numbers as such, others to 3 significant digits."""
-    return f"{v:g}" if float(v).is_integer() else f"{v:.3g}"
-
-
-def _money(v: float) -> str:
-    return f"${v:,.0f}" if abs(v) >= 1000 else f"${v:,.2f}"
-
-
-# ---------------------------------------------------------------- model checks
 def plot_frequency_fit(model, summary: pd.DataFrame, *, max_frequency: int = 7, ax=None):
     """Customers by number of repeat purchases: actual vs expected by the model.
 
@@ -270,7 +187,7 @@ def plot_tracking(model, transactions, summary: pd.DataFrame, *, start, calibrat
     The actual series is :func:`clvmodels.repeat_purchase_tracking` in the model's
     time unit, periods counted from ``start``. The expectation sums the expected
     repeat purchases of each customer since her first purchase (FHL 2005, eq. 9, via
-    :func:`~clvmodels.models.bgnbd.bgnbd_expected_cumulative_purchases`), less what
+    :func:`~clvmodels.models.purchase.bgnbd.bgnbd_expected_cumulative_purchases`), less what
     she was expected to buy before ``start``. Her first purchase is placed on the
     same clock from the summary: ``first = (reference - start) - T`` in model units,
     where ``reference`` is ``summary.attrs["calibration_end"]`` (or
@@ -281,7 +198,7 @@ def plot_tracking(model, transactions, summary: pd.DataFrame, *, start, calibrat
     ----------
     model : PurchaseModel or dict of str to PurchaseModel
         Model fitted on the calibration period (any purchase model:
-        :class:`~clvmodels.models.purchase.PurchaseModel`), or several by name, each
+        :class:`~clvmodels.models.purchase.base.PurchaseModel`), or several by name, each
         drawn as its own line.
     transactions : DataFrame, str or path
         The cohort's raw transactions (see :func:`~clvmodels.data.load_transactions`).
@@ -520,332 +437,3 @@ def plot_expected_purchases_matrix(model, t, *, max_frequency: int | None = None
 
 
 # ------------------------------------------------------------------------ CLV
-_CLV_NAMES = {
-    "expected_clv": "Expected CLV",
-    "expected_clv_lower": "Expected CLV, lower end of the credible interval",
-    "expected_clv_upper": "Expected CLV, upper end of the credible interval",
-    "clv_predictive_lower": "CLV, lower end of the predictive interval",
-    "clv_predictive_upper": "CLV, upper end of the predictive interval",
-    "expected_spend": "Expected spend per purchase",
-    "expected_purchases": "Expected purchases",
-    "probability_alive": "Probability still active",
-}
-
-
-def _horizon_note(attrs: dict) -> str:
-    notes = []
-    if attrs.get("discount_rate"):
-        notes.append(f"{attrs['discount_rate']:.0%} annual discount rate")
-    if attrs.get("margin", 1.0) != 1.0:
-        notes.append(f"{attrs['margin']:.0%} margin")
-    return f" ({', '.join(notes)})" if notes else ""
-
-
-def _clv_columns(table, columns, owner):
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"The 'clv_table' parameter of {owner} must be a DataFrame from "
-                        f"customer_lifetime_value(). Got {type(table).__name__} instead.")
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise DataError(f"{owner}: missing column(s) {missing}; the table has "
-                        f"{list(table.columns)[:20]}. Pass the output of "
-                        "clvmodels.customer_lifetime_value().")
-
-
-def plot_clv_distribution(clv_table: pd.DataFrame, *, column: str = "expected_clv", ax=None):
-    """Histogram of per-customer CLV (or any column of the CLV table).
-
-    Bins are log-spaced when the values are positive-skewed (the 99th percentile of
-    the positive values is more than 10 times their median). The log axis then
-    starts at the 1st percentile of the positive values: customers below it
-    (including any at 0, which a log axis cannot show) are counted in the first bar,
-    as the legend says, so every customer is in a bar. Dotted and dashed lines mark
-    the median and mean over all customers.
-
-    Parameters
-    ----------
-    clv_table : DataFrame
-        From :func:`clvmodels.customer_lifetime_value`; ``attrs["horizon"]`` (if
-        present) goes into the title.
-    column : str
-        Column to show.
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib Axes
-
-    Examples
-    --------
-    >>> table = pd.DataFrame({"expected_clv": [0.0, 0.5, 2.0, 3.0, 40.0, 900.0]})
-    >>> ax = plot_clv_distribution(table)
-    >>> ax.get_xscale(), int(sum(p.get_height() for p in ax.patches))
-    ('log', 6)
-    """
-    owner = "plot_clv_distribution"
-    _clv_columns(clv_table, [column], owner)
-    values = pd.to_numeric(clv_table[column], errors="coerce").to_numpy(dtype=np.float64)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        raise DataError(f"{owner}: column {column!r} has no finite values to plot.")
-    money = "clv" in column or "spend" in column
-    fmt = _money if money else (lambda v: f"{v:,.3g}")
-    positive = values[values > 0]
-    low = np.quantile(positive, 0.01) if positive.size else 0.0
-    log_bins = (positive.size >= 2 and low < positive.max()
-                and np.quantile(positive, 0.99) > 10 * np.median(positive))
-    ax = _axes(ax)
-    style = dict(color="#7570b3", edgecolor="white", lw=0.5)
-    if log_bins:
-        ax.hist(np.maximum(values, low), bins=np.geomspace(low, positive.max(), 41), **style)
-        ax.set_xscale("log")
-    else:
-        ax.hist(values, bins=40, **style)
-    median, mean = float(np.median(values)), float(np.mean(values))
-    ax.axvline(median, color="black", ls=":", lw=1.5, label=f"Median {fmt(median)}")
-    ax.axvline(mean, color="black", ls="--", lw=1.5, label=f"Mean {fmt(mean)}")
-    pooled = int((values < low).sum()) if log_bins else 0
-    if pooled:
-        ax.plot([], [], " ", label=f"{pooled:,} customers below {fmt(low)}\nare in the first bar")
-    ax.legend(loc="best")
-    name = _CLV_NAMES.get(column, column.replace("_", " ").capitalize())
-    unit = ("$, log scale" if log_bins else "$") if money else ("log scale" if log_bins else "")
-    ax.set_xlabel(f"{name} per customer" + (f" ({unit})" if unit else ""))
-    ax.set_ylabel("Customers")
-    horizon = clv_table.attrs.get("horizon")
-    head = f"{name} per customer"
-    tail = (f"next {horizon}" if horizon and column != "expected_spend" else "")
-    tail += _horizon_note(clv_table.attrs) if money else ""
-    sep = ",\n" if len(head) + len(tail) > 50 else ", "
-    ax.set_title(head + (sep + tail.strip() if tail else ""))
-    return ax
-
-
-def plot_top_customers(clv_table: pd.DataFrame, *, n: int = 20, ax=None):
-    """The ``n`` customers with the highest expected CLV, each with both intervals.
-
-    A thick bar is the *credible interval of the expected CLV*
-    (``expected_clv_lower``/``upper``: parameter uncertainty only); a thin bar with
-    end ticks is the *predictive interval of the realized CLV*
-    (``clv_predictive_lower``/``upper``: also what the customer will actually do),
-    which is much wider. The dot is the expected CLV.
-
-    Parameters
-    ----------
-    clv_table : DataFrame
-        From :func:`clvmodels.customer_lifetime_value`, indexed by customer.
-    n : int
-        Number of customers shown, highest at the top.
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib Axes
-        Collections ``"Predictive interval ..."`` and ``"Credible interval ..."`` and
-        the line of points, in that order.
-
-    Examples
-    --------
-    >>> table = pd.DataFrame({"expected_clv": [5.0, 9.0], "expected_clv_lower": [4.0, 8.0],
-    ...                       "expected_clv_upper": [6.0, 10.0], "clv_predictive_lower": [0.0, 0.0],
-    ...                       "clv_predictive_upper": [20.0, 30.0]}, index=[101, 102])
-    >>> ax = plot_top_customers(table, n=2)
-    >>> [t.get_text() for t in ax.get_yticklabels()]
-    ['102', '101']
-    """
-    owner = "plot_top_customers"
-    cols = ["expected_clv", "expected_clv_lower", "expected_clv_upper",
-            "clv_predictive_lower", "clv_predictive_upper"]
-    _clv_columns(clv_table, cols, owner)
-    check_parameter("n", owner, n, isinstance(n, (int, np.integer)) and not isinstance(n, bool)
-                    and n >= 1, "an int >= 1")
-    top = clv_table[cols].nlargest(n, "expected_clv")
-    y = np.arange(len(top))
-    level = clv_table.attrs.get("level")
-    pct = f"{level:.0%} " if level else ""
-    ax = _axes(ax)
-    ax.hlines(y, top["clv_predictive_lower"], top["clv_predictive_upper"], color="#1b9e77",
-              lw=1.2, label=f"{pct}predictive interval: what the customer may actually "
-                            "be worth")
-    ax.plot(np.r_[top["clv_predictive_lower"], top["clv_predictive_upper"]], np.r_[y, y], "|",
-            color="#1b9e77", ms=7)
-    ax.hlines(y, top["expected_clv_lower"], top["expected_clv_upper"], color="#7570b3",
-              lw=6, alpha=0.8, label=f"{pct}credible interval of the expected CLV "
-                                     "(parameter uncertainty)")
-    ax.plot(top["expected_clv"], y, "o", color="black", ms=4, label="Expected CLV")
-    ax.set_yticks(y, [str(i) for i in top.index])
-    if len(top) > 25:
-        ax.tick_params(axis="y", labelsize="x-small")
-    ax.invert_yaxis()
-    ax.set_xlim(left=min(0.0, float(top["clv_predictive_lower"].min())))
-    horizon = clv_table.attrs.get("horizon")
-    ax.set_xlabel(f"CLV{f' over the next {horizon}' if horizon else ''} ($)"
-                  + _horizon_note(clv_table.attrs))
-    ax.set_ylabel("Customer ID")
-    ax.set_title(f"Top {len(top)} customers by expected CLV")
-    # below the axes: inside, it would cover the lowest customers' intervals
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize="small",
-              frameon=False)
-    return ax
-
-
-# ----------------------------------------------------------------- parameters
-def plot_parameter_posterior(model, *, axes=None):
-    """One histogram per parameter of the model's draws, with the point estimate.
-
-    For maximum-likelihood and MAP fits the draws come from the normal approximation
-    on the log scale; for MCMC and ADVI they are posterior draws (all chains pooled).
-
-    Parameters
-    ----------
-    model : BetaGeoModel or GammaGammaModel
-        Fitted model.
-    axes : array of matplotlib Axes, optional
-        At least one per parameter; a new figure (2 columns) when None.
-
-    Returns
-    -------
-    ndarray of matplotlib Axes
-        One per parameter, in ``model.param_names`` order.
-
-    Examples
-    --------
-    >>> from clvmodels import BetaGeoModel
-    >>> from clvmodels.datasets import load_cdnow_summary
-    >>> axes = plot_parameter_posterior(BetaGeoModel(draws=200).fit(load_cdnow_summary()))
-    >>> [ax.get_title() for ax in axes]
-    ['r', 'alpha', 'a', 'b']
-    """
-    owner = "plot_parameter_posterior"
-    if not isinstance(model, BaseModel):
-        raise TypeError(f"The 'model' parameter of {owner} must be a fitted clvmodels model. "
-                        f"Got {type(model).__name__} instead.")
-    draws, point = model.param_draws(), model.point_params()
-    names = list(model.param_names)
-    if axes is None:
-        import matplotlib.pyplot as plt
-
-        ncols = 2 if len(names) > 1 else 1
-        nrows = -(-len(names) // ncols)
-        fig, grid = plt.subplots(nrows, ncols, figsize=(6.4, 2.4 * nrows + 0.6),
-                                 layout="constrained", squeeze=False)
-        grid = grid.ravel()
-        for extra in grid[len(names):]:
-            extra.set_visible(False)
-    else:
-        grid = np.ravel(np.asarray(axes, dtype=object))
-        if grid.size < len(names):
-            raise ValueError(f"The 'axes' parameter of {owner} must hold at least "
-                             f"{len(names)} Axes (one per parameter). Got {grid.size} instead.")
-        fig = grid[0].figure
-    meaning = {"r": "Shape of purchase rates", "alpha": f"Scale of purchase rates ({_units(model)})",
-               "a": "Dropout, first shape", "b": "Dropout, second shape",
-               "p": "Shape of purchase amounts", "q": "Shape of spend levels",
-               "gamma": "Scale of spend levels ($)"}
-    kind = {"mle": "maximum likelihood, normal approximation",
-            "map": "MAP, normal approximation", "mcmc": "MCMC", "advi": "ADVI"}.get(
-        getattr(model, "fit_method_", ""), "")
-    for ax, name in zip(grid, names):
-        ax.hist(draws[name], bins=30, color="#a6bddb", edgecolor="white", lw=0.4,
-                label="Draws")
-        ax.axvline(point[name], color=MODEL_COLOR, lw=2, label="Point estimate")
-        ax.set_title(name)
-        ax.set_xlabel(meaning.get(name, "Value"))
-        ax.set_ylabel("Draws")
-    n_draws = next(iter(draws.values())).size
-    if axes is None:  # a figure of our own: one legend for all panels, under them
-        fig.legend(*grid[0].get_legend_handles_labels(), loc="outside lower center", ncols=2,
-                   frameon=False)
-        fig.suptitle(f"Uncertainty of the {type(model).__name__} parameters\n{n_draws:,} draws"
-                     + (f" ({kind})" if kind else ""))
-    else:
-        grid[0].legend(fontsize="small")
-    return grid[: len(names)]
-
-
-# ------------------------------------------------------------------- survival
-def plot_survival(actual, projected, *, periods=None, calibration_periods=None, ax=None,
-                  label: str = "customers still active", time_unit: str | None = None):
-    """Retention of a contractual cohort: actual counts or shares vs projected.
-
-    Shares (every value in [0, 1]) get a percent axis; anything else is read as
-    counts of customers.
-
-    Parameters
-    ----------
-    actual : array-like
-        Observed values for the first ``len(actual)`` periods.
-    projected : array-like
-        Model values, usually reaching beyond the observed periods.
-    periods : array-like, optional
-        x positions of the longer of the two series (the shorter uses the first
-        ones); default ``0, 1, 2, ...`` (0 = acquisition).
-    calibration_periods : float, optional
-        x position of the end of the calibration data (a vertical line).
-    ax : matplotlib Axes, optional
-    label : str
-        What is counted, for the y axis and title.
-    time_unit : str, optional
-        Length of one period ('month', ...), for the x axis label.
-
-    Returns
-    -------
-    matplotlib Axes
-        Lines ``"Actual"`` and ``"Projected by the model"``.
-
-    Examples
-    --------
-    >>> ax = plot_survival([1.0, 0.63, 0.47], [1.0, 0.64, 0.48, 0.39, 0.33],
-    ...                    calibration_periods=2, time_unit="year")
-    >>> ax.get_xlabel(), ax.get_ylabel()
-    ('Years since acquisition', 'Customers still active (share)')
-    """
-    owner = "plot_survival"
-    if time_unit is not None:
-        time_unit = check_time_unit(time_unit, owner)
-    series = {}
-    for name, v in (("actual", actual), ("projected", projected)):
-        try:
-            arr = np.asarray(v, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"The {name!r} parameter of {owner} must be an array of numbers. "
-                            f"Got {type(v).__name__} instead.") from None
-        if arr.ndim != 1 or arr.size == 0:
-            raise ValueError(f"The {name!r} parameter of {owner} must be a non-empty 1-D "
-                             f"array of numbers. Got shape {np.shape(v)} instead.")
-        series[name] = arr
-    longest = max(series["actual"].size, series["projected"].size)
-    x = np.arange(longest, dtype=np.float64) if periods is None else np.asarray(
-        periods, dtype=np.float64)
-    if x.shape != (longest,):
-        raise ValueError(f"The 'periods' parameter of {owner} must have one value per period "
-                         f"of the longer series ({longest}). Got shape {x.shape} instead.")
-    finite = np.concatenate([a[np.isfinite(a)] for a in series.values()])
-    shares = finite.size > 0 and finite.min() >= 0 and finite.max() <= 1
-
-    ax = _axes(ax)
-    ax.plot(x[: series["actual"].size], series["actual"], "o-", color=ACTUAL_COLOR, ms=4,
-            label="Actual")
-    ax.plot(x[: series["projected"].size], series["projected"], "--", color=MODEL_COLOR, lw=2,
-            label="Projected by the model")
-    if calibration_periods is not None:
-        # at the bottom: retention curves are high on the left of the line
-        ax.axvline(calibration_periods, color="0.5", lw=1, ls=":")
-        ax.text(calibration_periods, 0.03, "end of calibration ",
-                transform=ax.get_xaxis_transform(), rotation=90, ha="right", va="bottom",
-                color="0.3", fontsize="small")
-    ylabel = label[:1].upper() + label[1:]
-    if shares:
-        from matplotlib.ticker import PercentFormatter
-
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-        ax.set_ylim(0, 1.02)
-        ax.set_ylabel(f"{ylabel} (share)")
-    else:
-        ax.set_ylim(bottom=0)
-        ax.set_ylabel(ylabel)
-    ax.set_xlabel(f"{time_unit.capitalize()}s since acquisition" if time_unit
-                  else "Periods since acquisition")
-    ax.set_title(f"{ylabel}: actual vs projected")
-    ax.legend()
-    return ax

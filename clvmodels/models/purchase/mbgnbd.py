@@ -2,7 +2,7 @@
 validation and comparison of models for customer base analysis", International
 Journal of Research in Marketing 24(3)).
 
-The BG/NBD model (:mod:`clvmodels.models.bgnbd`) with one more chance to drop out:
+The BG/NBD model (:mod:`clvmodels.models.purchase.bgnbd`) with one more chance to drop out:
 while alive a customer buys as a Poisson process with rate ``lambda ~ Gamma(r,
 alpha)`` (shape ``r``, rate ``alpha``), and she drops out with probability
 ``p ~ Beta(a, b)`` right after her first purchase (time 0) and again after each
@@ -29,11 +29,12 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from ..errors import check_parameter
-from ..priors import LogNormal
-from ..simulate import purchases_to_summary
-from .backend import NUMPY, pytensor_ops
-from .purchase import PurchaseModel, broadcast_flat, simulate_live_customers
+from ...errors import check_parameter
+from ...priors import LogNormal
+from ...simulate import purchases_to_summary
+from ..backend import NUMPY, pytensor_ops
+from ..registry import register_model
+from .base import PurchaseModel, broadcast_flat, simulate_live_customers
 from .bgnbd import (
     bgnbd_discounted_purchases_if_alive,
     bgnbd_expected_cumulative_purchases,
@@ -182,7 +183,7 @@ def mbgnbd_discounted_purchases_if_alive(r, alpha, a, b, frequency, T, horizon, 
 
     Continuous discounting, a purchase ``u`` time units after ``T`` counting
     ``exp(-delta u)``. A live MBG/NBD customer is a live BG/NBD customer with
-    ``b + 1``, so this is :func:`~clvmodels.models.bgnbd.bgnbd_discounted_purchases_if_alive`
+    ``b + 1``, so this is :func:`~clvmodels.models.purchase.bgnbd.bgnbd_discounted_purchases_if_alive`
     at ``b + 1`` (closed form at ``delta = 0``, quadrature otherwise). Multiply by
     :func:`mbgnbd_probability_alive` for the unconditional value.
 
@@ -203,8 +204,8 @@ def mbgnbd_simulate_future(r, alpha, a, b, frequency, recency, T, horizon, delta
     if alive she has survived ``x + 1`` drop-out chances, so ``lambda ~ Gamma(r+x,
     alpha+T)`` and ``p ~ Beta(a, b+x+1)``, and from ``T`` on she is a live BG/NBD
     customer with ``b + 1`` (module docstring):
-    :func:`~clvmodels.models.bgnbd.bgnbd_live_state` at ``b + 1``. Shapes and outputs
-    as :func:`~clvmodels.models.bgnbd.bgnbd_simulate_future`.
+    :func:`~clvmodels.models.purchase.bgnbd.bgnbd_live_state` at ``b + 1``. Shapes and outputs
+    as :func:`~clvmodels.models.purchase.bgnbd.bgnbd_simulate_future`.
 
     >>> rng = np.random.default_rng(0)
     >>> n, d = mbgnbd_simulate_future(*(np.full((1, 100_000), v) for v in
@@ -231,6 +232,7 @@ def mbgnbd_expected_cumulative_purchases(r, alpha, a, b, first_purchase_times, t
                                                              first_purchase_times, t)
 
 
+@register_model
 class ModifiedBetaGeoModel(PurchaseModel):
     """MBG/NBD model of repeat purchases, fitted by ``fit(summary, method=...)`` with
     ``"mle"`` (default), ``"map"``, ``"mcmc"`` or ``"advi"``.

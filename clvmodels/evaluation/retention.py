@@ -20,11 +20,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .data.subscriptions import account_arrays
-from .errors import DataError, check_parameter
-from .intervals import credible_bounds
-from .models.churn import ChurnModel
-from .models.sbg import ShiftedBetaGeoModel
+from ..data.subscriptions import account_arrays
+from ..errors import DataError, check_parameter
+from ..models.churn.base import ChurnModel
+from ..models.churn.sbg import ShiftedBetaGeoModel
+from ..value.intervals import credible_bounds
 
 __all__ = ["retention_table", "expected_retention", "lifetime_summary", "fit_by_segment"]
 
@@ -81,7 +81,7 @@ def retention_table(accounts: pd.DataFrame, *, by=None) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from clvmodels.models.sbg import accounts_from_survival
+    >>> from clvmodels.models.churn.sbg import accounts_from_survival
     >>> table = retention_table(accounts_from_survival([1000, 631, 468, 382]))
     >>> table.round(3)  # doctest: +NORMALIZE_WHITESPACE
             at_risk  churned  retention_rate  survival
@@ -142,7 +142,7 @@ def expected_retention(model: ChurnModel, periods: int, *, segments=None,
     ``segments`` (covariate model only): a DataFrame of covariate values, one row per
     segment, whose index names the segments.
 
-    >>> from clvmodels.models.sbg import accounts_from_survival
+    >>> from clvmodels.models.churn.sbg import accounts_from_survival
     >>> m = ShiftedBetaGeoModel(random_state=0).fit(accounts_from_survival(
     ...     [1000, 631, 468, 382, 326, 289, 262, 241]))
     >>> curve = expected_retention(m, 3)[["retention_rate", "survival"]]
@@ -185,7 +185,7 @@ def fit_by_segment(accounts: pd.DataFrame, by, *, method: str = "mle",
     >>> sorted(models)
     ['Month-to-month', 'One year', 'Two year']
     """
-    from .errors import FitError
+    from ..errors import FitError
 
     codes, keys = _groups(accounts, by, "fit_by_segment")
     out = {}
@@ -225,7 +225,7 @@ def lifetime_summary(accounts: pd.DataFrame, *, by=None, model=None) -> pd.DataF
 
     Examples
     --------
-    >>> from clvmodels.models.sbg import accounts_from_survival
+    >>> from clvmodels.models.churn.sbg import accounts_from_survival
     >>> data = accounts_from_survival([1000, 631, 468, 382, 326, 289, 262, 241])
     >>> m = ShiftedBetaGeoModel().fit(data)
     >>> cols = ["restricted_mean_lifetime", "model_restricted_mean_lifetime"]

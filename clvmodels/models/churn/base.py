@@ -31,12 +31,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..data.compress import compress_rows
-from ..data.subscriptions import account_arrays
-from ..errors import FitError, IncompatibleModelError, check_parameter
-from ..timeunits import annual_rate_to_continuous
-from .backend import NUMPY, pytensor_ops
-from .base import BaseModel
+from ...data.compress import compress_rows
+from ...data.subscriptions import account_arrays
+from ...errors import FitError, IncompatibleModelError, check_parameter
+from ...timeunits import annual_rate_to_continuous
+from ..backend import NUMPY, pytensor_ops
+from ..base import BaseModel
 
 __all__ = ["ChurnModel", "discounted_sum", "observe_lifetimes"]
 
@@ -254,7 +254,7 @@ class ChurnModel(BaseModel):
         the mixing distribution to a point (for the sBG: ``alpha`` and ``beta`` growing
         together without bound, every account with the same churn probability), the
         model becomes its nested limit (``limit_model``, e.g.
-        :class:`~clvmodels.models.sbg.GeometricChurnModel`) fitted to the same data,
+        :class:`~clvmodels.models.churn.sbg.GeometricChurnModel`) fitted to the same data,
         and ``boundary_`` says so in words with the likelihood-ratio comparison against
         the full model. Everything downstream works on the limit model. The same happens
         when the fit ends near the boundary (polarization below 0.01) with heterogeneity

@@ -12,11 +12,12 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from ..errors import DataError
-from ..priors import LogNormal
-from .backend import NUMPY, pytensor_ops
-from .base import BaseModel
-from .inputs import summary_arrays
+from ...errors import DataError
+from ...priors import LogNormal
+from ..backend import NUMPY, pytensor_ops
+from ..base import BaseModel
+from ..inputs import summary_arrays
+from ..registry import register_model
 
 __all__ = ["GammaGammaModel", "gamma_gamma_log_likelihood", "gamma_gamma_expected_spend"]
 
@@ -124,6 +125,7 @@ def _total_log_likelihood(params, st):
     return float(ll), np.array([g_p, g_q, g_gamma])
 
 
+@register_model
 class GammaGammaModel(BaseModel):
     """Gamma-Gamma spend model, fitted on repeat customers by ``fit(summary,
     method=...)`` with ``"mle"`` (default), ``"map"``, ``"mcmc"`` or ``"advi"``;

@@ -6,7 +6,7 @@ accounts more — one covariate model cannot follow them all, and where a segmen
 no heterogeneity its covariate coefficients have no finite maximum-likelihood value.
 :class:`SegmentedChurnModel` fits a separate model to each segment (each with its own
 boundary handling, DESIGN.md principle 8: a homogeneous segment gets the geometric
-limit) and answers every question of :class:`~clvmodels.models.churn.ChurnModel` by
+limit) and answers every question of :class:`~clvmodels.models.churn.base.ChurnModel` by
 sending each account to its segment's model, so contractual CLV, retention summaries,
 model checks, scoring and the report work on it unchanged.
 
@@ -21,10 +21,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..data.subscriptions import account_arrays
-from ..errors import DataError, FitError, NotFittedError, check_parameter, format_examples
-from ..timeunits import check_time_unit, unit_length_days
-from .churn import ChurnModel
+from ...data.subscriptions import account_arrays
+from ...errors import (
+    DataError,
+    FitError,
+    NotFittedError,
+    check_parameter,
+    format_examples,
+)
+from ...timeunits import check_time_unit, unit_length_days
+from .base import ChurnModel
 
 __all__ = ["SegmentedChurnModel", "churn_model_class"]
 

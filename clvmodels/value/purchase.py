@@ -19,7 +19,7 @@ Two intervals, never to be confused (DESIGN.md principle 3):
   amounts over the horizon. This is the one holdout coverage checks.
 
 Any fitted purchase model works (DESIGN.md principle 3): the value is computed from
-the roles of :mod:`clvmodels.models.purchase` (P(alive), discounted purchases if
+the roles of :mod:`clvmodels.models.purchase.base` (P(alive), discounted purchases if
 alive, the simulator), never from a model's parameter names. BG/NBD has a faster
 path, specialised to its formulas and with the same outputs (:func:`_bgnbd_fast_path`:
 compiled credible-bound kernel, interpolation in ``T``).
@@ -37,22 +37,25 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .data.compress import compress_rows
-from .errors import IncompatibleModelError, check_parameter
-from .clv_kernel import clv_credible_bounds
-from .intervals import credible_bounds, tail_probabilities
-from .models.bgnbd import (
+from ..data.compress import compress_rows
+from ..errors import IncompatibleModelError, check_parameter
+from ..models.inputs import summary_arrays
+from ..models.purchase.base import PurchaseModel, accumulate_purchases
+from ..models.purchase.bgnbd import (
     bgnbd_alive_draws,
     bgnbd_discounted_purchases_if_alive,
     bgnbd_live_state,
     bgnbd_probability_alive,
     bgnbd_simulate_future,
 )
-from .models.gamma_gamma import (GammaGammaModel, gamma_gamma_expected_spend,
-                                 gamma_gamma_spend_sampler)
-from .models.inputs import summary_arrays
-from .models.purchase import PurchaseModel, accumulate_purchases
-from .timeunits import annual_rate_to_continuous, convert_duration, parse_horizon
+from ..models.spend.gamma_gamma import (
+    GammaGammaModel,
+    gamma_gamma_expected_spend,
+    gamma_gamma_spend_sampler,
+)
+from ..timeunits import annual_rate_to_continuous, convert_duration, parse_horizon
+from .intervals import credible_bounds, tail_probabilities
+from .kernel import clv_credible_bounds
 
 __all__ = ["customer_lifetime_value", "simulate_futures", "simulate_model_futures",
            "FutureSamples"]
@@ -127,8 +130,8 @@ def simulate_futures(
     ``bg`` (and ``gg``) hold parameter draws of equal length; each sample uses one
     draw picked at random, so parameter uncertainty enters the spread. Given a draw,
     the customer is alive with her P(alive); if alive, ``lambda ~ Gamma(r+x,
-    alpha+T)``, ``p ~ Beta(a, b+x)`` (:func:`~clvmodels.models.bgnbd.bgnbd_alive_draws`,
-    :func:`~clvmodels.models.bgnbd.bgnbd_live_state`), and (with ``gg``) spend
+    alpha+T)``, ``p ~ Beta(a, b+x)`` (:func:`~clvmodels.models.purchase.bgnbd.bgnbd_alive_draws`,
+    :func:`~clvmodels.models.purchase.bgnbd.bgnbd_live_state`), and (with ``gg``) spend
     rate ``nu ~ Gamma(p x + q, gamma + x m)``; each purchase amount is ``Gamma(p, nu)``.
     Any other purchase model goes through :func:`simulate_model_futures`.
     """
@@ -153,7 +156,7 @@ def simulate_futures(
 
 
 def _spend_sampler(gg, draw, x, m, rng):
-    """Gamma-Gamma spend of simulated customers (:func:`~clvmodels.models.gamma_gamma.
+    """Gamma-Gamma spend of simulated customers (:func:`~clvmodels.models.spend.gamma_gamma.
     gamma_gamma_spend_sampler`) at spend draws ``draw`` (taken modulo their number)."""
     n = next(iter(gg.values())).shape[0]
     params = {k: v[draw % n] for k, v in gg.items()}
@@ -162,7 +165,7 @@ def _spend_sampler(gg, draw, x, m, rng):
 
 def _bgnbd_fast_path(model) -> bool:
     """Whether ``model`` has BG/NBD's formulas, for which the compiled credible-bound
-    kernel (:mod:`clvmodels.clv_kernel`), the interpolation of :func:`_per_pair` and
+    kernel (:mod:`clvmodels.value.kernel`), the interpolation of :func:`_per_pair` and
     :func:`simulate_futures` are specialised; every other purchase model takes the
     generic path through its formulas, with the same outputs."""
     f = type(model).formulas
@@ -216,7 +219,7 @@ def simulate_model_futures(
 def _bgnbd_credible_bounds(bg, gg, rows, pairs, H, delta, margin, level):
     """Credible bounds (shape ``(2, n_rows)``) of the expected CLV under BG/NBD draws:
     per-pair values from :func:`_per_pair` (interpolated in ``T``) and rows through the
-    compiled kernel (:func:`clvmodels.clv_kernel.clv_credible_bounds`)."""
+    compiled kernel (:func:`clvmodels.value.kernel.clv_credible_bounds`)."""
     k = bg["r"].shape[0]
     out = np.empty((2, pairs.inverse.shape[0]))
     # pairs in (frequency, T) order, in batches whose draws x pairs
@@ -398,7 +401,7 @@ def customer_lifetime_value(
     ----------
     transaction_model : PurchaseModel
         Fitted purchase model: BG/NBD, MBG/NBD, Pareto/NBD or any other
-        :class:`~clvmodels.models.purchase.PurchaseModel` (any fit method: only its
+        :class:`~clvmodels.models.purchase.base.PurchaseModel` (any fit method: only its
         point estimate, parameter draws and formulas are used). BG/NBD takes a
         specialised fast path (compiled credible-bound kernel, interpolation in
         ``T``); the others the generic one: P(alive) x discounted purchases if alive,

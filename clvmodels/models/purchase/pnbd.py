@@ -54,10 +54,11 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from ..errors import check_parameter
-from ..priors import LogNormal
-from .backend import NUMPY, pytensor_ops
-from .purchase import (
+from ...errors import check_parameter
+from ...priors import LogNormal
+from ..backend import NUMPY, pytensor_ops
+from ..registry import register_model
+from .base import (
     NEVER,
     PurchaseModel,
     broadcast_flat,
@@ -452,7 +453,7 @@ def pnbd_simulate_future(r, alpha, s, beta, frequency, recency, T, horizon, delt
     ``Poisson(lambda min(life, horizon))`` (drawn directly when neither discounting
     nor amounts need the purchase times). Parameters and customer arrays broadcast
     (e.g. ``(n_rows, n_samples)`` draws against ``(n_rows, 1)`` customers); outputs as
-    :func:`~clvmodels.models.bgnbd.bgnbd_simulate_future`.
+    :func:`~clvmodels.models.purchase.bgnbd.bgnbd_simulate_future`.
 
     >>> rng = np.random.default_rng(0)
     >>> n, d = pnbd_simulate_future(*(np.full((1, 100_000), v) for v in
@@ -490,6 +491,7 @@ def pnbd_expected_cumulative_purchases(r, alpha, s, beta, first_purchase_times, 
         lambda age: pnbd_expected_purchases_new(r, alpha, s, beta, age), first_purchase_times, t)
 
 
+@register_model
 class ParetoNBDModel(PurchaseModel):
     """Pareto/NBD model of repeat purchases, fitted by ``fit(summary, method=...)``
     with ``"mle"`` (default), ``"map"``, ``"mcmc"`` or ``"advi"``.
