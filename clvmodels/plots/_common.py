@@ -30,7 +30,7 @@ def _fitted_bgnbd(model, owner: str) -> dict[str, float]:
 
 
 def _fitted_purchase(model, owner: str) -> None:
-    from .models.purchase.base import PurchaseModel
+    from ..models.purchase.base import PurchaseModel
 
     if not isinstance(model, PurchaseModel):
         raise TypeError(f"The 'model' parameter of {owner} must be a fitted purchase model "
