@@ -138,6 +138,9 @@ def _cmd_fit(args) -> str:
     from .scoring import fit_job
 
     _check_kind_options(args, args.kind)
+    if args.max_iter < 10:
+        raise UsageError(f"--max-iter must be a whole number >= 10 (default 1000). Got "
+                         f"{args.max_iter}.")
     if args.kind == "contractual":
         return _fit_contractual(args)
     model = args.model or "bgnbd"
@@ -167,7 +170,8 @@ def _cmd_fit(args) -> str:
     columns = {"customer_col": args.customer_col, "date_col": args.date_col,
                "amount_col": args.amount_col}
     job = fit_job(summary, args.out, columns=columns, method=args.method, seed=args.seed,
-                  overwrite=args.overwrite, model=model, holdout=holdout)
+                  overwrite=args.overwrite, model=model, holdout=holdout,
+                  max_iter=args.max_iter)
     bg, gg = job.transactions.params_, job.spend.params_
     table = ""
     if job.meta.get("model_comparison"):
@@ -210,7 +214,8 @@ def _fit_contractual(args) -> str:
         churned_col=args.churned_col or "churned", covariates=covariates,
         revenue_col=args.revenue_col, entry_col=args.entry_col,
         observed_periods=args.observed_periods, segment_col=args.segment_col,
-        model=args.model or "sbg", method=args.method, seed=args.seed, overwrite=args.overwrite)
+        model=args.model or "sbg", method=args.method, seed=args.seed, overwrite=args.overwrite,
+        max_iter=args.max_iter)
     churn = job.churn
     if hasattr(churn, "models_"):
         params = "; ".join(f"{k}: {type(m).__name__} " + ", ".join(
@@ -462,7 +467,11 @@ def build_parser() -> argparse.ArgumentParser:
     window.add_argument("--entry-col", default=None,
                         help="column of renewal decisions each account had already survived "
                         "when observation began (left truncation)")
-    fit.add_argument("--method", default="mle", choices=["mle", "map", "mcmc", "advi"])
+    fit.add_argument("--method", default="mle", choices=["mle", "map", "mcmc", "advi"],
+                     help="mle: maximum likelihood (default); map: with the default priors "
+                     "(keeps parameters finite on thin data); mcmc, advi: Bayesian")
+    fit.add_argument("--max-iter", type=int, default=1000,
+                     help="iteration limit of the mle/map optimiser (default 1000)")
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--allow-refunds", action="store_true",
                      help="accept negative amounts (netted within the day)")
@@ -561,7 +570,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         kind = type(exc).__name__
-        print(f"clvmodels {args.command} failed ({kind}): {exc}", file=sys.stderr)
+        text = getattr(exc, "cli_message", None) or exc  # advice in flags, not Python
+        print(f"clvmodels {args.command} failed ({kind}): {text}", file=sys.stderr)
         if not args.debug:
             print("Run again with --debug for the full traceback.", file=sys.stderr)
         return 1

@@ -28,7 +28,15 @@ class DataError(ClvModelsError, ValueError):
 
 
 class FitError(ClvModelsError, RuntimeError):
-    """A fit did not converge or produced unusable estimates."""
+    """A fit did not converge or produced unusable estimates.
+
+    ``cli_message``, when given, is the same message with its advice in command-line
+    terms (flags instead of Python arguments); the command line prints it.
+    """
+
+    def __init__(self, message: str = "", *, cli_message: str | None = None):
+        super().__init__(message)
+        self.cli_message = cli_message
 
 
 class NotFittedError(ClvModelsError, AttributeError):

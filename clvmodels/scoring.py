@@ -215,7 +215,7 @@ def purchase_model_class(name: str):
 
 
 def choose_purchase_model(summary: pd.DataFrame, *, holdout: pd.DataFrame | None = None,
-                          method: str = "mle", seed: int | None = None):
+                          method: str = "mle", seed: int | None = None, max_iter: int = 1000):
     """Fit every purchase model of :data:`PURCHASE_MODELS` and pick one: by holdout MAE
     when a calibration/holdout summary is given (the models are fitted on its
     calibration part and scored on its holdout), else by BIC on ``summary``. Returns
@@ -227,7 +227,8 @@ def choose_purchase_model(summary: pd.DataFrame, *, holdout: pd.DataFrame | None
     fitted = {}
     for name in PURCHASE_MODELS:
         try:
-            fitted[name] = purchase_model_class(name)(random_state=seed).fit(data, method=method)
+            fitted[name] = purchase_model_class(name)(random_state=seed, max_iter=max_iter).fit(
+                data, method=method)
         except FitError:
             continue
     if not fitted:
@@ -246,7 +247,8 @@ def choose_purchase_model(summary: pd.DataFrame, *, holdout: pd.DataFrame | None
 
 def fit_job(summary: pd.DataFrame, out_dir: str | os.PathLike, *, columns: dict,
             method: str = "mle", seed: int | None = None, overwrite: bool = False,
-            model: str = "bgnbd", holdout: pd.DataFrame | None = None) -> Job:
+            model: str = "bgnbd", holdout: pd.DataFrame | None = None,
+            max_iter: int = 1000) -> Job:
     """Fit a purchase model (``model``: "bgnbd", "mbgnbd", "pnbd", or "auto": the best
     by holdout MAE when ``holdout`` — a calibration/holdout summary — is given, else by
     BIC; :func:`choose_purchase_model`) and Gamma-Gamma to ``summary`` and save both,
@@ -254,10 +256,12 @@ def fit_job(summary: pd.DataFrame, out_dir: str | os.PathLike, *, columns: dict,
     atomically). ``job.meta['model_comparison']`` holds the comparison with "auto"."""
     comparison = None
     if model == "auto":
-        model, table = choose_purchase_model(summary, holdout=holdout, method=method, seed=seed)
+        model, table = choose_purchase_model(summary, holdout=holdout, method=method, seed=seed,
+                                             max_iter=max_iter)
         comparison = json.loads(table.to_json(orient="index"))
-    bg = purchase_model_class(model)(random_state=seed).fit(summary, method=method)
-    gg = GammaGammaModel(random_state=seed).fit(summary, method=method)
+    bg = purchase_model_class(model)(random_state=seed, max_iter=max_iter).fit(summary,
+                                                                              method=method)
+    gg = GammaGammaModel(random_state=seed, max_iter=max_iter).fit(summary, method=method)
     meta = _job_meta(
         "noncontractual", columns=dict(columns), time_unit=summary.attrs.get("time_unit"),
         observation_end=summary.attrs.get("observation_end"), method=method, seed=seed,
@@ -289,6 +293,7 @@ def fit_contractual_job(
     method: str = "mle",
     seed: int | None = None,
     overwrite: bool = False,
+    max_iter: int = 1000,
 ) -> ContractualJob:
     """Fit the sBG churn model to a per-account table and save it as a job directory
     (``churn/`` + ``job.json``, written atomically).
@@ -353,7 +358,7 @@ def fit_contractual_job(
     if model == "auto" and segment_col is None:
         raise DataError("fit_contractual_job: model='auto' (--model auto) picks a model per "
                         "segment; add segment_col (--segment-col).")
-    settings = {"time_unit": period, "random_state": seed}
+    settings = {"time_unit": period, "random_state": seed, "max_iter": max_iter}
     if segment_col is not None:
         churn = SegmentedChurnModel(segment_col=segment_col, model=model, **settings)
     elif names:

@@ -359,3 +359,19 @@ def test_contractual_score_over_a_horizon(telco_dir):
     assert (b.loc[active, "expected_clv"] < a.loc[active, "expected_clv"]).all()
     # within one year an account renews at most 12 times: at most 12 months of revenue
     assert (b["expected_residual_lifetime"] <= 12 + 1e-9).all()
+
+
+def test_a_failed_fit_advises_in_flags_not_python(workdir, tmp_path, capsys):
+    """The command line's advice names flags that exist, never Python arguments."""
+    code = main(["fit", str(workdir / "cdnow.csv"), "--out", str(tmp_path / "m"),
+                 "--max-iter", "10"])
+    err = capsys.readouterr().err
+    assert code == 1 and "did not converge" in err
+    assert "the iteration limit was reached (10 iterations)" in err
+    assert "--max-iter 20 (now 10)" in err and "--method map" in err
+    assert "max_iter" not in err and "method=" not in err and "ABNORMAL" not in err
+    assert not (tmp_path / "m").exists()
+    with pytest.raises(SystemExit) as usage:
+        main(["fit", str(workdir / "cdnow.csv"), "--out", str(tmp_path / "m"), "--max-iter", "3"])
+    assert usage.value.code == 2
+    assert "--max-iter must be a whole number >= 10" in capsys.readouterr().err

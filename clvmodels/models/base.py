@@ -51,6 +51,18 @@ def draws_from_normal(
     )
 
 
+def _optimizer_reason(res) -> str:
+    """SciPy's reason for stopping, in words (its codes such as 'ABNORMAL' mean nothing
+    to a reader)."""
+    msg = str(res.message)
+    if "ABNORMAL" in msg:
+        return ("the line search could not improve the likelihood any more (it is flat or "
+                "numerically rough where the search stopped)")
+    if "ITERATIONS" in msg.upper() or "MAXITER" in msg.upper():
+        return f"the iteration limit was reached ({res.nit} iterations)"
+    return msg
+
+
 class BaseModel:
     """Shared fitting engine. Subclasses set ``param_names``, ``default_priors`` and
     implement ``_prepare``, ``_start``, ``_loglik_and_grad`` and
@@ -189,6 +201,21 @@ class BaseModel:
             return from_data
         return unit
 
+    #: the nested model this one becomes when a mixing distribution collapses to a point,
+    #: by mixing (see :mod:`clvmodels.models.boundary`); empty: none
+    limit_models: dict[str, type] = {}
+
+    def mixing_spread(self, params: dict) -> dict[str, float]:
+        """How far each mixing distribution in ``limit_models`` is from a point (0: every
+        customer the same), at parameters ``params``."""
+        return {}
+
+    def _boundary_message(self, full_name: str, lr: float, p_value: float,
+                          collapsed: tuple[str, ...]) -> str:
+        """The statement in words of a nested model that a ``full_name`` fit became
+        because the mixings ``collapsed`` collapsed (limit models implement it)."""
+        raise NotImplementedError
+
     def fit(self, data: pd.DataFrame, *, method: str = "mle") -> "BaseModel":
         """Fit the model to a summary DataFrame; returns ``self``.
 
@@ -203,7 +230,64 @@ class BaseModel:
             ``"advi"`` mean-field variational inference through PyMC. All four use
             the same likelihood code and leave ``draws_`` (chain x draw) for the
             prediction and CLV code; the Bayesian ones also leave ``idata_``.
+
+        A boundary is an answer (DESIGN.md principle 8; :mod:`clvmodels.models.boundary`):
+        when maximum likelihood drives a mixing distribution to a point (two parameters
+        growing together without bound: every customer has the same drop-out
+        probability, purchase rate or churn probability), the model becomes the nested
+        model in ``limit_models`` fitted to the same data, and ``boundary_`` says so in
+        words with the likelihood-ratio comparison against the full model (also in
+        ``summary().attrs["boundary"]``). Everything downstream works on the nested
+        model. Maximum likelihood only: priors keep Bayesian fits finite.
         """
+        from . import boundary as bd
+
+        full = vars(self).pop("_full_model", type(self))
+        if type(self) is not full:  # refitting a model that had become its limit
+            self.__class__ = full
+        for attr in ("boundary_", "_optimum"):
+            vars(self).pop(attr, None)
+        limits = full.limit_models if method == "mle" else {}
+        try:
+            self._fit_once(data, method)
+        except FitError:
+            if not limits or not hasattr(self, "_optimum"):
+                raise
+            theta, ll = self._optimum
+            gone = bd.collapsed_after_failure(self, theta)
+            if not gone:
+                raise
+            return self._become_limit(data, gone[0], ll)
+        for mixing, spread in bd.near_boundary(self) if limits else []:
+            limit = limits[mixing]
+            nested = limit(**bd.limit_settings(self, limit)).fit(data)
+            lr = 2.0 * (self.log_likelihood_ - nested.log_likelihood_)
+            if lr < bd.LR_CRITICAL or spread < bd.AT_POINT:
+                return self._become_limit(data, mixing, self.log_likelihood_, nested)
+        self._after_fit()
+        return self
+
+    def _become_limit(self, data, mixing: str, full_ll: float, nested=None) -> "BaseModel":
+        """Turn this model into its nested limit for ``mixing`` (fitted unless given)."""
+        from . import boundary as bd
+
+        full = type(self)
+        if nested is None:
+            limit = full.limit_models[mixing]
+            nested = limit(**bd.limit_settings(self, limit)).fit(data)
+        record = bd.boundary_record(full, nested, mixing, full_ll)
+        self.__class__ = type(nested)
+        vars(self).update({k: v for k, v in vars(nested).items() if k.endswith("_")})
+        self._full_model = full
+        self.boundary_ = record
+        self._after_fit()
+        return self
+
+    def _after_fit(self) -> None:
+        """Hook run at the end of a successful fit (e.g. churn models set ``bic_``)."""
+
+    def _fit_once(self, data: pd.DataFrame, method: str) -> None:
+        """One fit of this model as it is (no boundary handling)."""
         self._check_settings(method)
         self.time_unit_ = self._resolve_time_unit(data)
         self.observation_end_ = getattr(data, "attrs", {}).get("observation_end")
@@ -218,7 +302,7 @@ class BaseModel:
                 self.param_names, self.log_params_, self.covariance_log_, self.draws,
                 self.random_state,
             )
-            return self
+            return
         from .bayes import sample_posterior  # PyMC is imported only when needed
 
         try:  # start the sampler at the posterior mode when it exists
@@ -241,7 +325,6 @@ class BaseModel:
             self._loglik_and_grad(np.log(self.params_.to_numpy()), arrays, weights)[0])
         self.aic_ = float("nan")
         self.n_iter_ = 0
-        return self
 
     def _log_posterior_terms(self, theta, arrays, weights, with_prior):
         ll, grad = self._loglik_and_grad(theta, arrays, weights)
@@ -305,14 +388,7 @@ class BaseModel:
 
     def _check_convergence(self, res, theta, ll, grad, hess) -> None:
         name = type(self).__name__
-        tips = (
-            "What to try:\n"
-            "  1. check the summary: frequency must count repeat purchases only, recency <= T, "
-            "and all in one time unit;\n"
-            "  2. use a coarser or finer time_unit so that T is between about 1 and 1,000;\n"
-            "  3. fit on more customers: a few dozen rows rarely identify every parameter;\n"
-            f"  4. raise max_iter (now {self.max_iter})."
-        )
+        tips, cli_tips = self._fit_tips()
         at_bound = np.abs(theta) >= 15.0 - 1e-6
         problems = []
         if not np.isfinite(ll):
@@ -327,7 +403,7 @@ class BaseModel:
         if not np.isfinite(gnorm) or gnorm > 1e-4:
             problems.append(f"the gradient is not zero at the end (max |grad| per row {gnorm:.2e})")
         if not res.success and gnorm > 1e-6:
-            problems.append(f"the optimiser stopped: {res.message}")
+            problems.append(f"the optimiser stopped early: {_optimizer_reason(res)}")
         if not problems:
             eig = np.linalg.eigvalsh(-hess) if np.all(np.isfinite(hess)) else np.array([np.nan])
             if not np.all(np.isfinite(eig)) or eig.min() <= 0:
@@ -336,9 +412,27 @@ class BaseModel:
                     "(the likelihood is flat in some direction)"
                 )
         if problems:
-            raise FitError(
-                f"{name} did not converge: " + "; ".join(problems) + ".\n" + tips
-            )
+            what = f"{name} did not converge: " + "; ".join(problems) + ".\n"
+            raise FitError(what + tips, cli_message=what + cli_tips)
+
+    def _fit_tips(self) -> tuple[str, str]:
+        """What to try when maximum likelihood fails, in Python terms and in the
+        command line's (flags that exist)."""
+        common = ("What to try:\n"
+                  "  1. fit on more customers: a few dozen rows rarely identify every "
+                  "parameter;\n")
+        python = (common
+                  + "  2. check the summary: frequency counts repeat purchases only, recency <= T, "
+                  "all in one time unit;\n"
+                  "  3. use a coarser or finer time_unit so that T is between about 1 and 1,000;\n"
+                  f"  4. allow more iterations: max_iter={2 * self.max_iter} (now {self.max_iter});\n"
+                  "  5. or fit with method='map', whose priors keep every parameter finite.")
+        cli = (common
+               + "  2. use a coarser or finer --time-unit so that customers' ages are between "
+               "about 1 and 1,000 units;\n"
+               f"  3. allow more iterations: --max-iter {2 * self.max_iter} (now {self.max_iter});\n"
+               "  4. or add --method map, whose priors keep every parameter finite.")
+        return python, cli
 
     # ------------------------------------------------------------------ results
     def _require_fitted(self) -> None:
@@ -387,6 +481,8 @@ class BaseModel:
             log_likelihood=self.log_likelihood_, aic=self.aic_, n_obs=self.n_obs_, level=level,
             method=self.fit_method_,
         )
+        if getattr(self, "boundary_", None):
+            out.attrs["boundary"] = self.boundary_
         return out
 
     def save(self, path, *, overwrite: bool = False):

@@ -45,11 +45,6 @@ _BLOCK_ELEMENTS = 4_000_000
 #: whole-life sums stop once further terms are below this share of the sum
 _TAIL_TOL = 1e-12
 _MAX_TERMS = 1_000_000
-#: polarization (mixing distribution's spread, 0 = a point) below which a fit is compared
-#: with its nested limit, and the likelihood-ratio statistic below which the limit wins
-#: (5% level of the boundary test: a 50:50 mixture of chi2(0) and chi2(1))
-_NEAR_BOUNDARY = 1e-2
-_LR_CRITICAL = 2.7055
 
 
 def discounted_sum(log_term, shape, *, lam, horizon=None):
@@ -171,9 +166,6 @@ class ChurnModel(BaseModel):
 
     #: parameters of one account's churn distribution, in order
     row_param_names: tuple[str, ...] = ()
-    #: the nested model this one becomes when its mixing distribution collapses to a
-    #: point (every account the same); None: no such limit
-    limit_model: type | None = None
     #: what to try when maximum likelihood fails
     fit_tips: str = ""
 
@@ -242,100 +234,18 @@ class ChurnModel(BaseModel):
         return 1.0 + self._expected_residual_lifetime(p, 0.0)
 
     # ------------------------------------------------- a boundary is an answer
-    def _polarization(self, params: dict) -> float:
-        """How far the mixing distribution is from a point (1: far, 0: collapsed);
-        models with a ``limit_model`` override it."""
-        return 1.0
-
-    def fit(self, data: pd.DataFrame, *, method: str = "mle") -> "ChurnModel":
-        """Fit the model (see :meth:`BaseModel.fit`); returns ``self``.
-
-        A boundary is an answer (DESIGN.md principle 8): when maximum likelihood drives
-        the mixing distribution to a point (for the sBG: ``alpha`` and ``beta`` growing
-        together without bound, every account with the same churn probability), the
-        model becomes its nested limit (``limit_model``, e.g.
-        :class:`~clvmodels.models.churn.sbg.GeometricChurnModel`) fitted to the same data,
-        and ``boundary_`` says so in words with the likelihood-ratio comparison against
-        the full model. Everything downstream works on the limit model. The same happens
-        when the fit ends near the boundary (polarization below 0.01) with heterogeneity
-        that does not improve the likelihood significantly (boundary likelihood-ratio
-        test at 5%). Maximum likelihood only: priors keep Bayesian fits finite.
-        """
-        full = vars(self).pop("_full_model", type(self))
-        if type(self) is not full:  # refitting a model that had become its limit
-            self.__class__ = full
-        vars(self).pop("boundary_", None)
-        vars(self).pop("_optimum", None)
-        limit = full.limit_model
-        try:
-            super().fit(data, method=method)
-        except FitError:
-            if method != "mle" or limit is None or not hasattr(self, "_optimum"):
-                raise
-            theta, ll = self._optimum
-            params = dict(zip(self.param_names, np.exp(theta)))
-            if self._polarization(params) > 1e-3:
-                raise
-            return self._become_limit(self._fit_limit(data, limit), ll)
-        if method == "mle" and limit is not None:
-            phi = self._polarization(self.point_params())
-            if phi < _NEAR_BOUNDARY:
-                nested = self._fit_limit(data, limit)
-                lr = 2.0 * (self.log_likelihood_ - nested.log_likelihood_)
-                # heterogeneity that does not improve the fit (boundary LR test at 5%:
-                # 50:50 mixture of chi2(0) and chi2(1)) is no heterogeneity
-                if lr < _LR_CRITICAL or phi < 1e-4:
-                    return self._become_limit(nested, self.log_likelihood_)
-        self._set_bic()
-        return self
-
-    def _set_bic(self) -> None:
+    def _after_fit(self) -> None:
         """``bic_ = k log(n) - 2 LL`` with ``n`` the renewal decisions observed (NaN for
         Bayesian fits, like ``aic_``)."""
         k = len(self.param_names)
         self.bic_ = (float("nan") if not np.isfinite(self.aic_) else
                      k * float(np.log(max(self.n_decisions_, 1.0))) - 2.0 * self.log_likelihood_)
 
-    def _fit_limit(self, data, limit) -> "ChurnModel":
-        settings = {k: getattr(self, k) for k in ("time_unit", "priors", "draws", "tune",
-                                                   "chains", "cores", "sampler",
-                                                   "target_accept", "advi_iterations",
-                                                   "random_state", "max_iter")}
-        return limit(**settings).fit(data)
-
-    def _become_limit(self, nested, full_ll: float) -> "ChurnModel":
-        from scipy import stats
-
-        full, limit = type(self), type(nested)
-        lr = max(0.0, 2.0 * (full_ll - nested.log_likelihood_))
-        p_value = 0.5 * float(stats.chi2.sf(lr, 1)) if lr > 0 else 0.5  # boundary: 50:50 mix
-        self.__class__ = limit
-        vars(self).update({k: v for k, v in vars(nested).items() if k.endswith("_")})
-        self._full_model = full
-        self._set_bic()
-        self.boundary_ = {
-            "full_model": full.__name__, "limit_model": limit.__name__,
-            "full_log_likelihood": float(full_ll),
-            "limit_log_likelihood": float(nested.log_likelihood_),
-            "lr_statistic": float(lr), "p_value": float(p_value),
-            "message": nested._boundary_message(full.__name__, lr, p_value),
-        }
-        return self
-
     def boundary_statements(self) -> dict:
         """The statements of fits that ended at a boundary, keyed by segment (``None``
         for a model without segments); empty when none did."""
         note = getattr(self, "boundary_", None)
         return {None: note["message"]} if note else {}
-
-    def summary(self, level: float = 0.95) -> pd.DataFrame:
-        """Parameter table (see :meth:`BaseModel.summary`); at a boundary,
-        ``attrs['boundary']`` holds the statement and the likelihood-ratio test
-        against the full model."""
-        out = super().summary(level)
-        if getattr(self, "boundary_", None):
-            out.attrs["boundary"] = self.boundary_
-        return out
 
     # ---------------------------------------------------------- engine hooks
     def account_columns(self, data: pd.DataFrame, owner: str, *,

@@ -32,6 +32,7 @@ from scipy import special
 
 from ...priors import LogNormal
 from ..backend import NUMPY
+from ..boundary import beta_spread
 from ..registry import register_model
 from .base import ChurnModel, observe_lifetimes
 from .covariates import CovariateChurnMixin
@@ -429,10 +430,10 @@ _BDW_TIPS = (
     "churn;\n"
     "  3. the duration exponent c is identified by how churn changes with tenure: with "
     "few distinct tenures (a short history, or a snapshot of one decision per account "
-    "over a narrow range of tenures) use method='map', or the sBG "
-    "(ShiftedBetaGeoModel, c = 1);\n"
+    "over a narrow range of tenures) use method='map' (CLI: --method map), or the sBG "
+    "(ShiftedBetaGeoModel, c = 1; CLI: --model sbg);\n"
     "  4. fit on more accounts or a longer history;\n"
-    "  5. raise max_iter."
+    "  5. allow more iterations: max_iter (CLI: --max-iter)."
 )
 
 
@@ -479,9 +480,9 @@ class BetaDiscreteWeibullModel(ChurnModel):
         rate = self._start_churn_rate(arrays, weights)
         return np.log([1.0, (1.0 - rate) / rate, 1.0])
 
-    def _polarization(self, params):
+    def mixing_spread(self, params):
         """``1 / (alpha + beta + 1)``; 0 when every account has the same churn parameter."""
-        return 1.0 / (params["alpha"] + params["beta"] + 1.0)
+        return {"churn": beta_spread(params["alpha"], params["beta"])}
 
     # the model's math (ChurnModel hooks)
     def _log_survival(self, p, t):
@@ -583,12 +584,12 @@ class DiscreteWeibullChurnModel(BetaDiscreteWeibullModel):
     default_priors = {"p": LogNormal(-2.0, 2.0), "c": LogNormal(0.0, 1.0)}
     reference = ("Fader et al. (2018): the beta-discrete-Weibull with a point mass (no "
                  "heterogeneity)")
-    limit_model = None
+    limit_models = {}
 
     def _start(self, arrays, weights):
         return np.log([self._start_churn_rate(arrays, weights), 1.0])
 
-    def _boundary_message(self, full_name, lr, p_value) -> str:
+    def _boundary_message(self, full_name, lr, p_value, collapsed) -> str:
         s = self.summary(0.95)
         unit = self.time_unit_ or "period"
         p, c = s.loc["p", "estimate"], s.loc["c", "estimate"]
@@ -649,4 +650,4 @@ class DiscreteWeibullChurnModel(BetaDiscreteWeibullModel):
         return k if horizon is None else np.minimum(k, float(horizon))
 
 
-BetaDiscreteWeibullModel.limit_model = DiscreteWeibullChurnModel
+BetaDiscreteWeibullModel.limit_models = {"churn": DiscreteWeibullChurnModel}

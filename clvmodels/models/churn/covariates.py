@@ -57,7 +57,7 @@ class CovariateChurnMixin:
     linked: tuple[str, ...] = ("alpha", "beta")
     #: a covariate model's boundary is one segment's, which has no nested model here:
     #: the fit explains it in words instead (``_check_convergence``)
-    limit_model = None
+    limit_models = {}
 
     def __init__(self, *, covariates=(), coefficient_prior_sd: float = 2.0, **settings):
         super().__init__(**settings)

@@ -32,6 +32,7 @@ from scipy import special
 from ...errors import DataError
 from ...priors import LogNormal
 from ..backend import NUMPY
+from ..boundary import beta_spread
 from ..registry import register_model
 from .base import ChurnModel, observe_lifetimes
 
@@ -398,7 +399,7 @@ _SBG_TIPS = (
     "or 'mcmc' (CLI: --method map), where the priors keep alpha and beta finite, or add "
     "accounts observed to churn;\n"
     "  3. fit on more accounts or a longer history;\n"
-    "  4. raise max_iter."
+    "  4. allow more iterations: max_iter (CLI: --max-iter)."
 )
 
 
@@ -442,10 +443,10 @@ class ShiftedBetaGeoModel(ChurnModel):
         rate = self._start_churn_rate(arrays, weights)
         return np.log([1.0, (1.0 - rate) / rate])
 
-    def _polarization(self, params):
+    def mixing_spread(self, params):
         """``1 / (alpha + beta + 1)``: the variance of the churn probability over its
         largest possible value; 0 when every account has the same one."""
-        return 1.0 / (params["alpha"] + params["beta"] + 1.0)
+        return {"churn": beta_spread(params["alpha"], params["beta"])}
 
     # the model's math (ChurnModel hooks), with the closed forms of the sBG
     def _log_survival(self, p, t):
@@ -497,12 +498,12 @@ class GeometricChurnModel(ShiftedBetaGeoModel):
     row_param_names = ("p",)
     default_priors = {"p": LogNormal(-2.0, 2.0)}
     reference = "Fader & Hardie (2007): the sBG with a point mass (no heterogeneity)"
-    limit_model = None
+    limit_models = {}
 
     def _start(self, arrays, weights):
         return np.log([self._start_churn_rate(arrays, weights)])
 
-    def _boundary_message(self, full_name, lr, p_value) -> str:
+    def _boundary_message(self, full_name, lr, p_value, collapsed) -> str:
         p = float(self.params_["p"])
         lo, hi = self.summary(0.95).loc["p", ["lower", "upper"]]
         unit = self.time_unit_ or "period"
@@ -559,4 +560,4 @@ class GeometricChurnModel(ShiftedBetaGeoModel):
         return k if horizon is None else np.minimum(k, float(horizon))
 
 
-ShiftedBetaGeoModel.limit_model = GeometricChurnModel
+ShiftedBetaGeoModel.limit_models = {"churn": GeometricChurnModel}
