@@ -50,8 +50,16 @@ def _progress(total: int, desc: str):
                 leave=False)
 
 
-def read_table(path: str) -> pd.DataFrame:
-    """A CSV or Parquet file, a directory of Parquet files, or a glob of them."""
+_TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")
+#: --sep names for separators that are awkward to type
+_SEPARATORS = {"whitespace": r"\s+", "tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+
+
+def read_table(path: str, args=None, *, id_col: str | None = None) -> pd.DataFrame:
+    """A delimited text file (CSV by default; ``--sep``, ``--no-header``/``--names``,
+    ``--encoding`` from ``args``), a Parquet file, a directory of Parquet files, or a
+    glob of them. ``id_col`` is read as text, so ids such as "00004" keep their zeros
+    (the Python API keeps them too)."""
     import pandas as pd
     p = Path(path)
     if p.is_dir():
@@ -63,28 +71,74 @@ def read_table(path: str) -> pd.DataFrame:
     if not files or (len(files) == 1 and not Path(files[0]).exists()):
         raise FileNotFoundError(f"No input at {path!r}: give a CSV or Parquet file, a folder of "
                                 "Parquet files, or a glob such as 'data/*.parquet'.")
+    sep = getattr(args, "sep", None)
+    names = getattr(args, "names", None)
     frames = []
     for f in files:
         suffix = Path(f).suffix.lower()
-        if suffix == ".csv":
-            frames.append(pd.read_csv(f))
-        elif suffix in (".parquet", ".pq"):
+        if suffix in (".parquet", ".pq") and sep is None and names is None:
             frames.append(pd.read_parquet(f))
+        elif suffix in _TEXT_SUFFIXES or sep is not None or names is not None:
+            frames.append(_read_text(f, suffix, args, id_col))
         else:
-            raise ValueError(f"Cannot read {f!r}: only .csv, .parquet and .pq files are supported.")
+            raise ValueError(f"Cannot read {f!r}: give a .csv, .tsv or .txt file (add --sep for "
+                             "another separator) or a .parquet file.")
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
-def summarize(path: str, reader: str, **kwargs) -> pd.DataFrame:
+def _read_text(f: str, suffix: str, args, id_col: str | None) -> pd.DataFrame:
+    import pandas as pd
+
+    sep = getattr(args, "sep", None)
+    names = getattr(args, "names", None)
+    encoding = getattr(args, "encoding", None) or "utf-8"
+    if sep is None:
+        sep = "\t" if suffix == ".tsv" else r"\s+" if suffix in (".txt", ".dat") else ","
+    else:
+        sep = _SEPARATORS.get(sep, sep)
+    columns = [c.strip() for c in names.split(",")] if names else None
+    if columns is not None and (len(set(columns)) != len(columns) or "" in columns):
+        raise UsageError(f"--names {names!r}: give distinct, non-empty column names separated by "
+                         "commas, one per column of the file.")
+    text = {id_col: str} if id_col else None
+    try:
+        frame = pd.read_csv(f, sep=sep, header=None if columns else "infer", names=columns,
+                            encoding=encoding, dtype=text, engine="python" if len(sep) > 1
+                            else "c", skipinitialspace=sep == ",")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"Cannot read {f!r} as {encoding} text ({exc.reason} at byte "
+                         f"{exc.start}); name its encoding with --encoding, e.g. --encoding "
+                         "latin-1.") from None
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{f!r} is empty: it has no header and no rows.") from None
+    except pd.errors.ParserError as exc:
+        raise ValueError(f"Cannot split {f!r} into columns with separator {sep!r} ({exc}); "
+                         "set the separator with --sep (e.g. --sep ';', --sep tab, "
+                         "--sep whitespace).") from None
+    if columns is None and frame.shape[1] == 1 and sep == "," and ";" in str(frame.columns[0]):
+        raise ValueError(f"{f!r} has one column named {frame.columns[0]!r}: it looks "
+                         "semicolon-separated; add --sep ';'.")
+    return frame
+
+
+def summarize(path: str, reader: str, args=None, **kwargs) -> pd.DataFrame:
     """RFM summary of transactions at ``path`` with pandas (in memory) or DuckDB
     (streams files larger than memory); both give the same summary."""
     if reader == "duckdb":
         from .data.duckdb_summary import rfm_summary_duckdb
 
+        given = [f for f in ("sep", "names", "encoding", "date_format")
+                 if getattr(args, f, None) is not None]
+        if given:
+            raise UsageError(f"{', '.join(_flag(f) for f in given)} work with --reader pandas; "
+                             "--reader duckdb reads CSV (comma-separated, with a header, UTF-8, "
+                             "ISO dates) and Parquet.")
+        kwargs.pop("date_format", None)
         return rfm_summary_duckdb(path, **kwargs)
     from .data.summary import rfm_summary
 
-    return rfm_summary(read_table(path), **kwargs)
+    id_col = kwargs.get("customer_col") or "customer_id"
+    return rfm_summary(read_table(path, args, id_col=id_col), **kwargs)
 
 
 def _is_summary(frame: pd.DataFrame) -> bool:
@@ -154,7 +208,8 @@ def _cmd_fit(args) -> str:
                          "it with --model auto (validation of one model: 'clvmodels report "
                          "... --calibration-end').")
     started = time.perf_counter()
-    summary = summarize(args.transactions, args.reader, observation_end=args.observation_end,
+    summary = summarize(args.transactions, args.reader, args,
+                        date_format=args.date_format, observation_end=args.observation_end,
                         time_unit=args.time_unit, customer_col=args.customer_col,
                         date_col=args.date_col, amount_col=args.amount_col,
                         allow_refunds=args.allow_refunds)
@@ -163,7 +218,8 @@ def _cmd_fit(args) -> str:
         from .data.summary import calibration_holdout_summary
 
         holdout = calibration_holdout_summary(
-            read_table(args.transactions), calibration_end=args.calibration_end,
+            read_table(args.transactions, args, id_col=args.customer_col or "customer_id"),
+            calibration_end=args.calibration_end, date_format=args.date_format,
             observation_end=summary.attrs.get("observation_end"),
             time_unit=summary.attrs.get("time_unit"), customer_col=args.customer_col,
             date_col=args.date_col, amount_col=args.amount_col)
@@ -209,7 +265,8 @@ def _fit_contractual(args) -> str:
     started = time.perf_counter()
     covariates = [c.strip() for c in (args.covariates or "").split(",") if c.strip()]
     job = fit_contractual_job(
-        read_table(args.transactions), args.out, period=args.period,
+        read_table(args.transactions, args, id_col=args.account_col or "account_id"), args.out,
+        period=args.period,
         account_col=args.account_col or "account_id", tenure_col=args.tenure_col or "tenure",
         churned_col=args.churned_col or "churned", covariates=covariates,
         revenue_col=args.revenue_col, entry_col=args.entry_col,
@@ -235,8 +292,8 @@ def _summary_for_scoring(args, job) -> pd.DataFrame:
     options = dict(observation_end=args.observation_end or job.meta["observation_end"],
                    time_unit=job.meta["time_unit"], allow_refunds=args.allow_refunds, **cols)
     if args.reader == "duckdb":
-        return summarize(args.data, "duckdb", **options)
-    frame = read_table(args.data)
+        return summarize(args.data, "duckdb", args, **options)
+    frame = read_table(args.data, args, id_col=cols.get("customer_col") or "customer_id")
     if _is_summary(frame):
         col = job.meta["columns"]["customer_col"]
         summary = frame.set_index(col) if col in frame.columns else frame
@@ -253,7 +310,7 @@ def _summary_for_scoring(args, job) -> pd.DataFrame:
             "columns or refit with the right --customer-col/--date-col/--amount-col.")
     from .data.summary import rfm_summary
 
-    return rfm_summary(frame, **options)
+    return rfm_summary(frame, date_format=args.date_format, **options)
 
 
 def _cmd_score(args) -> str:
@@ -270,7 +327,7 @@ def _cmd_score(args) -> str:
     options = dict(discount_rate=args.discount_rate, margin=args.margin, level=args.level,
                    n_draws=args.n_draws, n_samples=args.n_samples)
     if job.kind == "contractual":
-        summary = job.accounts(read_table(args.data))
+        summary = job.accounts(read_table(args.data, args, id_col=job.meta["columns"].get("account_col")))
         options.update(revenue_col=_revenue_col(args, job), growth_rate=args.growth_rate or 0.0,
                        acquisition_cost_col=args.acquisition_cost_col, horizon=args.horizon)
     else:
@@ -319,9 +376,9 @@ def _cmd_report(args) -> str:
     if job.kind == "contractual":
         return _report_contractual(args, job, started)
     cols = job.meta["columns"]
-    frame = read_table(args.transactions)
+    frame = read_table(args.transactions, args, id_col=cols.get("customer_col") or "customer_id")
     end = args.observation_end or job.meta["observation_end"]
-    tx = load_transactions(frame, observation_end=end, **cols)
+    tx = load_transactions(frame, observation_end=end, date_format=args.date_format, **cols)
     summary = rfm_summary(tx, observation_end=end, time_unit=job.meta["time_unit"])
     holdout = None
     if args.calibration_end:
@@ -349,7 +406,8 @@ def _cmd_report(args) -> str:
                        serving_cost_rate=args.serving_cost_rate, discount_rate=args.discount_rate,
                        margin=args.margin, random_state=args.seed,
                        comparison=_comparison(job.meta.get("model_comparison")))
-    return f"wrote {out} for {len(summary):,} customers in {time.perf_counter() - started:.1f} s"
+    return (f"wrote {out} for {len(summary):,} customers in {time.perf_counter() - started:.1f} s"
+            + _table_beside(out))
 
 
 def _comparison(table: dict | None):
@@ -365,7 +423,8 @@ def _comparison(table: dict | None):
 def _report_contractual(args, job, started) -> str:
     from .report import build_contractual_report
 
-    accounts = job.accounts(read_table(args.transactions))
+    accounts = job.accounts(read_table(args.transactions, args,
+                                       id_col=job.meta["columns"].get("account_col")))
     for option in ("segment_col", "cohort_col"):
         col = getattr(args, option)
         if col is not None and col not in accounts.columns:
@@ -382,7 +441,13 @@ def _report_contractual(args, job, started) -> str:
         segment_col=args.segment_col, cohort_col=args.cohort_col, acquisition_cost_col=cost_col,
         discount_rate=args.discount_rate, margin=args.margin, random_state=args.seed)
     return (f"wrote {out} for {len(accounts):,} accounts in "
-            f"{time.perf_counter() - started:.1f} s")
+            f"{time.perf_counter() - started:.1f} s" + _table_beside(out))
+
+
+def _table_beside(out) -> str:
+    """Names the per-account table a report writes beside its page, when it did."""
+    table = Path(out).with_suffix(".clv.csv")
+    return f", and its per-account table {table}" if table.exists() else ""
 
 
 def _cost_per_account(value: str, accounts: pd.DataFrame, segment_col: str | None):
@@ -405,6 +470,21 @@ def _cmd_demo(args) -> str:
 
     demo_main(["--out", args.out, "--seed", str(args.seed)])
     return ""
+
+
+def _add_reading_options(command) -> None:
+    """How to read a delimited text input (shared by fit, score and report)."""
+    group = command.add_argument_group("reading text files (.csv, .tsv, .txt)")
+    group.add_argument("--sep", default=None,
+                       help="column separator: a character, or tab, semicolon, pipe, whitespace "
+                       "(default: comma for .csv, tab for .tsv, whitespace for .txt)")
+    group.add_argument("--names", default=None, metavar="COL1,COL2,...",
+                       help="the file has no header row: these are its column names, in order")
+    group.add_argument("--encoding", default=None, help="text encoding (default utf-8), e.g. "
+                       "latin-1 or cp1252")
+    group.add_argument("--date-format", default=None, metavar="FORMAT",
+                       help="how dates are written when not ISO (YYYY-MM-DD), e.g. %%Y%%m%%d "
+                       "for 19970101 or %%d/%%m/%%Y for day-first dates")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -479,6 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--reader", choices=["pandas", "duckdb"], default="pandas",
                      help="summarize in memory (pandas) or stream with DuckDB (inputs larger "
                      "than memory; same summaries)")
+    _add_reading_options(fit)
     fit.set_defaults(run=_cmd_fit)
 
     score = sub.add_parser("score", help="score customers with a saved model",
@@ -518,6 +599,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="revenue growth per period (default 0)")
     contract.add_argument("--acquisition-cost-col", default=None,
                           help="adds acquisition_cost, net_value and ltv_to_cac")
+    _add_reading_options(score)
     score.set_defaults(run=_cmd_score)
 
     report = sub.add_parser(
@@ -550,6 +632,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="acquisition cohort per account (a label or a date)")
     contract.add_argument("--acquisition-cost-col", default=None,
                           help="cost to acquire each account (instead of --acquisition-cost)")
+    _add_reading_options(report)
     report.set_defaults(run=_cmd_report)
 
     demo = sub.add_parser("demo", help="the bundled CDNOW example (what 'make demo' runs)")

@@ -10,8 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,17 +27,14 @@ from .datasets import load_cdnow_transactions
 
 
 def write_parquet_atomically(frame: pd.DataFrame, path: Path) -> None:
-    """Write to a temporary file beside ``path`` and rename it into place, so a
-    crash leaves the previous file or the complete new one, never a partial file."""
+    """Write to a temporary file beside ``path`` and rename it into place
+    (:func:`clvmodels.io.atomic_path`: a crash leaves the previous file or the complete
+    new one, and the file gets the usual permissions, not the temporary file's 0600)."""
+    from .io import atomic_path
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         frame.to_parquet(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     table = summary.join(clv)
     table.attrs = {**summary.attrs, **clv.attrs}
     out = Path(args.out)
+    if out.suffix.lower() not in (".parquet", ".pq"):
+        out = out.with_name(out.name + ".parquet")  # the file says what it is
     write_parquet_atomically(table, out)
 
     cols = ["frequency", "recency", "T", "monetary_value", "probability_alive",

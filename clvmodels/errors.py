@@ -20,15 +20,7 @@ __all__ = [
 
 
 class ClvModelsError(Exception):
-    """Base class of every error raised on purpose by clvmodels."""
-
-
-class DataError(ClvModelsError, ValueError):
-    """Input data is malformed: a missing column, unparseable values, impossible rows."""
-
-
-class FitError(ClvModelsError, RuntimeError):
-    """A fit did not converge or produced unusable estimates.
+    """Base class of every error raised on purpose by clvmodels.
 
     ``cli_message``, when given, is the same message with its advice in command-line
     terms (flags instead of Python arguments); the command line prints it.
@@ -37,6 +29,14 @@ class FitError(ClvModelsError, RuntimeError):
     def __init__(self, message: str = "", *, cli_message: str | None = None):
         super().__init__(message)
         self.cli_message = cli_message
+
+
+class DataError(ClvModelsError, ValueError):
+    """Input data is malformed: a missing column, unparseable values, impossible rows."""
+
+
+class FitError(ClvModelsError, RuntimeError):
+    """A fit did not converge or produced unusable estimates."""
 
 
 class NotFittedError(ClvModelsError, AttributeError):

@@ -51,9 +51,11 @@ def test_same_inputs_and_seed_give_identical_bytes(workdir):
 
 
 def test_scoring_a_summary_file(workdir):
-    from clvmodels import rfm_summary
+    from clvmodels import load_transactions, rfm_summary
 
-    summary = rfm_summary(load_cdnow_transactions(), observation_end="1998-06-30")
+    # the API reads the same CSV with text ids, as the command line does
+    summary = rfm_summary(load_transactions(workdir / "cdnow.csv"), observation_end="1998-06-30")
+    assert summary.index.dtype != np.int64
     summary.to_parquet(workdir / "summary.parquet")
     a, b = workdir / "from_tx.parquet", workdir / "from_summary.parquet"
     for data, out in ((workdir / "cdnow.csv", a), (workdir / "summary.parquet", b)):
@@ -375,3 +377,49 @@ def test_a_failed_fit_advises_in_flags_not_python(workdir, tmp_path, capsys):
         main(["fit", str(workdir / "cdnow.csv"), "--out", str(tmp_path / "m"), "--max-iter", "3"])
     assert usage.value.code == 2
     assert "--max-iter must be a whole number >= 10" in capsys.readouterr().err
+
+
+def test_the_bundled_text_file_is_read_with_reading_flags(workdir, tmp_path, capsys):
+    """CDNOW_sample.txt (whitespace-separated, no header, dates as 19970101) fits from the
+    command line; its ids keep their leading zeros in the scores."""
+    from clvmodels.datasets import _data_file
+
+    txt = str(_data_file("CDNOW_sample.txt"))
+    code = main(["fit", txt, "--out", str(tmp_path / "m"), "--observation-end", "1998-06-30",
+                 "--names", "customer_id,order_id,date,quantity,amount",
+                 "--date-format", "%Y%m%d", "--seed", "1"])
+    assert code == 0 and "fitted 2,357 customers" in capsys.readouterr().out
+    from clvmodels.scoring import load_job
+
+    a, b = load_job(tmp_path / "m"), load_job(workdir / "model")
+    np.testing.assert_allclose(a.transactions.params_, b.transactions.params_, rtol=1e-9)
+    out = tmp_path / "s.csv"
+    assert main(["score", str(tmp_path / "m"), txt, "--out", str(out), "--names",
+                 "customer_id,order_id,date,quantity,amount", "--date-format", "%Y%m%d"]) == 0
+    ids = pd.read_csv(out, dtype={"customer_id": str})["customer_id"]
+    assert ids.iloc[0] == "00004" and ids.str.len().eq(5).all()
+    # without the flags: the advice names the flag that reads it
+    assert main(["fit", txt, "--out", str(tmp_path / "n")]) == 1
+    err = capsys.readouterr().err
+    assert "no header row" in err and "--names" in err and "customer_col=" not in err
+
+
+@pytest.mark.parametrize("content, encoding, flags, advice", [
+    ("customer_id;date;amount\n1;2020-01-01;3\n", "utf-8", [], "add --sep ';'"),
+    ("customer_id,date,amount\nJosé,2020-01-01,3\n", "latin-1", [], "--encoding"),
+    ("", "utf-8", [], "is empty"),
+    ("customer_id,date,amount\n1,2020-01-01,3\n", "utf-8", ["--reader", "duckdb", "--sep", ","],
+     "--sep work with --reader pandas"),
+])
+def test_unreadable_text_names_the_flag_that_reads_it(tmp_path, capsys, content, encoding, flags,
+                                                      advice):
+    f = tmp_path / "tx.csv"
+    f.write_bytes(content.encode(encoding))
+    try:
+        code = main(["fit", str(f), "--out", str(tmp_path / "m"), *flags])
+    except SystemExit as exc:  # usage errors exit through argparse
+        code = exc.code
+    assert code in (1, 2)
+    err = capsys.readouterr().err
+    assert advice in err and "Traceback" not in err
+    assert not (tmp_path / "m").exists()

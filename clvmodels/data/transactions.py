@@ -209,6 +209,19 @@ def _read_source(source: object, customer_col: str, date_col: str) -> pd.DataFra
     return pd.read_parquet(path)
 
 
+def _header_is_data(columns) -> bool:
+    """Whether column names read from a header look like a row of data (numbers or
+    dates), the sign of a file without a header row."""
+    def numeric(name) -> bool:
+        try:
+            float(str(name).replace("-", "").replace("/", ""))
+        except ValueError:
+            return False
+        return True
+
+    return bool(columns) and sum(numeric(c) for c in columns) >= max(1, len(columns) // 2)
+
+
 def _check_columns(frame: pd.DataFrame, customer_col: str, date_col: str, amount_col) -> None:
     wanted = [("customer_col", customer_col), ("date_col", date_col)]
     if amount_col is not None:
@@ -217,14 +230,18 @@ def _check_columns(frame: pd.DataFrame, customer_col: str, date_col: str, amount
     for arg, col in wanted:
         if col not in frame.columns:
             hint = f"Pass the right name as {arg}='<column>'"
+            flag = "--" + arg.replace("_", "-")
+            cli_hint = f"Name the right column with {flag} COLUMN"
             if arg == "amount_col":
                 hint += ", or amount_col=None if there are no amounts"
             if col == frame.index.name or col in (frame.index.names or []):
                 hint = "It is the index: call .reset_index() on the frame first"
-            raise DataError(
-                f"Column {col!r} ({arg}) is not in the transactions. "
-                f"Available columns: {available}. {hint}."
-            )
+            if _header_is_data(available):
+                cli_hint = ("The file seems to have no header row (its first row is data); "
+                            "name its columns with --names, e.g. --names "
+                            "customer_id,date,amount for three columns")
+            what = f"Column {col!r} ({arg}) is not in the transactions. Available columns: {available}."
+            raise DataError(f"{what} {hint}.", cli_message=f"{what} {cli_hint}.")
     names = [c for _, c in wanted]
     if len(set(names)) != len(names):
         raise DataError(
