@@ -22,10 +22,9 @@ import pandas as pd
 
 from ..data.compress import compress_rows
 from ..errors import DataError, check_parameter
-from ..models.inputs import summary_arrays
 from ..models.purchase.base import PurchaseModel
 from ..value.intervals import tail_probabilities
-from ..value.purchase import simulate_model_futures
+from ..value.purchase import model_summary_arrays, simulate_model_futures
 
 __all__ = ["HoldoutScore", "evaluate_holdout", "pit_coverage"]
 
@@ -100,7 +99,7 @@ def evaluate_holdout(
     model._require_fitted()
     check_parameter("level", owner, level, isinstance(level, float) and 0 < level < 1,
                     "a float in (0, 1)")
-    arr = summary_arrays(data, owner)
+    arr = model_summary_arrays(model, data, owner)
     for col in ("holdout_frequency", "holdout_length"):
         if col not in data.columns:
             raise DataError(f"{owner}: missing column {col!r}; build the data with "

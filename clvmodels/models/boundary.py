@@ -8,7 +8,7 @@ each mixing is from a point (0: collapsed). After a maximum-likelihood fit:
 
 * a fit that failed (the optimiser ran off with two parameters growing together) with
   a collapsed mixing (spread <= 1e-3 where it stopped) becomes the nested model;
-* a fit that ended near the boundary (spread < 0.01) whose heterogeneity does not
+* a fit that ended near the boundary (spread < 0.05) whose heterogeneity does not
   improve the likelihood significantly (boundary likelihood-ratio test at 5%: a 50:50
   mixture of chi2(0) and chi2(1), critical value 2.7055) or that is numerically at the
   point (spread < 1e-4) becomes the nested model too.
@@ -27,7 +27,7 @@ __all__ = ["beta_spread", "gamma_spread", "boundary_statement", "estimate_text",
            "LR_CRITICAL"]
 
 #: spread below which a fit is compared with its nested limit
-NEAR_BOUNDARY = 1e-2
+NEAR_BOUNDARY = 0.05
 #: spread below which the mixing counts as collapsed whatever the test says
 AT_POINT = 1e-4
 #: spread at the end of a failed fit that reads as a collapse

@@ -21,13 +21,17 @@ def summary_arrays(
     *,
     need_monetary: bool = False,
     allow_empty: bool = False,
+    discrete: bool = False,
 ) -> dict[str, np.ndarray]:
     """Validate an RFM summary and return float64 arrays.
 
     Columns ``frequency``, ``recency`` and ``T`` are required (``monetary_value`` too
     when ``need_monetary``). Rules: all finite and non-negative, ``frequency`` whole,
     ``recency <= T``, ``recency == 0`` when ``frequency == 0``; ``monetary_value``
-    positive where ``frequency > 0``.
+    positive where ``frequency > 0``. With ``discrete`` the summary is a discrete-time
+    one (``frequency``, ``recency``, ``n_periods``, checked by
+    :func:`~clvmodels.data.discrete.discrete_summary_arrays`) and ``n_periods`` is
+    returned as ``T``, as discrete-time purchase models take it.
 
     >>> import pandas as pd
     >>> summary_arrays(pd.DataFrame({"frequency": [1], "recency": [2.0], "T": [1.0]}), "demo")
@@ -35,6 +39,11 @@ def summary_arrays(
     ...
     clvmodels.errors.DataError: demo: 'recency' is greater than 'T' in 1 row(s), first customer ids [0]. Recency is the time from first to last purchase and cannot exceed the customer's age T; rebuild the summary with rfm_summary().
     """
+    if discrete:
+        from ..data.discrete import discrete_summary_arrays
+
+        discrete_summary_arrays(data, owner)
+        data = data.drop(columns="T", errors="ignore").rename(columns={"n_periods": "T"})
     if not isinstance(data, pd.DataFrame):
         raise TypeError(
             f"{owner} expects a pandas DataFrame with columns 'frequency', 'recency', 'T' "

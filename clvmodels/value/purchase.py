@@ -174,6 +174,21 @@ def _bgnbd_fast_path(model) -> bool:
             and f.get("simulate_future") is bgnbd_simulate_future)
 
 
+def discount_argument(model, delta: float) -> dict:
+    """The continuous discount rate ``delta`` as the keyword argument ``model``'s formulas
+    take it: ``delta``, or the model's ``discount_keyword`` where ``delta`` names one of
+    its parameters (BG/BB's ``theta ~ Beta(gamma, delta)``)."""
+    return {getattr(type(model), "discount_keyword", "delta"): delta}
+
+
+def model_summary_arrays(model, data: pd.DataFrame, owner: str, **kwargs) -> dict:
+    """:func:`~clvmodels.models.inputs.summary_arrays` of ``data`` for ``model``: a
+    discrete-time model (``discrete_time``, BG/BB) takes a discrete summary, its
+    ``n_periods`` as ``T``."""
+    return summary_arrays(data, owner, discrete=getattr(type(model), "discrete_time", False),
+                          **kwargs)
+
+
 def simulate_model_futures(
     model: PurchaseModel,
     rows: dict[str, np.ndarray],
@@ -209,7 +224,7 @@ def simulate_model_futures(
             m = np.broadcast_to(np.nan_to_num(rows["monetary_value"][sl])[:, None], d.shape)
             amounts = _spend_sampler(gg, d.ravel(), x, m.ravel(), rng)
         out = simulate(**{k: v[d] for k, v in draws.items()}, **cust, horizon=horizon,
-                       delta=delta, rng=rng, amounts=amounts)
+                       **discount_argument(model, delta), rng=rng, amounts=amounts)
         purchases[sl] = out[0]
         if value is not None:
             value[sl] = out[2]
@@ -273,7 +288,8 @@ def _generic_credible_bounds(model, draws, gg, rows, pairs, horizon, delta, marg
         up, in_pair = np.unique(pairs.inverse[idx], return_inverse=True)
         ut, in_triple = np.unique(triples.inverse[idx], return_inverse=True)
         per_pair = if_alive(**col, frequency=pairs.unique["frequency"][up],
-                            T=pairs.unique["T"][up], horizon=horizon, delta=delta)
+                            T=pairs.unique["T"][up], horizon=horizon,
+                            **discount_argument(model, delta))
         pa = p_alive(**col, **{c: triples.unique[c][ut] for c in ("frequency", "recency", "T")})
         spend = gamma_gamma_expected_spend(**gcol, frequency=rows["frequency"][idx],
                                            monetary_value=rows["monetary_value"][idx])
@@ -486,9 +502,16 @@ def customer_lifetime_value(
         )
     h_value, h_unit = parse_horizon(horizon, _OWNER)
     H = convert_duration(h_value, h_unit, unit)
+    model_name = type(transaction_model).__name__
+    if getattr(type(transaction_model), "discrete_time", False) and abs(H - round(H)) > 1e-9:
+        whole = max(1, round(H))
+        raise ValueError(
+            f"{_OWNER}: a horizon of {horizon!r} is {H:.3g} {unit}s, but {model_name} "
+            f"counts whole {unit}s (one transaction opportunity each). Give the horizon in whole "
+            f"{unit}s, e.g. '{whole} {unit}{'s' if whole != 1 else ''}'.")
     delta = annual_rate_to_continuous(discount_rate, unit, _OWNER)
 
-    arr = summary_arrays(data, _OWNER, need_monetary=True)
+    arr = model_summary_arrays(transaction_model, data, _OWNER, need_monetary=True)
     comp = compress_rows(arr, ["frequency", "recency", "T", "monetary_value"])
     rows = comp.unique
     pairs = compress_rows(rows, ["frequency", "T"])
@@ -521,7 +544,7 @@ def customer_lifetime_value(
             **point, **cust, t=H)[triples.inverse]
         discounted = transaction_model.formula("discounted_purchases_if_alive")(
             **point, frequency=pairs.unique["frequency"], T=pairs.unique["T"], horizon=H,
-            delta=delta)
+            **discount_argument(transaction_model, delta))
         expected_clv = margin * pa * discounted[pairs.inverse] * expected_spend
 
     # credible interval of the expected value: quantiles over parameter draws

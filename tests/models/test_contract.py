@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import clvmodels
 from clvmodels import (
     BetaGeoModel,
     GammaGammaModel,
@@ -103,3 +104,54 @@ def test_purchase_predictions_follow_one_interface(cls, cdnow):
     cum = model.expected_cumulative_purchases([0.0, 0.0, 10.0], [52.0])
     assert cum[0] == pytest.approx(2 * float(model.expected_purchases_new_customer(52.0))
                                    + float(model.expected_purchases_new_customer(42.0)))
+
+
+# ------------------------------------------------- every registered purchase model
+def _purchase_models():
+    from clvmodels.models.registry import registered_models
+
+    return [c for c in registered_models().values() if issubclass(c, PurchaseModel)]
+
+
+@pytest.fixture(scope="module")
+def donations():
+    from clvmodels.datasets import load_donations
+
+    return load_donations()
+
+
+@pytest.fixture(scope="module")
+def near_homogeneous():
+    """Customers who differ little (purchase rates with shape 20, drop-out probabilities
+    with a + b = 100): data the nested limits are made for (on CDNOW, whose customers
+    differ a lot, a one-rate or one-probability model is the wrong model)."""
+    return clvmodels.simulate_bgnbd(3000, r=20.0, alpha=200.0, a=20.0, b=80.0,
+                                    T=np.linspace(20.0, 60.0, 3000), random_state=7)
+
+
+@pytest.mark.parametrize("cls", _purchase_models(), ids=lambda c: c.__name__)
+def test_every_purchase_model_answers_the_interface_and_round_trips(
+        cls, cdnow, donations, near_homogeneous, tmp_path):
+    """The same checks for every purchase model a fit can return, the nested limits
+    (a boundary is an answer) and the discrete-time BG/BB family included."""
+    discrete = getattr(cls, "discrete_time", False)
+    limit = "Homogeneous" in cls.__name__
+    data, t = ((donations, 3) if discrete else (near_homogeneous, 39.0) if limit
+               else (cdnow, 39.0))
+    model = cls(random_state=0)
+    assert model.fit(data) is model
+    assert np.isfinite(model.log_likelihood_) and model.params_.max() < 1e3  # no runaway values
+    rows = data.head(20)
+    alive = model.probability_alive(rows)
+    assert alive.between(0, 1).all()
+    e = model.expected_purchases(rows, t)
+    assert (e >= 0).all() and (model.expected_purchases(rows, 2 * t) >= e - 1e-12).all()
+    k = np.arange(0, 300)
+    pmf = model.probability_of_purchases(k, t)
+    assert pmf.sum() == pytest.approx(1.0, abs=1e-6)
+    assert (k * pmf).sum() == pytest.approx(float(model.expected_purchases_new_customer(t)),
+                                            rel=1e-5)
+    model.save(tmp_path / "m")
+    back = clvmodels.load_model(tmp_path / "m")
+    assert type(back) is type(model)
+    pd.testing.assert_series_equal(back.expected_purchases(rows, t), e)

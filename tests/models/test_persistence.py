@@ -185,7 +185,8 @@ def test_save_refuses_unfitted_and_unknown_models(tmp_path, bg):
     class MyModel(BetaGeoModel):
         pass
 
-    with pytest.raises(TypeError, match="save_model saves BetaDiscreteWeibullModel, BetaGeoBetaBinomModel, BetaGeoModel,"):
+    with pytest.raises(TypeError,
+                       match=r"save_model saves .*, BetaGeoModel, .* instances; got .*MyModel"):
         save_model(MyModel(), tmp_path / "m")
     assert list(tmp_path.iterdir()) == []
 

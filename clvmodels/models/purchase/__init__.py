@@ -7,5 +7,8 @@ from .bgnbd import BetaGeoModel
 from .mbgnbd import ModifiedBetaGeoModel
 from .pnbd import ParetoNBDModel
 
+# the nested models a fit becomes at a boundary (each file wires itself to its model)
+from . import bgbb_limits, bgnbd_limits, mbgnbd_limits, pnbd_limits  # noqa: E402, F401
+
 __all__ = ["PurchaseModel", "BetaGeoModel", "ModifiedBetaGeoModel", "ParetoNBDModel",
            "BetaGeoBetaBinomModel"]

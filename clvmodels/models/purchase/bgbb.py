@@ -13,6 +13,26 @@ Given her data and that she is alive in period ``n``, ``p ~ Beta(alpha + x,
 beta + n - x)`` and ``theta ~ Beta(gamma, delta + n)``; all predictions follow from
 those and from ``P(alive in period n | x, t_x, n)``.
 
+**One family, written once.** The BG/BB and its nested limits (every customer with the
+same ``p``, the same ``theta``, or both: :mod:`clvmodels.models.purchase.bgbb_limits`)
+differ only in the two mixing distributions. Every formula is written once in terms of
+what a mixing contributes: for the transaction probability ``E[p^x (1-p)^(m-x)]`` and
+the mean of ``p`` given ``x`` transactions in ``m`` periods alive; for the drop-out
+probability ``E[(1-theta)^m]`` (alive in period ``m``), ``E[theta (1-theta)^m]``
+(inactive from period ``m + 1``), the expected (discounted) number of later periods
+alive, and the posterior of ``theta`` after ``m`` survived chances. A beta mixing
+gives the BG/BB's beta functions; a point gives powers of ``p`` or ``1 - theta``.
+
+**On the purchase-model interface** (:mod:`clvmodels.models.purchase.base`): ``T``
+is the number of opportunities ``n`` (``n_periods`` in the summary), horizons ``t``
+are whole numbers of future periods, and the purchases in ``(T, T + t]`` are the
+transactions in periods ``n + 1 .. n + t``. ``probability_alive`` is P(alive in
+period ``n + 1``) (FHB eq. 11: alive for the next opportunity); a transaction in
+period ``n + u`` is discounted by ``exp(-discount u)``, ``discount`` the continuous
+rate per period (``log(1 + d)`` for a rate ``d`` per period, as the published DERT).
+The formulas take that rate as ``discount`` rather than ``delta``, since ``delta`` is
+a parameter of the BG/BB (the models say so in ``discount_keyword``).
+
 Every formula here broadcasts: parameters may be scalars or arrays of draws shaped to
 broadcast against the customer arrays (e.g. ``(n_draws, 1)`` against ``(n,)``), which
 is how one prediction path serves point fits and posterior draws alike.
@@ -31,12 +51,15 @@ from ...data.discrete import discrete_summary_arrays
 from ...errors import check_parameter
 from ...priors import LogNormal
 from ..backend import NUMPY, pytensor_ops
-from ..base import BaseModel
+from ..boundary import beta_spread
 from ..churn.sbg import sbg_discounted_residual_lifetime
 from ..registry import register_model
+from .base import PurchaseModel, broadcast_flat
 
 __all__ = [
     "BetaGeoBetaBinomModel",
+    "BetaGeoBetaBinomFamily",
+    "family_formulas",
     "bgbb_log_likelihood",
     "bgbb_probability_alive",
     "bgbb_conditional_expected_transactions",
@@ -47,18 +70,408 @@ __all__ = [
 ]
 
 
-def _log_alive_throughout(ops, alpha, beta, gamma, delta, x, n):
-    """log of ``B(alpha+x, beta+n-x)/B(alpha, beta) B(gamma, delta+n)/B(gamma, delta)``:
-    the likelihood of the data jointly with being alive in period ``n``."""
-    return (ops.betaln(alpha + x, beta + n - x) - ops.betaln(alpha, beta)
-            + ops.betaln(gamma, delta + n) - ops.betaln(gamma, delta))
+# ----------------------------------------------------------------------------- mixings
+def _log1m(ops, v):
+    """``log(1 - v)`` (``log1p`` with numpy)."""
+    return np.log1p(-v) if ops is NUMPY else ops.log(1.0 - v)
 
 
+def _norm(mixing, ops, a, b):
+    """``log B(a, b)`` of a beta ``mixing``, computed once per back-end."""
+    if ops.name not in mixing._norm:
+        mixing._norm[ops.name] = ops.betaln(a, b)
+    return mixing._norm[ops.name]
+
+
+class _BetaPurchase:
+    """Transaction probability ``p ~ Beta(alpha, beta)``; gradients are with respect to
+    ``log alpha, log beta``."""
+
+    def __init__(self, alpha, beta):
+        self.a, self.b = alpha, beta
+        self.params = (alpha, beta)
+        self._norm = {}
+
+    def log_mean(self, x, m, ops=NUMPY):
+        """``log E[p^x (1-p)^(m-x)]``: ``x`` transactions in ``m`` periods alive."""
+        return ops.betaln(self.a + x, self.b + m - x) - _norm(self, ops, self.a, self.b)
+
+    def d_log_mean(self, x, m):
+        a, b, dg = self.a, self.b, special.digamma
+        return [a * (dg(a + x) - dg(a + b + m) - dg(a) + dg(a + b)),
+                b * (dg(b + m - x) - dg(a + b + m) - dg(b) + dg(a + b))]
+
+    def mean(self):
+        return self.a / (self.a + self.b)
+
+    def posterior_mean(self, x, m):
+        """E[p | x transactions in m periods alive]."""
+        return (self.a + x) / (self.a + self.b + m)
+
+    def draw(self, x, m, rng):
+        return rng.beta(self.a + x, self.b + m - x)
+
+
+class _PointPurchase:
+    """The same transaction probability ``p`` for every customer (gradient w.r.t.
+    ``log p``)."""
+
+    def __init__(self, p):
+        self.p = p
+        self.params = (p,)
+
+    def log_mean(self, x, m, ops=NUMPY):
+        return x * ops.log(self.p) + (m - x) * _log1m(ops, self.p)
+
+    def d_log_mean(self, x, m):
+        p = self.p
+        return [x - (m - x) * p / (1.0 - p)]
+
+    def mean(self):
+        return self.p
+
+    def posterior_mean(self, x, m):
+        return self.p
+
+    def draw(self, x, m, rng):
+        return np.broadcast_to(self.p, np.shape(x)).astype(np.float64)
+
+
+class _BetaDropout:
+    """Drop-out probability ``theta ~ Beta(gamma, delta)`` (gradients w.r.t. ``log
+    gamma, log delta``)."""
+
+    def __init__(self, gamma, delta):
+        self.g, self.d = gamma, delta
+        self.params = (gamma, delta)
+        self._norm = {}
+
+    def log_alive(self, m, ops=NUMPY):
+        """``log E[(1-theta)^m]``: alive in period ``m``."""
+        return ops.betaln(self.g, self.d + m) - _norm(self, ops, self.g, self.d)
+
+    def log_drop(self, m, ops=NUMPY):
+        """``log E[theta (1-theta)^m]``: alive in period ``m``, inactive from ``m + 1``."""
+        return ops.betaln(self.g + 1.0, self.d + m) - _norm(self, ops, self.g, self.d)
+
+    def d_log_alive(self, m):
+        g, d, dg = self.g, self.d, special.digamma
+        return [g * (dg(g + d) - dg(g + d + m)),
+                d * (dg(d + m) - dg(g + d + m) - dg(d) + dg(g + d))]
+
+    def d_log_drop(self, m):
+        g, d, dg = self.g, self.d, special.digamma
+        return [g * (dg(g + 1.0) - dg(g + d + m + 1.0) - dg(g) + dg(g + d)),
+                d * (dg(d + m) - dg(g + d + m + 1.0) - dg(d) + dg(g + d))]
+
+    def log_survival(self, m, k):
+        """``log P(alive in period m + k | alive in period m)``."""
+        return special.betaln(self.g, self.d + m + k) - special.betaln(self.g, self.d + m)
+
+    def alive_periods(self, m, t):
+        """Expected number of the periods ``m + 1 .. m + t`` alive, given alive in ``m``
+        (``t`` may be infinite: finite only for ``gamma > 1``)."""
+        if np.ndim(t) == 0 and np.isinf(t):
+            g = np.asarray(self.g, dtype=np.float64)
+            with np.errstate(divide="ignore"):
+                return np.where(g > 1.0, (self.d + m) / (g - 1.0), np.inf)
+        return _alive_periods(self.g, self.d + m, t)
+
+    def discounted_alive_periods(self, m, t, rate):
+        """``sum_{k=1}^{t} P(alive in m + k | alive in m) (1 + rate)^-k`` (``rate`` > 0
+        per period, ``t`` a whole number or infinite)."""
+        return _discounted_alive_periods(self.g, self.d + m, t, rate)
+
+    def draw(self, m, rng):
+        """``theta`` of a customer who survived ``m`` drop-out chances."""
+        return rng.beta(self.g, self.d + m)
+
+
+class _PointDropout:
+    """The same drop-out probability ``theta`` for every customer (gradient w.r.t.
+    ``log theta``)."""
+
+    def __init__(self, theta):
+        self.theta = theta
+        self.params = (theta,)
+
+    def log_alive(self, m, ops=NUMPY):
+        return m * _log1m(ops, self.theta)
+
+    def log_drop(self, m, ops=NUMPY):
+        return ops.log(self.theta) + m * _log1m(ops, self.theta)
+
+    def d_log_alive(self, m):
+        th = self.theta
+        return [-m * th / (1.0 - th)]
+
+    def d_log_drop(self, m):
+        th = self.theta
+        return [1.0 - m * th / (1.0 - th)]
+
+    def log_survival(self, m, k):
+        return k * np.log1p(-self.theta) + 0.0 * np.asarray(m)
+
+    def alive_periods(self, m, t):
+        return _geometric_sum(np.log1p(-self.theta), t)
+
+    def discounted_alive_periods(self, m, t, rate):
+        return _geometric_sum(np.log1p(-self.theta) - np.log1p(rate), t)
+
+    def draw(self, m, rng):
+        return np.broadcast_to(self.theta, np.shape(m)).astype(np.float64)
+
+
+def _geometric_sum(log_r, t):
+    """``sum_{k=1}^{t} r^k = r (1 - r^t) / (1 - r)`` for ``r = exp(log_r) <= 1`` (``t``
+    whole or infinite; ``t`` at ``r = 1``)."""
+    log_r = np.asarray(log_r, dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        tail = np.where(np.isinf(t), 1.0, -np.expm1(t * log_r))
+        out = np.exp(log_r) * tail / -np.expm1(log_r)
+        return np.where(log_r == 0.0, t, out)
+
+
+# ---------------------------------------------------------------- the family's formulas
 _BLOCK_VALUES = 2**22  # numpy: padded-sum values evaluated at a time (memory bound)
 
 
 def _ndim(value) -> int:
     return value.ndim if hasattr(value, "ndim") else np.ndim(value)
+
+
+def _family_log_likelihood(purchase, dropout, frequency, recency, n_periods, *,
+                           gradient=False, ops=NUMPY, alive=False):
+    """Per-customer log-likelihood of the BG/BB family (:func:`bgbb_log_likelihood`
+    with each mixing's contributions, module docstring):
+    ``L = E[p^x (1-p)^(n-x)] E[(1-theta)^n] + sum_{i=0}^{n-t_x-1} E[p^x (1-p)^(t_x+i-x)]
+    E[theta (1-theta)^(t_x+i)]``. With ``gradient`` (numpy) also the derivatives with
+    respect to the log parameters, purchase mixing first, as a ``(k, ...)`` array; with
+    ``alive`` (numpy) instead P(alive in period n | x, t_x, n), the first term over ``L``."""
+    x = np.asarray(frequency, dtype=np.float64)
+    t_x = np.asarray(recency, dtype=np.float64)
+    n = np.asarray(n_periods, dtype=np.float64)
+    if gradient and ops is not NUMPY:
+        raise ValueError("gradient=True needs the numpy back-end; PyTensor differentiates itself")
+    m = n - t_x  # inactivity may have begun in periods t_x + 1 .. n
+    log_a = purchase.log_mean(x, n, ops) + dropout.log_alive(n, ops)  # alive throughout
+
+    def log_term(i):  # log of the sum's term i (the i = 0 term is the largest)
+        return purchase.log_mean(x, t_x + i, ops) + dropout.log_drop(t_x + i, ops)
+
+    log_b0 = log_term(0.0)
+    n_terms = int(m.max()) if m.size else 0
+    values = (*purchase.params, *dropout.params, x, t_x, n)
+    nd = max(_ndim(v) for v in values)
+    block = n_terms
+    if ops is NUMPY:
+        shape = np.broadcast_shapes(*(np.shape(v) for v in values))
+        block = max(1, _BLOCK_VALUES // max(int(np.prod(shape)), 1))
+    s = 0.0
+    grad_s = 0.0
+    for lo in range(0, n_terms, block):
+        i = np.arange(lo, min(n_terms, lo + block), dtype=np.float64).reshape((-1,) + (1,) * nd)
+        w = ops.exp(log_term(i) - log_b0) * (i < m).astype(np.float64)
+        s = s + w.sum(axis=0)
+        if gradient:
+            d = np.stack(np.broadcast_arrays(*purchase.d_log_mean(x, t_x + i),
+                                             *dropout.d_log_drop(t_x + i)))
+            grad_s = grad_s + (w * d).sum(axis=1)
+    empty = (m <= 0).astype(np.float64)
+    log_rest = log_b0 + ops.log(s + empty)  # an empty sum is masked out: S := 1 there
+    ll = ops.where(m <= 0, log_a, ops.logaddexp(log_a, log_rest))
+    if alive:
+        return np.exp(log_a - ll)
+    if not gradient:
+        return ll
+    pi_a = np.where(m <= 0, 1.0, special.expit(log_a - log_rest))  # P(alive in period n)
+    g_a = np.stack(np.broadcast_arrays(*purchase.d_log_mean(x, n), *dropout.d_log_alive(n)))
+    g_rest = grad_s / (s + empty)
+    return ll, pi_a * g_a + (1.0 - pi_a) * g_rest
+
+
+def _family_alive_now(purchase, dropout, frequency, recency, n_periods):
+    """P(alive in period n | x, t_x, n), and x, n as float arrays."""
+    x = np.asarray(frequency, dtype=np.float64)
+    n = np.asarray(n_periods, dtype=np.float64)
+    return _family_log_likelihood(purchase, dropout, x, recency, n, alive=True), x, n
+
+
+def _family_probability_alive(purchase, dropout, frequency, recency, n_periods, n_future):
+    """P(alive in period ``n + n_future`` | x, t_x, n)."""
+    alive, _, n = _family_alive_now(purchase, dropout, frequency, recency, n_periods)
+    return alive * np.exp(dropout.log_survival(n, np.asarray(n_future, dtype=np.float64)))
+
+
+def _family_conditional_expected(purchase, dropout, frequency, recency, n_periods, n_future):
+    """E[transactions in periods n+1 .. n+n_future | x, t_x, n]: P(alive in n) times
+    E[p | x, n] times the expected number of those periods alive."""
+    alive, x, n = _family_alive_now(purchase, dropout, frequency, recency, n_periods)
+    return alive * purchase.posterior_mean(x, n) * dropout.alive_periods(n, n_future)
+
+
+def _family_discounted_if_alive_now(purchase, dropout, frequency, n_periods, rate, horizon):
+    """Discounted expected transactions in periods ``n+1 .. n+horizon`` (period ``n +
+    k`` counting ``(1 + rate)^-k``) of a customer alive in period ``n``."""
+    x = np.asarray(frequency, dtype=np.float64)
+    n = np.asarray(n_periods, dtype=np.float64)
+    if rate == 0.0:
+        periods = dropout.alive_periods(n, horizon)
+    else:
+        periods = dropout.discounted_alive_periods(n, horizon, rate)
+    return purchase.posterior_mean(x, n) * periods
+
+
+def _family_probability_of_transactions(purchase, dropout, k, n):
+    """P(X(n) = k) for a customer just acquired: alive throughout, or alive for
+    exactly ``i`` periods (:func:`bgbb_probability_of_transactions`)."""
+    k = np.asarray(k, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+
+    def log_choose(top, bottom):
+        return (special.gammaln(top + 1.0) - special.gammaln(bottom + 1.0)
+                - special.gammaln(top - bottom + 1.0))
+
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        total = np.where(k <= n, np.exp(
+            log_choose(n, k) + purchase.log_mean(k, n) + dropout.log_alive(n)), 0.0)
+        for i in range(int(np.max(n)) if n.size else 0):
+            term = np.exp(log_choose(float(i), k) + purchase.log_mean(k, float(i))
+                          + dropout.log_drop(float(i)))
+            total = total + np.where((k <= i) & (i < n), term, 0.0)
+    return total
+
+
+def _whole_periods(value, name, owner, allow_inf=False):
+    """``value`` as whole numbers of periods (float64), or a ValueError naming it."""
+    v = np.asarray(value, dtype=np.float64)
+    r = np.round(v)
+    finite = np.isfinite(v)
+    with np.errstate(invalid="ignore"):
+        whole = finite & (np.abs(v - r) <= 1e-9 * np.maximum(1.0, np.abs(v)))
+    ok = (v >= 0) & (whole | (np.isinf(v) & allow_inf))
+    if not np.all(ok):
+        raise ValueError(f"The {name!r} parameter of {owner} must be a whole number of periods "
+                         f">= 0{' or inf' if allow_inf else ''} (the model counts transaction "
+                         f"opportunities). Got {value!r} instead.")
+    return np.where(finite, r, v)
+
+
+def _discount_rate(discount, owner):
+    """The rate per period ``exp(discount) - 1`` of a continuous rate per period."""
+    check_parameter("discount", owner, discount,
+                    np.ndim(discount) == 0 and np.isfinite(discount) and discount >= 0,
+                    "a float in [0, inf) (continuous rate per period)")
+    return float(np.expm1(discount))
+
+
+def family_formulas(parts, prefix: str) -> dict:
+    """The six roles of the purchase-model interface (:mod:`~clvmodels.models.purchase.base`)
+    for a model of the BG/BB family whose mixings ``parts(**params)`` returns as
+    ``(purchase, dropout)`` (module docstring). The functions take the model's
+    parameters by name; ``T`` is the number of opportunities ``n``, ``t`` and
+    ``horizon`` whole numbers of future periods, ``discount`` the continuous discount
+    rate per period (a transaction in period ``n + u`` counts ``exp(-discount u)``)."""
+
+    def probability_alive(frequency, recency, T, **params):
+        """P(alive in period n + 1 | x, t_x, n): alive for the next opportunity."""
+        return _family_probability_alive(*parts(**params), frequency, recency, T, 1.0)
+
+    def conditional_expected_purchases(frequency, recency, T, t, **params):
+        """Expected transactions in periods n+1 .. n+t."""
+        t = _whole_periods(t, "t", f"{prefix}_conditional_expected_purchases")
+        return _family_conditional_expected(*parts(**params), frequency, recency, T, t)
+
+    def expected_purchases_new(t, **params):
+        """E[X(t)] of a customer just acquired: transactions in her first t periods."""
+        t = _whole_periods(t, "t", f"{prefix}_expected_purchases_new")
+        purchase, dropout = parts(**params)
+        return purchase.mean() * dropout.alive_periods(0.0, t)
+
+    def probability_of_purchases(k, t, **params):
+        """P(X(t) = k) of a customer just acquired."""
+        owner = f"{prefix}_probability_of_purchases"
+        k, t = _whole_periods(k, "k", owner), _whole_periods(t, "t", owner)
+        return _family_probability_of_transactions(*parts(**params), k, t)
+
+    def discounted_purchases_if_alive(frequency, T, horizon, discount, **params):
+        """Discounted expected transactions in periods n+1 .. n+horizon of a customer
+        alive in period n + 1 (times P(alive) the unconditional value)."""
+        owner = f"{prefix}_discounted_purchases_if_alive"
+        h = float(_whole_periods(horizon, "horizon", owner, allow_inf=True))
+        rate = _discount_rate(discount, owner)
+        purchase, dropout = parts(**params)
+        n = np.asarray(T, dtype=np.float64)
+        value = _family_discounted_if_alive_now(purchase, dropout, frequency, n, rate, h)
+        return _full(value / np.exp(dropout.log_survival(n, 1.0)), frequency, T,
+                     *purchase.params, *dropout.params)
+
+    def simulate_future(frequency, recency, T, horizon, discount, rng, amounts=None, **params):
+        """Simulated futures (module docstring of :mod:`~clvmodels.models.purchase.base`):
+        alive in period n + 1 with :func:`probability_alive`; if so ``p`` from its
+        posterior given x of n, ``theta`` given n + 1 survived drop-out chances, then
+        period by period she drops out with ``theta`` and transacts with ``p``."""
+        owner = f"{prefix}_simulate_future"
+        h = int(_whole_periods(horizon, "horizon", owner))
+        _discount_rate(discount, owner)
+        names = list(params)
+        shape, flat = broadcast_flat(*params.values(), frequency, recency, T)
+        values, (x, t_x, n) = dict(zip(names, flat[:len(names)])), flat[len(names):]
+        alive = rng.random(x.size) < _family_probability_alive(*parts(**values), x, t_x, n, 1.0)
+        live = np.flatnonzero(alive)
+        purchase, dropout = parts(**{k: v[live] for k, v in values.items()})
+        return _simulate_periods(shape, live, purchase.draw(x[live], n[live], rng),
+                                 dropout.draw(n[live] + 1.0, rng), h, discount, rng, amounts)
+
+    roles = {"probability_alive": probability_alive,
+             "conditional_expected_purchases": conditional_expected_purchases,
+             "expected_purchases_new": expected_purchases_new,
+             "probability_of_purchases": probability_of_purchases,
+             "discounted_purchases_if_alive": discounted_purchases_if_alive,
+             "simulate_future": simulate_future}
+    for role, fn in roles.items():
+        fn.__name__ = fn.__qualname__ = f"{prefix}_{role}"
+    return roles
+
+
+def _full(value, *arrays):
+    """``value`` broadcast to the shape of ``arrays`` (a point mixing gives the same
+    value for every customer)."""
+    shape = np.broadcast_shapes(np.shape(value), *(np.shape(a) for a in arrays))
+    return np.broadcast_to(value, shape).astype(np.float64)
+
+
+def _simulate_periods(shape, live, p, theta, horizon, discount, rng, amounts=None):
+    """Transactions of the live simulated customers (flat positions ``live`` of
+    ``shape``, alive in the first future period, with probabilities ``p`` and
+    ``theta``) over ``horizon`` periods: each later period she is still alive with
+    ``1 - theta`` and transacts with ``p``; period ``u`` counts ``exp(-discount u)``.
+    Loops run over periods, never over customers. Returns ``(count, discounted[,
+    value])`` shaped ``shape``; ``amounts`` takes flat positions."""
+    size = int(np.prod(shape))
+    count, disc = np.zeros(size), np.zeros(size)
+    value = None if amounts is None else np.zeros(size)
+    idx, p, theta = np.asarray(live, dtype=np.intp), np.asarray(p), np.asarray(theta)
+    for u in range(1, horizon + 1):
+        if u > 1:
+            stay = rng.random(idx.size) >= theta
+            idx, p, theta = idx[stay], p[stay], theta[stay]
+        if not idx.size:
+            break
+        buys = idx[rng.random(idx.size) < p]
+        weight = math.exp(-discount * u)
+        count[buys] += 1.0
+        disc[buys] += weight
+        if value is not None and buys.size:
+            value[buys] += weight * amounts(buys)
+    out = (count.reshape(shape), disc.reshape(shape))
+    return out if value is None else out + (value.reshape(shape),)
+
+
+# ------------------------------------------------------------------- the BG/BB's own
+def _beta_parts(alpha, beta, gamma, delta):
+    return _BetaPurchase(alpha, beta), _BetaDropout(gamma, delta)
 
 
 def bgbb_log_likelihood(alpha, beta, gamma, delta, frequency, recency, n_periods, *,
@@ -74,7 +487,8 @@ def bgbb_log_likelihood(alpha, beta, gamma, delta, frequency, recency, n_periods
     summand in (0, 1]: nothing overflows. The two parts are added with a log-sum-exp.
     Only arithmetic, ``.sum(axis=0)`` and ``ops`` functions: the same lines build the
     PyMC graph (``ops=pytensor_ops()``; one block). With numpy the padded axis is
-    taken in blocks of bounded size, so memory does not grow with its length.
+    taken in blocks of bounded size, so memory does not grow with its length. The
+    nested limits use the same lines (module docstring).
 
     Parameters
     ----------
@@ -95,67 +509,8 @@ def bgbb_log_likelihood(alpha, beta, gamma, delta, frequency, recency, n_periods
     >>> np.round(ll, 4)
     array([-1.1673, -5.0593, -2.1822])
     """
-    x = np.asarray(frequency, dtype=np.float64)
-    t_x = np.asarray(recency, dtype=np.float64)
-    n = np.asarray(n_periods, dtype=np.float64)
-    if gradient and ops is not NUMPY:
-        raise ValueError("gradient=True needs the numpy back-end; PyTensor differentiates itself")
-    m = n - t_x  # inactivity may have begun in periods t_x + 1 .. n
-    norm = ops.betaln(alpha, beta) + ops.betaln(gamma, delta)
-    log_a = _log_alive_throughout(ops, alpha, beta, gamma, delta, x, n)
-
-    def log_term(i):  # log of the sum's term i (the i = 0 term is the largest)
-        return (ops.betaln(alpha + x, beta + t_x - x + i)
-                + ops.betaln(gamma + 1.0, delta + t_x + i) - norm)
-
-    log_b0 = log_term(0.0)
-    n_terms = int(m.max()) if m.size else 0
-    nd = max(_ndim(v) for v in (alpha, beta, gamma, delta, x, t_x, n))
-    block = n_terms
-    if ops is NUMPY:
-        shape = np.broadcast_shapes(*(np.shape(v) for v in (alpha, beta, gamma, delta, x, t_x, n)))
-        block = max(1, _BLOCK_VALUES // max(int(np.prod(shape)), 1))
-    s = 0.0
-    grad_s = 0.0
-    for lo in range(0, n_terms, block):
-        i = np.arange(lo, min(n_terms, lo + block), dtype=np.float64).reshape((-1,) + (1,) * nd)
-        w = ops.exp(log_term(i) - log_b0) * (i < m).astype(np.float64)
-        s = s + w.sum(axis=0)
-        if gradient:
-            grad_s = grad_s + (w * _d_log_term(alpha, beta, gamma, delta, x, t_x + i)).sum(axis=1)
-    empty = (m <= 0).astype(np.float64)
-    log_rest = log_b0 + ops.log(s + empty)  # an empty sum is masked out: S := 1 there
-    ll = ops.where(m <= 0, log_a, ops.logaddexp(log_a, log_rest))
-    if not gradient:
-        return ll
-    dg = special.digamma
-    pi_a = np.where(m <= 0, 1.0, special.expit(log_a - log_rest))  # P(alive in period n)
-    g_a = np.stack(np.broadcast_arrays(
-        alpha * (dg(alpha + x) - dg(alpha + beta + n) - dg(alpha) + dg(alpha + beta)),
-        beta * (dg(beta + n - x) - dg(alpha + beta + n) - dg(beta) + dg(alpha + beta)),
-        gamma * (dg(gamma + delta) - dg(gamma + delta + n)),
-        delta * (dg(delta + n) - dg(gamma + delta + n) - dg(delta) + dg(gamma + delta))))
-    g_rest = grad_s / (s + empty)
-    return ll, pi_a * g_a + (1.0 - pi_a) * g_rest
-
-
-def _d_log_term(alpha, beta, gamma, delta, x, t):
-    """Derivatives of ``log B(alpha+x, beta+t-x) + log B(gamma+1, delta+t) - log B(alpha,
-    beta) - log B(gamma, delta)`` w.r.t. the log parameters, stacked on a new axis 0."""
-    dg = special.digamma
-    return np.stack(np.broadcast_arrays(
-        alpha * (dg(alpha + x) - dg(alpha + beta + t) - dg(alpha) + dg(alpha + beta)),
-        beta * (dg(beta + t - x) - dg(alpha + beta + t) - dg(beta) + dg(alpha + beta)),
-        gamma * (dg(gamma + 1.0) - dg(gamma + delta + t + 1.0) - dg(gamma) + dg(gamma + delta)),
-        delta * (dg(delta + t) - dg(gamma + delta + t + 1.0) - dg(delta) + dg(gamma + delta))))
-
-
-def _posterior_alive(alpha, beta, gamma, delta, frequency, recency, n_periods):
-    """P(alive in period n | x, t_x, n), and x, n as float arrays."""
-    x = np.asarray(frequency, dtype=np.float64)
-    n = np.asarray(n_periods, dtype=np.float64)
-    ll = bgbb_log_likelihood(alpha, beta, gamma, delta, x, recency, n)
-    return np.exp(_log_alive_throughout(NUMPY, alpha, beta, gamma, delta, x, n) - ll), x, n
+    return _family_log_likelihood(*_beta_parts(alpha, beta, gamma, delta), frequency, recency,
+                                  n_periods, gradient=gradient, ops=ops)
 
 
 def bgbb_probability_alive(alpha, beta, gamma, delta, frequency, recency, n_periods,
@@ -171,9 +526,8 @@ def bgbb_probability_alive(alpha, beta, gamma, delta, frequency, recency, n_peri
     ...                                 np.array([0, 4, 6]), 6), 4)
     array([0.108 , 0.4395, 0.9304])
     """
-    alive, _, n = _posterior_alive(alpha, beta, gamma, delta, frequency, recency, n_periods)
-    k = np.asarray(n_future, dtype=np.float64)
-    return alive * np.exp(special.betaln(gamma, delta + n + k) - special.betaln(gamma, delta + n))
+    return _family_probability_alive(*_beta_parts(alpha, beta, gamma, delta), frequency,
+                                     recency, n_periods, n_future)
 
 
 def _alive_periods(gamma, d, periods):
@@ -225,8 +579,8 @@ def bgbb_conditional_expected_transactions(alpha, beta, gamma, delta, frequency,
     ...     1.204, 0.750, 0.657, 2.783, np.array([0, 3, 6]), np.array([0, 4, 6]), 6, 5), 4)
     array([0.0728, 1.0342, 3.7521])
     """
-    alive, x, n = _posterior_alive(alpha, beta, gamma, delta, frequency, recency, n_periods)
-    return alive * (alpha + x) / (alpha + beta + n) * _alive_periods(gamma, delta + n, n_future)
+    return _family_conditional_expected(*_beta_parts(alpha, beta, gamma, delta), frequency,
+                                        recency, n_periods, n_future)
 
 
 def bgbb_probability_of_transactions(alpha, beta, gamma, delta, k, n):
@@ -243,23 +597,7 @@ def bgbb_probability_of_transactions(alpha, beta, gamma, delta, k, n):
     >>> np.round(p, 4), float(np.round(p.sum(), 10))
     (array([0.3112, 0.1701, 0.1215, 0.1003, 0.0917, 0.0925, 0.1128]), 1.0)
     """
-    k = np.asarray(k, dtype=np.float64)
-    n = np.asarray(n, dtype=np.float64)
-    norm = special.betaln(alpha, beta) + special.betaln(gamma, delta)
-
-    def log_choose(top, bottom):
-        return (special.gammaln(top + 1.0) - special.gammaln(bottom + 1.0)
-                - special.gammaln(top - bottom + 1.0))
-
-    with np.errstate(invalid="ignore"):
-        total = np.where(k <= n, np.exp(
-            log_choose(n, k) + special.betaln(alpha + k, beta + n - k)
-            + special.betaln(gamma, delta + n) - norm), 0.0)
-        for i in range(int(np.max(n)) if n.size else 0):
-            term = np.exp(log_choose(float(i), k) + special.betaln(alpha + k, beta + i - k)
-                          + special.betaln(gamma + 1.0, delta + i) - norm)
-            total = total + np.where((k <= i) & (i < n), term, 0.0)
-    return total
+    return _family_probability_of_transactions(*_beta_parts(alpha, beta, gamma, delta), k, n)
 
 
 _DIRECT_MAX = 5000  # finite discounted horizons up to this many periods are summed directly
@@ -327,21 +665,94 @@ def bgbb_discounted_transactions(alpha, beta, gamma, delta, frequency, recency, 
     check_parameter("horizon", "bgbb_discounted_transactions", horizon,
                     h > 0 and (np.isinf(h) or h == round(h)), "a whole number of periods > 0 "
                     "or inf")
-    alive, x, n = _posterior_alive(alpha, beta, gamma, delta, frequency, recency, n_periods)
-    if d == 0.0:
-        if np.isinf(h):
-            g = np.asarray(gamma, dtype=np.float64)
-            with np.errstate(divide="ignore"):
-                periods = np.where(g > 1.0, (delta + n) / (g - 1.0), np.inf)
-        else:
-            periods = _alive_periods(gamma, delta + n, h)
-    else:
-        periods = _discounted_alive_periods(gamma, delta + n, h, d)
-    return alive * (alpha + x) / (alpha + beta + n) * periods
+    purchase, dropout = _beta_parts(alpha, beta, gamma, delta)
+    alive, _, n = _family_alive_now(purchase, dropout, frequency, recency, n_periods)
+    return alive * _family_discounted_if_alive_now(purchase, dropout, frequency, n, d, h)
+
+
+# ------------------------------------------------------------------------------ models
+class BetaGeoBetaBinomFamily(PurchaseModel):
+    """What the BG/BB and its nested limits share (module docstring): discrete-time
+    summaries, the engine hooks through one likelihood of the two mixings
+    ``_parts(**params)``, and the predictions per period. Settings are those of
+    :class:`~clvmodels.models.base.BaseModel`; horizons are whole periods."""
+
+    #: summaries count periods (``n_periods``), not time (``T``)
+    discrete_time = True
+    #: the keyword of the discount rate in the formulas (``delta`` is a parameter)
+    discount_keyword = "discount"
+
+    @staticmethod
+    def _parts(**params):
+        """``(purchase, dropout)`` mixings at ``params``."""
+        raise NotImplementedError
+
+    def _prepare(self, data):
+        arr = discrete_summary_arrays(data, type(self).__name__)
+        comp = compress_rows(arr, ["frequency", "recency", "n_periods"])
+        weights = np.bincount(comp.inverse, weights=arr["weight"], minlength=comp.n_unique)
+        u = comp.unique
+        return {"x": u["frequency"], "t_x": u["recency"], "n": u["n_periods"]}, weights
+
+    @staticmethod
+    def _start_p(arrays, weights) -> float:
+        """A starting transaction probability: transactions over periods up to the
+        last one, over all customers."""
+        periods = float(weights @ arrays["t_x"])
+        return float(np.clip(float(weights @ arrays["x"]) / max(periods, 1.0), 0.05, 0.95))
+
+    def _loglik_and_grad(self, log_params, arrays, weights):
+        parts = self._parts(**dict(zip(self.param_names, np.exp(log_params))))
+        ll, g = _family_log_likelihood(*parts, arrays["x"], arrays["t_x"], arrays["n"],
+                                       gradient=True)
+        return float(weights @ ll), g @ weights
+
+    def _pymc_log_likelihood(self, params, arrays, weights):
+        ops = pytensor_ops()
+        ll = _family_log_likelihood(*self._parts(**{n: params[n] for n in self.param_names}),
+                                    arrays["x"], arrays["t_x"], arrays["n"], ops=ops)
+        return ops.dot(weights, ll)
+
+    # ------------------------------------------------------------- predictions
+    def _customer_frame(self, data: pd.DataFrame):
+        self._require_fitted()
+        arr = discrete_summary_arrays(data, type(self).__name__)
+        return {"frequency": arr["frequency"], "recency": arr["recency"],
+                "T": arr["n_periods"]}, data.index
+
+    def probability_alive(self, data: pd.DataFrame, n_future: int = 1) -> pd.Series:
+        """P(alive in period ``n + n_future``) per customer at the point estimate
+        (default: alive for the next opportunity)."""
+        arr, index = self._customer_frame(data)
+        p = _family_probability_alive(*self._parts(**self.point_params()), arr["frequency"],
+                                      arr["recency"], arr["T"], n_future)
+        return pd.Series(_full(p, arr["T"]), index=index, name="probability_alive")
+
+    def expected_purchases(self, data: pd.DataFrame, t: int) -> pd.Series:
+        """Expected transactions in the next ``t`` periods per customer at the point
+        estimate."""
+        return super().expected_purchases(data, t)
+
+    def discounted_purchases(self, data: pd.DataFrame, discount_rate: float,
+                             horizon: float = np.inf) -> pd.Series:
+        """Discounted expected transactions in the next ``horizon`` periods per customer
+        at the point estimate (``discount_rate`` per period; see
+        :func:`bgbb_discounted_transactions`)."""
+        owner = f"{type(self).__name__}.discounted_purchases"
+        check_parameter("discount_rate", owner, discount_rate,
+                        isinstance(discount_rate, (int, float)) and np.isfinite(discount_rate)
+                        and discount_rate >= 0, "a float in [0, inf) (per period)")
+        arr, index = self._customer_frame(data)
+        params = self.point_params()
+        pa = self.formula("probability_alive")(**params, **arr)
+        e = pa * self.formula("discounted_purchases_if_alive")(
+            **params, frequency=arr["frequency"], T=arr["T"], horizon=horizon,
+            discount=float(np.log1p(discount_rate)))
+        return pd.Series(e, index=index, name="discounted_purchases")
 
 
 @register_model
-class BetaGeoBetaBinomModel(BaseModel):
+class BetaGeoBetaBinomModel(BetaGeoBetaBinomFamily):
     """BG/BB model of discrete-time repeat transactions, fitted by
     ``fit(summary, method=...)`` with ``"mle"`` (default), ``"map"``, ``"mcmc"`` or
     ``"advi"``.
@@ -350,7 +761,11 @@ class BetaGeoBetaBinomModel(BaseModel):
     ``weight`` (customers per row; see
     :func:`clvmodels.data.discrete.discrete_summary`). Settings are those of
     :class:`~clvmodels.models.base.BaseModel`. Horizons of the predictions are whole
-    periods, discount rates per period.
+    periods, discount rates per period. A purchase model
+    (:class:`~clvmodels.models.purchase.base.PurchaseModel`): customer lifetime value,
+    holdout scoring and model comparison take it with a discrete summary. When the
+    data show no heterogeneity in ``p`` or ``theta``, a maximum-likelihood fit becomes
+    the nested model (:mod:`clvmodels.models.purchase.bgbb_limits`).
 
     Examples
     --------
@@ -364,69 +779,17 @@ class BetaGeoBetaBinomModel(BaseModel):
     default_priors = {"alpha": LogNormal(0.0, 2.0), "beta": LogNormal(0.0, 2.0),
                       "gamma": LogNormal(0.0, 2.0), "delta": LogNormal(0.0, 2.0)}
     reference = "Fader, Hardie & Berger (2010), Marketing Science 29(6)"
-
-    def _prepare(self, data):
-        arr = discrete_summary_arrays(data, type(self).__name__)
-        comp = compress_rows(arr, ["frequency", "recency", "n_periods"])
-        weights = np.bincount(comp.inverse, weights=arr["weight"], minlength=comp.n_unique)
-        u = comp.unique
-        return {"x": u["frequency"], "t_x": u["recency"], "n": u["n_periods"]}, weights
+    _parts = staticmethod(_beta_parts)
+    formulas = family_formulas(_beta_parts, "bgbb")
 
     def _start(self, arrays, weights):
         return np.zeros(4)  # all four parameters 1: uniform mixing distributions
 
-    def _loglik_and_grad(self, log_params, arrays, weights):
-        ll, g = bgbb_log_likelihood(*np.exp(log_params), arrays["x"], arrays["t_x"],
-                                    arrays["n"], gradient=True)
-        return float(weights @ ll), g @ weights
-
-    def _pymc_log_likelihood(self, params, arrays, weights):
-        ops = pytensor_ops()
-        ll = bgbb_log_likelihood(params["alpha"], params["beta"], params["gamma"],
-                                 params["delta"], arrays["x"], arrays["t_x"], arrays["n"],
-                                 ops=ops)
-        return ops.dot(weights, ll)
-
-    # ------------------------------------------------------------- predictions
-    def _customer_frame(self, data: pd.DataFrame):
-        self._require_fitted()
-        arr = discrete_summary_arrays(data, type(self).__name__)
-        return {"frequency": arr["frequency"], "recency": arr["recency"],
-                "n_periods": arr["n_periods"]}, data.index
-
-    def probability_alive(self, data: pd.DataFrame, n_future: int = 1) -> pd.Series:
-        """P(alive in period ``n + n_future``) per customer at the point estimate
-        (default: alive for the next opportunity)."""
-        arr, index = self._customer_frame(data)
-        p = bgbb_probability_alive(**self.point_params(), **arr, n_future=n_future)
-        return pd.Series(p, index=index, name="probability_alive")
-
-    def expected_purchases(self, data: pd.DataFrame, t: int) -> pd.Series:
-        """Expected transactions in the next ``t`` periods per customer at the point
-        estimate."""
-        arr, index = self._customer_frame(data)
-        e = bgbb_conditional_expected_transactions(**self.point_params(), **arr, n_future=t)
-        return pd.Series(e, index=index, name="expected_purchases")
-
-    def discounted_purchases(self, data: pd.DataFrame, discount_rate: float,
-                             horizon: float = np.inf) -> pd.Series:
-        """Discounted expected transactions in the next ``horizon`` periods per customer
-        at the point estimate (``discount_rate`` per period; see
-        :func:`bgbb_discounted_transactions`)."""
-        arr, index = self._customer_frame(data)
-        e = bgbb_discounted_transactions(**self.point_params(), **arr,
-                                         discount_rate=discount_rate, horizon=horizon)
-        return pd.Series(e, index=index, name="discounted_purchases")
-
-    def expected_purchases_new_customer(self, t) -> np.ndarray:
-        """E[X(t)] for a customer just acquired (``t`` periods), at the point estimate."""
-        self._require_fitted()
-        return bgbb_expected_transactions_new(**self.point_params(), n=t)
-
-    def probability_of_purchases(self, k, t) -> np.ndarray:
-        """P(X(t) = k) for a customer just acquired, at the point estimate."""
-        self._require_fitted()
-        return bgbb_probability_of_transactions(**self.point_params(), k=k, n=t)
+    def mixing_spread(self, params):
+        """``1 / (a + b + 1)`` of each beta: 0 when every customer has the same
+        transaction probability (``purchase``) or drop-out probability (``dropout``)."""
+        return {"purchase": beta_spread(params["alpha"], params["beta"]),
+                "dropout": beta_spread(params["gamma"], params["delta"])}
 
 
 def simulate_bgbb(
@@ -448,8 +811,9 @@ def simulate_bgbb(
     ``theta`` (for good), and in each period she is alive she transacts with
     probability ``p``. She is observed for ``n_periods`` periods (scalar or one value
     per customer); with ``holdout > 0`` her transactions in the next ``holdout``
-    periods are counted in ``holdout_frequency``. The true ``p``, ``theta`` and
-    whether she is alive in period ``n + 1`` (the event of
+    periods are counted in ``holdout_frequency`` (and ``holdout_length`` is
+    ``holdout``, as :func:`clvmodels.evaluate_holdout` reads it). The true ``p``,
+    ``theta`` and whether she is alive in period ``n + 1`` (the event of
     :func:`bgbb_probability_alive`) are returned as ``true_*`` columns.
 
     >>> df = simulate_bgbb(5, 1.2, 0.75, 0.66, 2.78, n_periods=6, random_state=1)
@@ -488,7 +852,7 @@ def simulate_bgbb(
     })
     if holdout > 0:
         out["holdout_frequency"] = hold
-        out["holdout_periods"] = int(holdout)
+        out["holdout_length"] = int(holdout)
     out.index.name = "customer_id"
     out.attrs["time_unit"] = time_unit
     return out

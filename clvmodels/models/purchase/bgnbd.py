@@ -20,6 +20,7 @@ from scipy import special
 from ...data.compress import compress_rows
 from ...priors import LogNormal
 from ..backend import NUMPY, pytensor_ops
+from ..boundary import beta_spread, gamma_spread
 from ..inputs import summary_arrays
 from ..registry import register_model
 from .base import (
@@ -402,6 +403,13 @@ class BetaGeoModel(PurchaseModel):
     def _start(self, arrays, weights):
         alpha0 = self._start_alpha(arrays, weights)
         return np.log([1.0, alpha0, 1.0, 1.0])
+
+    def mixing_spread(self, params):
+        """How far each mixing is from a point (:mod:`clvmodels.models.boundary`): the
+        drop-out beta ``1 / (a + b + 1)`` and the purchase-rate gamma ``1 / (1 + r)``; the
+        limits they lead to are in :mod:`clvmodels.models.purchase.bgnbd_limits`."""
+        return {"dropout": beta_spread(params["a"], params["b"]),
+                "purchase": gamma_spread(params["r"])}
 
     def _loglik_and_grad(self, log_params, arrays, weights):
         return bgnbd_total_log_likelihood(*np.exp(log_params), arrays["stats"], gradient=True)

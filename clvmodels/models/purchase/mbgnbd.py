@@ -33,6 +33,7 @@ from ...errors import check_parameter
 from ...priors import LogNormal
 from ...simulate import purchases_to_summary
 from ..backend import NUMPY, pytensor_ops
+from ..boundary import beta_spread, gamma_spread
 from ..registry import register_model
 from .base import PurchaseModel, broadcast_flat, simulate_live_customers
 from .bgnbd import (
@@ -261,6 +262,13 @@ class ModifiedBetaGeoModel(PurchaseModel):
         "discounted_purchases_if_alive": mbgnbd_discounted_purchases_if_alive,
         "simulate_future": mbgnbd_simulate_future,
     }
+
+    def mixing_spread(self, params):
+        """How far the drop-out beta and the purchase-rate gamma are from a point
+        (:mod:`clvmodels.models.boundary`; the limits are in
+        :mod:`clvmodels.models.purchase.mbgnbd_limits`)."""
+        return {"dropout": beta_spread(params["a"], params["b"]),
+                "purchase": gamma_spread(params["r"])}
 
     def _start(self, arrays, weights):
         alpha0 = self._start_alpha(arrays, weights)

@@ -57,6 +57,7 @@ from scipy import special
 from ...errors import check_parameter
 from ...priors import LogNormal
 from ..backend import NUMPY, pytensor_ops
+from ..boundary import gamma_spread
 from ..registry import register_model
 from .base import (
     NEVER,
@@ -527,6 +528,12 @@ class ParetoNBDModel(PurchaseModel):
         alpha0 = self._start_alpha(arrays, weights)
         beta0 = max(float(np.average(arrays["T"], weights=weights)), 1e-6)
         return np.log([1.0, alpha0, 1.0, beta0])
+
+    def mixing_spread(self, params):
+        """``1 / (1 + shape)`` of each gamma: the drop-out rate's (``s``) and the purchase
+        rate's (``r``); 0 when every customer has the same one (the limits in
+        :mod:`~clvmodels.models.purchase.pnbd_limits`)."""
+        return {"dropout": gamma_spread(params["s"]), "purchase": gamma_spread(params["r"])}
 
     def _loglik_and_grad(self, log_params, arrays, weights):
         ll, g = pnbd_log_likelihood(*np.exp(log_params), arrays["x"], arrays["t_x"], arrays["T"],
