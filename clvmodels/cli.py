@@ -155,7 +155,7 @@ _NONCONTRACTUAL_ONLY = {
 }
 _CONTRACTUAL_ONLY = {
     "fit": {"account_col": None, "tenure_col": None, "churned_col": None, "covariates": None,
-            "period": None, "revenue_col": None, "observed_periods": None, "entry_col": None,
+            "revenue_col": None, "observed_periods": None, "entry_col": None,
             "segment_col": None},
     "score": {"revenue_col": None, "growth_rate": None, "acquisition_cost_col": None},
     "report": {"revenue_col": None, "cohort_col": None, "acquisition_cost_col": None},
@@ -184,6 +184,9 @@ def _check_kind_options(args, kind: str) -> None:
                          f"'clvmodels {args.command} --help').")
     if kind == "noncontractual":
         for dest, value in _NONCONTRACTUAL_DEFAULTS.items():
+            # score and report take the time unit of the job they load
+            if dest == "time_unit" and args.command != "fit":
+                continue
             if getattr(args, dest, value) is None:
                 setattr(args, dest, value)
 
@@ -198,11 +201,17 @@ def _cmd_fit(args) -> str:
     if args.kind == "contractual":
         return _fit_contractual(args)
     model = args.model or "bgnbd"
-    if model not in ("bgnbd", "mbgnbd", "pnbd", "auto"):
+    if model not in ("bgnbd", "mbgnbd", "pnbd", "bgbb", "auto"):
         raise UsageError(f"--model {model}: transactions take bgnbd (BG/NBD, default), mbgnbd "
-                         "(MBG/NBD), pnbd (Pareto/NBD) or auto (the best by holdout with "
-                         "--calibration-end, else by BIC); churn models (sbg, bdw) need --kind "
-                         "contractual.")
+                         "(MBG/NBD), pnbd (Pareto/NBD), bgbb (BG/BB: transaction periods, with "
+                         "--period) or auto (the best by holdout with --calibration-end, else "
+                         "by BIC); churn models (sbg, bdw) need --kind contractual.")
+    if model == "bgbb":
+        return _fit_discrete(args)
+    if args.period is not None:
+        raise UsageError("--period is the length of one transaction opportunity for --model bgbb "
+                         "(or of one renewal period with --kind contractual); the other purchase "
+                         "models take --time-unit.")
     if args.calibration_end is not None and model != "auto":
         raise UsageError("--calibration-end on fit chooses a model by its holdout forecast; use "
                          "it with --model auto (validation of one model: 'clvmodels report "
@@ -228,7 +237,6 @@ def _cmd_fit(args) -> str:
     job = fit_job(summary, args.out, columns=columns, method=args.method, seed=args.seed,
                   overwrite=args.overwrite, model=model, holdout=holdout,
                   max_iter=args.max_iter)
-    bg, gg = job.transactions.params_, job.spend.params_
     table = ""
     if job.meta.get("model_comparison"):
         import pandas as pd
@@ -241,10 +249,49 @@ def _cmd_fit(args) -> str:
                  + frame[cols].to_string(float_format=lambda v: f"{v:,.1f}" if abs(v) >= 100
                                          else f"{v:.4f}"))
     return (f"fitted {len(summary):,} customers ({args.method}) in "
-            f"{time.perf_counter() - started:.1f} s: {type(job.transactions).__name__} "
-            + ", ".join(f"{k}={v:.4g}" for k, v in bg.items()) + "; Gamma-Gamma "
-            + ", ".join(f"{k}={v:.4g}" for k, v in gg.items()) + f"; saved to {args.out}"
-            + table)
+            f"{time.perf_counter() - started:.1f} s: " + _fitted_line(job)
+            + f"; saved to {args.out}" + _boundary_note(job.transactions) + table)
+
+
+def _fit_discrete(args) -> str:
+    """``fit --model bgbb``: BG/BB on transaction periods of length ``--period``."""
+    from .data.discrete import discrete_summary
+    from .scoring import fit_job
+
+    if args.period is None:
+        raise UsageError("--model bgbb counts the periods (opportunities) with a transaction: "
+                         "add --period year|month|week|day, the length of one opportunity.")
+    given = [f for f in ("calibration_end", "time_unit") if getattr(args, f) not in (None, "week")]
+    if args.reader != "pandas" or given:
+        raise UsageError("--model bgbb reads with --reader pandas and takes --period instead of "
+                         "--time-unit; --calibration-end is for --model auto (validation: "
+                         "'clvmodels report ... --calibration-end').")
+    started = time.perf_counter()
+    summary = discrete_summary(
+        read_table(args.transactions, args, id_col=args.customer_col), period=args.period,
+        observation_end=args.observation_end, customer_col=args.customer_col,
+        date_col=args.date_col, amount_col=args.amount_col, date_format=args.date_format,
+        allow_refunds=args.allow_refunds)
+    columns = {"customer_col": args.customer_col, "date_col": args.date_col,
+               "amount_col": args.amount_col}
+    job = fit_job(summary, args.out, columns=columns, method=args.method, seed=args.seed,
+                  overwrite=args.overwrite, model="bgbb", max_iter=args.max_iter)
+    return (f"fitted {len(summary):,} customers ({args.method}) in "
+            f"{time.perf_counter() - started:.1f} s over {args.period}s "
+            f"{summary.attrs['start']} .. {summary.attrs['observation_end']}: "
+            + _fitted_line(job) + f"; saved to {args.out}" + _boundary_note(job.transactions))
+
+
+def _fitted_line(job) -> str:
+    return (f"{type(job.transactions).__name__} " + ", ".join(
+        f"{k}={v:.4g}" for k, v in job.transactions.params_.items()) + "; Gamma-Gamma "
+        + ", ".join(f"{k}={v:.4g}" for k, v in job.spend.params_.items()))
+
+
+def _boundary_note(model) -> str:
+    """The statement of a fit that ended at a boundary, on its own line."""
+    note = getattr(model, "boundary_", None)
+    return f"\n  {note['message']}" if note else ""
 
 
 def _fit_contractual(args) -> str:
@@ -287,7 +334,28 @@ def _fit_contractual(args) -> str:
             f"{job.meta['time_unit']}); saved to {args.out}{notes}")
 
 
+def _discrete_summary_for_scoring(args, job) -> pd.DataFrame:
+    """The periods summary of a BG/BB job's data, laid out on the job's periods."""
+    from .data.discrete import discrete_summary
+
+    if args.reader != "pandas":
+        raise UsageError("a BG/BB job (transaction periods) reads with --reader pandas.")
+    cols = job.meta["columns"]
+    frame = read_table(args.data, args, id_col=cols.get("customer_col"))
+    if "n_periods" in frame.columns:  # already a summary of periods
+        col = cols["customer_col"]
+        summary = frame.set_index(col) if col in frame.columns else frame
+        summary.attrs["time_unit"] = job.meta["time_unit"]
+        return summary
+    return discrete_summary(frame, period=job.meta["time_unit"], start=job.meta["period_start"],
+                            observation_end=args.observation_end or job.meta["observation_end"],
+                            date_format=args.date_format, allow_refunds=args.allow_refunds,
+                            **cols)
+
+
 def _summary_for_scoring(args, job) -> pd.DataFrame:
+    if job.meta.get("summary") == "discrete":
+        return _discrete_summary_for_scoring(args, job)
     cols = job.meta["columns"]
     options = dict(observation_end=args.observation_end or job.meta["observation_end"],
                    time_unit=job.meta["time_unit"], allow_refunds=args.allow_refunds, **cols)
@@ -371,6 +439,10 @@ def _cmd_report(args) -> str:
     from .scoring import load_job
 
     started = time.perf_counter()
+    folder = Path(args.out).resolve().parent
+    if not folder.is_dir():  # before the work, not after it
+        raise FileNotFoundError(f"Cannot write {args.out!r}: the folder {str(folder)!r} does not "
+                                "exist. Create it first or choose another output path.")
     job = load_job(args.model)
     _check_kind_options(args, job.kind)
     if job.kind == "contractual":
@@ -379,7 +451,17 @@ def _cmd_report(args) -> str:
     frame = read_table(args.transactions, args, id_col=cols.get("customer_col") or "customer_id")
     end = args.observation_end or job.meta["observation_end"]
     tx = load_transactions(frame, observation_end=end, date_format=args.date_format, **cols)
-    summary = rfm_summary(tx, observation_end=end, time_unit=job.meta["time_unit"])
+    if job.meta.get("summary") == "discrete":
+        if args.calibration_end:
+            raise UsageError("--calibration-end: the holdout check is not available for a BG/BB "
+                             "job yet (the report says so); drop the option.")
+        from .data.discrete import discrete_summary
+
+        summary = discrete_summary(tx, period=job.meta["time_unit"],
+                                   start=job.meta["period_start"], observation_end=end,
+                                   amount_col="amount")
+    else:
+        summary = rfm_summary(tx, observation_end=end, time_unit=job.meta["time_unit"])
     holdout = None
     if args.calibration_end:
         holdout = calibration_holdout_summary(tx, calibration_end=args.calibration_end,
@@ -513,6 +595,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "forecasts of the rest and keep the best (by holdout MAE)")
     fit.add_argument("--time-unit", default=None, choices=["day", "week", "month"],
                      help="default week")
+    fit.add_argument("--period", default=None, choices=["day", "week", "month", "year"],
+                     help="length of one period: a transaction opportunity with --model bgbb, a "
+                     "renewal period with --kind contractual (required by both)")
     contract = fit.add_argument_group("contractual (--kind contractual)")
     contract.add_argument("--account-col", default=None, help="account id column (default "
                           "account_id)")
@@ -520,8 +605,6 @@ def build_parser() -> argparse.ArgumentParser:
                           "account (default tenure)")
     contract.add_argument("--churned-col", default=None, help="whether the account cancelled: "
                           "yes/no, true/false or 1/0 (default churned)")
-    contract.add_argument("--period", default=None, choices=["day", "week", "month", "year"],
-                          help="length of one renewal period (required)")
     contract.add_argument("--covariates", default=None, metavar="COL1,COL2",
                           help="columns that shift churn (covariate sBG); text columns become "
                           "0/1 columns per category")
@@ -531,8 +614,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="fit one churn model per value of this column (segments that churn "
                           "in different ways, e.g. contract type); not with --covariates")
     fit.add_argument("--model", default=None,
-                     help="transactions: bgnbd (BG/NBD, default), mbgnbd, pnbd (Pareto/NBD) or "
-                     "auto (compares them: by holdout with --calibration-end, else BIC). "
+                     help="transactions: bgnbd (BG/NBD, default), mbgnbd, pnbd (Pareto/NBD), "
+                     "bgbb (BG/BB on transaction periods, with --period) or auto (compares "
+                     "bgnbd, mbgnbd and pnbd: by holdout with --calibration-end, else BIC). "
                      "Contractual: sbg "
                      "(shifted-beta-geometric, default; geometric where churn does not differ "
                      "between accounts), bdw (beta-discrete-Weibull: churn that changes with "

@@ -195,9 +195,12 @@ def _job_meta(kind: str, **fields) -> dict:
             "kind": kind, **fields}
 
 
-#: purchase models by the name the API and the CLI use (``--model``)
+#: continuous-time purchase models by the name the API and the CLI use (``--model``);
+#: "auto" compares these
 PURCHASE_MODELS = {"bgnbd": "BetaGeoModel", "mbgnbd": "ModifiedBetaGeoModel",
                    "pnbd": "ParetoNBDModel"}
+#: discrete-time purchase models (a summary of transaction periods, ``discrete_summary``)
+DISCRETE_MODELS = {"bgbb": "BetaGeoBetaBinomModel"}
 
 
 def purchase_model_class(name: str):
@@ -208,10 +211,11 @@ def purchase_model_class(name: str):
     """
     import clvmodels
 
-    if name not in PURCHASE_MODELS:
-        raise ValueError(f"The 'model' parameter must be one of {sorted(PURCHASE_MODELS)} or "
+    names = {**PURCHASE_MODELS, **DISCRETE_MODELS}
+    if name not in names:
+        raise ValueError(f"The 'model' parameter must be one of {sorted(names)} or "
                          f"'auto'. Got {name!r} instead.")
-    return getattr(clvmodels, PURCHASE_MODELS[name])
+    return getattr(clvmodels, names[name])
 
 
 def choose_purchase_model(summary: pd.DataFrame, *, holdout: pd.DataFrame | None = None,
@@ -251,9 +255,17 @@ def fit_job(summary: pd.DataFrame, out_dir: str | os.PathLike, *, columns: dict,
             max_iter: int = 1000) -> Job:
     """Fit a purchase model (``model``: "bgnbd", "mbgnbd", "pnbd", or "auto": the best
     by holdout MAE when ``holdout`` — a calibration/holdout summary — is given, else by
-    BIC; :func:`choose_purchase_model`) and Gamma-Gamma to ``summary`` and save both,
-    with the column names, time unit and observation end, as one directory (written
+    BIC; :func:`choose_purchase_model`; or "bgbb" on a discrete summary of transaction
+    periods, :func:`~clvmodels.data.discrete.discrete_summary`) and Gamma-Gamma to
+    ``summary`` and save both, with the column names, time unit and observation end
+    (and the period layout of a discrete summary), as one directory (written
     atomically). ``job.meta['model_comparison']`` holds the comparison with "auto"."""
+    discrete = model in DISCRETE_MODELS
+    if discrete != ("n_periods" in summary.columns):
+        raise ValueError(f"model={model!r} takes " + (
+            "a discrete summary of transaction periods (discrete_summary: frequency, recency, "
+            "n_periods)" if discrete else "an RFM summary (rfm_summary: frequency, recency, T)")
+            + f"; the summary given has columns {list(summary.columns)[:8]}.")
     comparison = None
     if model == "auto":
         model, table = choose_purchase_model(summary, holdout=holdout, method=method, seed=seed,
@@ -266,7 +278,9 @@ def fit_job(summary: pd.DataFrame, out_dir: str | os.PathLike, *, columns: dict,
         "noncontractual", columns=dict(columns), time_unit=summary.attrs.get("time_unit"),
         observation_end=summary.attrs.get("observation_end"), method=method, seed=seed,
         customers=int(len(summary)), model=model, transaction_model=type(bg).__name__,
-        model_comparison=comparison)
+        model_comparison=comparison, boundary=getattr(bg, "boundary_", None),
+        **({"summary": "discrete", "period_start": summary.attrs.get("start")}
+           if discrete else {}))
 
     def save(tmp: Path) -> None:
         bg.save(tmp / "transactions")
@@ -734,7 +748,13 @@ def _churned_column(col: pd.Series, name: str, index: pd.Index, owner: str) -> n
 
 # -------------------------------------------------------------------- scoring
 def check_summary_matches(job: Job | ContractualJob, summary: pd.DataFrame) -> None:
-    """The data to score must be in the job's time unit."""
+    """The data to score must be in the job's time unit (and, for a job on transaction
+    periods, a summary of periods)."""
+    if job.meta.get("summary") == "discrete" and "n_periods" not in summary.columns:
+        raise IncompatibleModelError(
+            f"The job's {job.meta.get('transaction_model')} counts transaction periods; score "
+            "a summary of periods (discrete_summary: frequency, recency, n_periods, "
+            "monetary_value) or the transactions themselves.")
     unit = summary.attrs.get("time_unit", job.meta.get("time_unit"))
     if unit != job.meta.get("time_unit"):
         raise IncompatibleModelError(

@@ -125,7 +125,7 @@ def test_credible_interval_brackets_the_point_and_collapses_without_uncertainty(
 @pytest.mark.parametrize("cls", FAMILY)
 def test_bounds_do_not_depend_on_block_size_and_seed_reproduces(cls, fitted, gg, cdnow,
                                                                 monkeypatch):
-    from clvmodels import clv
+    from clvmodels.value import purchase as clv
 
     kw = dict(horizon="52 weeks", discount_rate=0.1, n_draws=40, n_samples=20, random_state=5)
     whole = clv.customer_lifetime_value(fitted[cls], gg, cdnow, **kw)

@@ -33,7 +33,8 @@ def test_report_is_self_contained(report):
     path, text = report
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)
     images = re.findall(r"<img[^>]*src=\"([^\"]+)\"", text)
-    assert len(images) >= 5 and all(s.startswith("data:image/png;base64,") for s in images)
+    assert len(images) >= 5 and all(s.startswith(("data:image/svg+xml;base64,", "data:image/png;base64,"))
+                                    for s in images)
     assert path.with_suffix(".clv.csv").is_file()
 
 
@@ -110,7 +111,8 @@ def test_contractual_report_is_self_contained(contractual_report):
     path, text = contractual_report
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)
     images = re.findall(r"<img[^>]*src=\"([^\"]+)\"", text)
-    assert len(images) >= 5 and all(s.startswith("data:image/png;base64,") for s in images)
+    assert len(images) >= 5 and all(s.startswith(("data:image/svg+xml;base64,", "data:image/png;base64,"))
+                                    for s in images)
     export = pd.read_csv(path.with_suffix(".clv.csv"), index_col=0)
     assert len(export) == 7043 and {"expected_clv", "clv_predictive_upper"} <= set(export.columns)
 

@@ -108,15 +108,19 @@ def discrete_summary(
     customer_col: str = "customer_id",
     date_col: str = "date",
     date_format: str | None = None,
+    amount_col: str | None = None,
+    allow_refunds: bool = False,
 ) -> pd.DataFrame:
-    """Per-customer discrete-time summary: ``frequency``, ``recency``, ``n_periods``.
+    """Per-customer discrete-time summary: ``frequency``, ``recency``, ``n_periods``
+    (and ``monetary_value`` with amounts).
 
     Parameters
     ----------
     transactions : DataFrame, str or path
         Raw transactions, validated by :func:`~clvmodels.data.load_transactions`
-        (which documents ``customer_col``, ``date_col`` and ``date_format``); amounts
-        are not needed and not read.
+        (which documents ``customer_col``, ``date_col``, ``date_format``,
+        ``amount_col`` and ``allow_refunds``). Amounts are read only when
+        ``amount_col`` is given.
     period : {'year', 'month', 'week', 'day'}
         Length of one transaction opportunity.
     start : date-like, optional
@@ -136,7 +140,11 @@ def discrete_summary(
         after the acquisition period with at least one transaction), ``recency`` (the
         last of them, counted from the acquisition period; 0 if none) and
         ``n_periods`` (periods from the acquisition period to the end of observation;
-        0 for customers acquired in the last period). ``attrs`` holds ``time_unit``
+        0 for customers acquired in the last period); with ``amount_col``,
+        ``monetary_value``: the mean spend of a repeat period (the amounts of the
+        periods counted in ``frequency``, summed per period and averaged; NaN when
+        ``frequency`` is 0), what a spend model such as Gamma-Gamma takes per
+        transaction. ``attrs`` holds ``time_unit``
         (the period), ``start`` and ``observation_end`` ('YYYY-MM-DD').
 
     Raises
@@ -168,8 +176,8 @@ def discrete_summary(
         observation_end, "observation_end", owner)
     start_day = None if start is None else parse_day(start, "start", owner)
     p = purchase_days(transactions, customer_col=customer_col, date_col=date_col,
-                      amount_col=None, allow_refunds=False, date_format=date_format,
-                      end_day=end_day, end_name="observation_end")
+                      amount_col=amount_col, allow_refunds=allow_refunds,
+                      date_format=date_format, end_day=end_day, end_name="observation_end")
     if start_day is None:
         start_day = _default_start(p.start, unit)
     if end_day is None:
@@ -201,11 +209,16 @@ def discrete_summary(
     latest = np.empty(n, dtype=np.int64)
     latest[customer[last_pair]] = pair_period[last_pair]
     keep = in_id_order(np.arange(n, dtype=np.intp), p.ids)
-    out = pd.DataFrame(
-        {"frequency": frequency[keep], "recency": (latest - acquired)[keep],
-         "n_periods": (last - acquired)[keep]},
-        index=p.ids[keep].rename("customer_id"),
-    )
+    columns = {"frequency": frequency[keep], "recency": (latest - acquired)[keep],
+               "n_periods": (last - acquired)[keep]}
+    if p.amount is not None:
+        # every row outside its customer's acquisition period is spend of a repeat period
+        row_period = period_index(p.days.astype(np.int64) + p.start, unit, start_day)
+        repeat_row = row_period != acquired[p.codes]
+        total = np.bincount(p.codes, weights=np.where(repeat_row, p.amount, 0.0), minlength=n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            columns["monetary_value"] = np.where(frequency > 0, total / frequency, np.nan)[keep]
+    out = pd.DataFrame(columns, index=p.ids[keep].rename("customer_id"))
     out.attrs = {"time_unit": unit, "start": day_to_iso(start_day),
                  "observation_end": day_to_iso(end_day)}
     return out

@@ -87,11 +87,17 @@ def plot_clv_distribution(clv_table: pd.DataFrame, *, column: str = "expected_cl
                 and np.quantile(positive, 0.99) > 10 * np.median(positive))
     ax = _axes(ax)
     style = {"color": "#7570b3", "edgecolor": "white", "lw": 0.5}
+    shown = np.maximum(values, low) if log_bins else values
+    counts, edges, _ = ax.hist(shown, bins=np.geomspace(low, positive.max(), 41) if log_bins
+                               else 40, **style)
     if log_bins:
-        ax.hist(np.maximum(values, low), bins=np.geomspace(low, positive.max(), 41), **style)
         ax.set_xscale("log")
-    else:
-        ax.hist(values, bins=40, **style)
+    if money:  # $1, $10, $100 rather than 10^0, 10^1, 10^2
+        from matplotlib.ticker import FuncFormatter
+
+        ax.xaxis.set_major_formatter(FuncFormatter(
+            lambda v, _: f"${v:,.0f}" if v >= 1 else f"${v:.2g}"))
+    _explain_spike(ax, clv_table, column, shown, counts, edges)
     median, mean = float(np.median(values)), float(np.mean(values))
     ax.axvline(median, color="black", ls=":", lw=1.5, label=f"Median {fmt(median)}")
     ax.axvline(mean, color="black", ls="--", lw=1.5, label=f"Mean {fmt(mean)}")
@@ -110,6 +116,29 @@ def plot_clv_distribution(clv_table: pd.DataFrame, *, column: str = "expected_cl
     sep = ",\n" if len(head) + len(tail) > 50 else ", "
     ax.set_title(head + (sep + tail.strip() if tail else ""))
     return ax
+
+
+def _explain_spike(ax, table, column, shown, counts, edges) -> None:
+    """Label a bar that holds a quarter or more of the customers: customers with the same
+    history (most often no repeat purchase yet) get about the same value. ``shown`` are
+    the plotted values (finite rows of ``column``, as binned)."""
+    top = int(np.argmax(counts))
+    share = counts[top] / max(shown.size, 1)
+    if share < 0.25:
+        return
+    text = f"{int(counts[top]):,} customers ({share:.0%})\nwith about the same value"
+    if "frequency" in table.columns:
+        finite = np.isfinite(pd.to_numeric(table[column], errors="coerce").to_numpy(float))
+        freq = pd.to_numeric(table["frequency"], errors="coerce").to_numpy(float)[finite]
+        inside = (shown >= edges[top]) & (shown <= edges[top + 1])
+        no_repeat = float(np.mean(freq[inside] == 0)) if inside.any() else 0.0
+        if no_repeat >= 0.5:
+            text += f":\n{no_repeat:.0%} of them have no repeat purchase yet"
+    x = (np.sqrt(edges[top] * edges[top + 1]) if ax.get_xscale() == "log"
+         else (edges[top] + edges[top + 1]) / 2)
+    ax.annotate(text, xy=(x, counts[top]), xytext=(12, -4), textcoords="offset points",
+                va="top", fontsize=8.5, bbox={"boxstyle": "round", "fc": "white", "ec": "none",
+                                              "alpha": 0.9})
 
 
 def plot_top_customers(clv_table: pd.DataFrame, *, n: int = 20, ax=None):

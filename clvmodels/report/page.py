@@ -22,7 +22,8 @@ table{border-collapse:collapse;margin:.8em 0;font-size:.92em}
 th,td{border:1px solid #ddd;padding:.3em .6em;text-align:right}th{background:#f4f4f4}
 td:first-child,th:first-child{text-align:left}
 .note{color:#555;font-size:.92em}.flag{color:#b00020;font-weight:600}
-.grid{display:flex;flex-wrap:wrap;gap:1em}.grid img{max-width:500px;width:100%}
+.boundary{background:#fff8e1;padding:.6em .8em;border-left:3px solid #e0a000}
+.grid{display:flex;flex-wrap:wrap;gap:1em}.grid img{width:calc(50% - .5em);min-width:340px}
 img{max-width:100%}.kpi{display:inline-block;margin:.3em 1.5em .3em 0}
 .kpi b{display:block;font-size:1.4em}
 """
@@ -38,13 +39,22 @@ window.addEventListener('load', function () {
 
 
 def _png(fig) -> str:
+    """The figure as an embedded image: SVG (vector, crisp at any zoom); charts whose
+    SVG would be heavy (many points or an image) as a PNG at 2x resolution."""
     import matplotlib.pyplot as plt
 
+    heavy = any(ax.images or sum(len(c.get_offsets()) for c in ax.collections
+                                 if hasattr(c, "get_offsets")) > 2000 for ax in fig.axes)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    if heavy:
+        fig.savefig(buf, format="png", dpi=200, bbox_inches="tight")
+        kind = "png"
+    else:
+        fig.savefig(buf, format="svg", bbox_inches="tight")
+        kind = "svg+xml"
     plt.close(fig)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<img alt="chart" src="data:image/png;base64,{data}">'
+    return f'<img alt="chart" src="data:image/{kind};base64,{data}">'
 
 
 def _figure(draw, **kwargs) -> str:
@@ -56,6 +66,11 @@ def _figure(draw, **kwargs) -> str:
     fig, ax = plt.subplots(figsize=kwargs.pop("figsize", (7, 4.2)))
     draw(ax)
     return _png(fig)
+
+
+def _whole_dollars(v: float) -> str:
+    """Money to the dollar: for simulated bounds, whose cents are noise."""
+    return "n/a" if not np.isfinite(v) else f"${v:,.0f}"
 
 
 def _money(v: float) -> str:

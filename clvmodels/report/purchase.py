@@ -21,6 +21,7 @@ from .page import (
     _money,
     _ratio,
     _table,
+    _whole_dollars,
     _write_report,
     _years_to_unit,
 )
@@ -73,6 +74,9 @@ def build_report(
         fit section with the model that was chosen.
     """
     unit = transaction_model.time_unit_
+    # a discrete-time model (BG/BB) counts periods with a transaction: its summary has
+    # n_periods instead of T, and the checks drawn for continuous time do not apply
+    discrete = getattr(type(transaction_model), "discrete_time", False)
     horizons = {y: f"{y:g} year" + ("s" if y != 1 else "") for y in horizons_years}
     tables = {}
     for years, label in horizons.items():
@@ -101,14 +105,17 @@ def build_report(
     # 2. model fit
     parts.append("<h2>How well the model fits</h2>")
     label = {"BetaGeoModel": "BG/NBD", "ModifiedBetaGeoModel": "MBG/NBD",
-             "ParetoNBDModel": "Pareto/NBD"}.get(type(transaction_model).__name__,
-                                                 type(transaction_model).__name__)
+             "ParetoNBDModel": "Pareto/NBD", "BetaGeoBetaBinomModel": "BG/BB"}.get(
+        type(transaction_model).__name__, type(transaction_model).__name__)
     for name, model, what in ((f"Purchases ({label})", transaction_model, "purchase and drop-out"),
                               ("Spend (Gamma-Gamma)", spend_model, "spend per purchase")):
         s = model.summary(level=level)
         parts.append(f"<h3>{name}</h3><p class='note'>Parameters of the {what} model, with "
                      f"{level:.0%} intervals; fitted by {model.fit_method_.upper()}.</p>"
                      + _table(s[["estimate", "lower", "upper"]].rename_axis("parameter")))
+        note = getattr(model, "boundary_", None)
+        if note:  # a boundary is an answer: say what the data show
+            parts.append(f"<p class='boundary'>{html.escape(note['message'])}</p>")
         if "r_hat" in s.columns:
             worst = float(s["r_hat"].max())
             parts.append(f"<p class='note'>Sampler check: largest R-hat {worst:.3f} "
@@ -116,8 +123,14 @@ def build_report(
                          f"effective sample size {s['ess_bulk'].min():,.0f}.</p>")
     if comparison is not None and len(comparison):
         parts.append(_comparison_section(comparison, label))
-    figs = [_figure(lambda ax: plots.plot_frequency_fit(transaction_model, summary, ax=ax))]
-    if holdout is not None:
+    figs = [] if discrete else [
+        _figure(lambda ax: plots.plot_frequency_fit(transaction_model, summary, ax=ax))]
+    if discrete:
+        parts.append(f"<p class='note'>{label} counts the {unit}s in which a customer bought; "
+                     "the model checks drawn here for purchase models in continuous time (the "
+                     "frequency fit, the holdout forecast) are not drawn for it yet: this "
+                     "forecast is not validated on a holdout.</p>")
+    if holdout is not None and not discrete:
         # validate a model that has not seen the holdout: refit on the calibration part
         check = type(transaction_model)(random_state=random_state).fit(holdout)
         score = evaluate_holdout(check, holdout, level=level, random_state=random_state)
@@ -141,7 +154,8 @@ def build_report(
     # 3. per-account predictive CLV
     parts.append(f"<h2>What each customer is worth over the next {horizons[main_years]}</h2>")
     parts.append("<div class='grid'>"
-                 + _figure(lambda ax: plots.plot_clv_distribution(clv, ax=ax))
+                 + _figure(lambda ax: plots.plot_clv_distribution(
+                     clv.assign(frequency=summary["frequency"]), ax=ax))
                  + _figure(lambda ax: plots.plot_top_customers(clv, n=15, ax=ax), figsize=(7, 6))
                  + "</div>")
     top = clv.sort_values("expected_clv", ascending=False).head(10)
@@ -153,8 +167,10 @@ def build_report(
             "expected_purchases": "expected purchases", "expected_clv": "expected value ($)",
             "clv_predictive_lower": "could be as low as ($)",
             "clv_predictive_upper": "could be as high as ($)"}).rename_axis("customer"),
-        fmt={c: _money for c in ["expected value ($)", "could be as low as ($)",
-                                 "could be as high as ($)"]}))
+        # the simulated bounds are stable to about a dollar, not to the cent
+        fmt={"expected value ($)": _money, "expected purchases": lambda v: f"{v:.1f}",
+             "could be as low as ($)": _whole_dollars,
+             "could be as high as ($)": _whole_dollars}))
     export = Path(out).with_suffix(".clv.csv")
     parts.append(f"<p class='note'>Every customer's numbers are in <code>{export.name}</code> "
                  "next to this file.</p>")
@@ -212,7 +228,8 @@ def build_report(
 
     # 7. the simple formula
     mean_spend = float(np.nanmean(summary["monetary_value"]))
-    per_year = float((summary["frequency"] / summary["T"].clip(lower=1e-9)).mean()
+    age = summary["n_periods" if discrete else "T"]
+    per_year = float((summary["frequency"] / age.clip(lower=1e-9)).mean()
                      * _years_to_unit(1.0, unit))
     lifespan = main_years
     simple = mean_spend * per_year * lifespan * margin

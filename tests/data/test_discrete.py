@@ -38,6 +38,22 @@ def test_yearly_summary_by_hand():
     np.testing.assert_array_equal(later["recency"], s["recency"])
 
 
+def test_spend_of_repeat_periods_by_hand():
+    """monetary_value: the amounts of each repeat period summed, then averaged over the
+    repeat periods; the acquisition period's spend is left out, as in rfm_summary."""
+    tx = table([("a", "2019-03-01"), ("a", "2019-07-01"),  # acquisition year: left out
+                ("a", "2020-12-31"),                       # period 1: 30
+                ("a", "2022-01-01"), ("a", "2022-06-30"),  # period 3: 10 + 50 = 60
+                ("b", "2020-02-29")])
+    tx["amount"] = [5.0, 7.0, 30.0, 10.0, 50.0, 8.0]
+    s = discrete_summary(tx, amount_col="amount", observation_end="2023-12-31")
+    assert s.loc["a", "monetary_value"] == pytest.approx((30.0 + 60.0) / 2)
+    assert np.isnan(s.loc["b", "monetary_value"])
+    assert list(s.columns) == ["frequency", "recency", "n_periods", "monetary_value"]
+    # without amount_col nothing about money is read
+    assert "monetary_value" not in discrete_summary(tx, observation_end="2023-12-31").columns
+
+
 def test_fiscal_years_from_a_start_date():
     tx = table([("a", "2019-03-31"), ("a", "2019-04-01"), ("a", "2020-03-31"),
                 ("b", "2020-04-01")])

@@ -125,6 +125,12 @@ def _total_log_likelihood(params, st):
     return float(ll), np.array([g_p, g_q, g_gamma])
 
 
+def _is_discrete(data) -> bool:
+    """A discrete-time summary (``n_periods``, no ``T``, as for BG/BB): spend per
+    transaction period, read the same way."""
+    return hasattr(data, "columns") and "n_periods" in data.columns and "T" not in data.columns
+
+
 @register_model
 class GammaGammaModel(BaseModel):
     """Gamma-Gamma spend model, fitted on repeat customers by ``fit(summary,
@@ -148,7 +154,8 @@ class GammaGammaModel(BaseModel):
     reference = "Fader & Hardie (2013), The Gamma-Gamma Model of Monetary Value"
 
     def _prepare(self, data):
-        arr = summary_arrays(data, type(self).__name__, need_monetary=True)
+        arr = summary_arrays(data, type(self).__name__, need_monetary=True,
+                             discrete=_is_discrete(data))
         keep = arr["frequency"] > 0
         if keep.sum() < 2:
             raise DataError(
@@ -180,7 +187,8 @@ class GammaGammaModel(BaseModel):
     def expected_spend(self, data: pd.DataFrame) -> pd.Series:
         """Expected spend per future purchase per customer, at the point estimate."""
         self._require_fitted()
-        arr = summary_arrays(data, type(self).__name__, need_monetary=True)
+        arr = summary_arrays(data, type(self).__name__, need_monetary=True,
+                             discrete=_is_discrete(data))
         e = gamma_gamma_expected_spend(**self.point_params(), frequency=arr["frequency"],
                                        monetary_value=arr["monetary_value"])
         return pd.Series(e, index=data.index, name="expected_spend")
