@@ -21,6 +21,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
 #: public name -> the module that defines it
 _LAZY = {
     "customer_lifetime_value": ".value.purchase",
+    "portfolio_value": ".value.portfolio",
     "calibration_holdout_summary": ".data",
     "compress_rows": ".data",
     "load_transactions": ".data",
@@ -102,6 +103,7 @@ __all__ = [
     "ParetoNBDModel",
     "BetaGeoBetaBinomModel",
     "customer_lifetime_value",
+    "portfolio_value",
     "ShiftedBetaGeoModel",
     "ShiftedBetaGeoCovariateModel",
     "BetaDiscreteWeibullModel",
