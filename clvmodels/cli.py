@@ -417,7 +417,25 @@ def _cmd_score(args) -> str:
         if bar is not None:
             bar.close()
     what = "accounts" if job.kind == "contractual" else "customers"
-    return f"scored {rows:,} {what} in {time.perf_counter() - started:.1f} s -> {args.out}"
+    horizon = args.horizon or ("the whole remaining life" if job.kind == "contractual"
+                               else "12 months")
+    return (f"scored {rows:,} {what} in {time.perf_counter() - started:.1f} s -> {args.out}\n"
+            f"  settings: horizon {horizon}, discount rate {args.discount_rate:.1%} a year, "
+            f"margin {args.margin:.0%}, {args.level:.0%} intervals, seed {args.seed}\n"
+            f"  total expected CLV: {_expected_total(args.out)}")
+
+
+def _expected_total(path) -> str:
+    """The sum of the written ``expected_clv`` column (read back, one column)."""
+    import pandas as pd
+
+    from .io import output_format
+
+    if output_format(path) == "parquet":
+        col = pd.read_parquet(path, columns=["expected_clv"])["expected_clv"]
+    else:
+        col = pd.read_csv(path, usecols=["expected_clv"])["expected_clv"]
+    return f"${col.sum():,.0f}"
 
 
 def _revenue_col(args, job) -> str:
