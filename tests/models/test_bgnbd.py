@@ -207,3 +207,39 @@ def test_transactions_pipeline_reaches_published_fit():
     s = clvmodels.rfm_summary(tx[tx.date <= "1997-09-30"], observation_end="1997-09-30")
     model = BetaGeoModel().fit(s)
     assert sig4(model.params_["r"], 0.2426) and model.time_unit_ == "week"
+
+
+def test_concentrated_drop_out_beta_gives_finite_predictions_that_reach_the_limit():
+    """For a + b in the thousands the hypergeometric closed forms overflow (NaN); the
+    expectations over p ~ Beta(a, b + x) are then taken by quadrature. Both ways agree
+    where both work, and the values approach the one-drop-out-probability limit."""
+    import warnings
+
+    from clvmodels.models.purchase.bgnbd import (
+        _alive_expectation_integrand,
+        _beta_expectation,
+        bgnbd_conditional_expected_purchases,
+        bgnbd_discounted_purchases_if_alive,
+    )
+    from clvmodels.models.purchase.bgnbd_limits import (
+        point_p_conditional_expected_purchases,
+        point_p_discounted_purchases_if_alive,
+    )
+
+    r, alpha, x, t_x, T, t = 0.5, 10.0, 3.0, 20.0, 30.0, 52.0
+    # where the closed form works, the quadrature gives the same number
+    a, b = 100.0, 400.0
+    closed = bgnbd_discounted_purchases_if_alive(r, alpha, a, b, x, T, t, 0.0)
+    quad = _beta_expectation(_alive_expectation_integrand, np.array([a]), np.array([b + x]),
+                             np.array([r + x]), np.array([alpha + T]), np.array([t]))[0]
+    assert quad == pytest.approx(float(closed), rel=1e-9)
+    limit = [point_p_conditional_expected_purchases(r, alpha, 0.2, x, t_x, T, t),
+             point_p_discounted_purchases_if_alive(r, alpha, 0.2, x, T, t, 0.002)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no NaN warnings either
+        for c in (1e4, 1e5, 1e7):
+            got = [bgnbd_conditional_expected_purchases(r, alpha, 0.2 * c, 0.8 * c, x, t_x, T, t),
+                   bgnbd_discounted_purchases_if_alive(r, alpha, 0.2 * c, 0.8 * c, x, T, t,
+                                                       0.002)]
+            for g, lim in zip(got, limit):
+                assert np.isfinite(g) and abs(g / lim - 1.0) < 30.0 / c
