@@ -69,7 +69,7 @@ def read_table(path: str, args=None, *, id_col: str | None = None) -> pd.DataFra
     else:
         files = [path]
     if not files or (len(files) == 1 and not Path(files[0]).exists()):
-        raise FileNotFoundError(f"No input at {path!r}: give a CSV or Parquet file, a folder of "
+        raise FileNotFoundError(f"No input at {path!r}: give a CSV, text or Parquet file, a folder of "
                                 "Parquet files, or a glob such as 'data/*.parquet'.")
     sep = getattr(args, "sep", None)
     names = getattr(args, "names", None)
@@ -744,11 +744,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_counts(args) -> None:
+    """Whole-number options that only make sense in a range (usage errors, exit 2)."""
+    for dest, low in (("seed", 0), ("chunk_customers", 1), ("n_draws", 2), ("n_samples", 20)):
+        value = getattr(args, dest, None)
+        if value is not None and value < low:
+            raise UsageError(f"{_flag(dest)} must be a whole number >= {low}. Got {value}.")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # accepted anywhere, as every error message suggests it
+    argv = [a for a in argv if a != "--debug"]
     args = parser.parse_args(argv)
+    args.debug = debug
     try:
+        _check_counts(args)
         message = args.run(args)
+    except KeyboardInterrupt:
+        print(f"clvmodels {args.command}: interrupted; nothing was written (an earlier output "
+              "at the same path is left as it was).", file=sys.stderr)
+        return 130
     except UsageError as exc:
         parser.exit(2, f"clvmodels {args.command}: error: {exc}\n")
     except (ValueError, TypeError, OSError, RuntimeError, ImportError) as exc:

@@ -477,3 +477,25 @@ def test_bgbb_reproduces_the_published_donations_fit_from_the_command_line(
 
     params = load_job(tmp_path / "m").transactions.params_
     np.testing.assert_allclose(params.round(3), [1.204, 0.750, 0.657, 2.783], atol=1e-12)
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--chunk-customers", "0", "--chunk-customers must be a whole number >= 1. Got 0."),
+    ("--seed", "-1", "--seed must be a whole number >= 0. Got -1."),
+    ("--n-samples", "5", "--n-samples must be a whole number >= 20. Got 5."),
+])
+def test_out_of_range_counts_are_usage_errors_and_write_nothing(workdir, tmp_path, capsys, flag,
+                                                                value, message):
+    out = tmp_path / "s.parquet"
+    with pytest.raises(SystemExit) as usage:
+        main(["score", str(workdir / "model"), str(workdir / "cdnow.csv"), "--out", str(out),
+              flag, value])
+    assert usage.value.code == 2 and message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_debug_is_accepted_after_the_subcommand(workdir, tmp_path, capsys):
+    code = main(["score", str(workdir / "model"), str(tmp_path / "missing.csv"), "--out",
+                 str(tmp_path / "s.parquet"), "--debug"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" in err and "No input at" in err
