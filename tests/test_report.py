@@ -144,3 +144,19 @@ def test_contractual_report_answers_the_questions(contractual_report):
 
 def test_contractual_report_renders_in_headless_chromium(contractual_report, tmp_path):
     _render(contractual_report[0], tmp_path, min_images=5)
+
+
+def test_totals_carry_both_intervals_in_the_rendered_text(report):
+    """Each horizon's total is shown with a credible and a predictive range, both
+    bracketing it (the report's 50 simulated futures are too few to order the bounds of
+    the two ranges reliably)."""
+    _, text = report
+    plain = re.sub(r"<[^>]+>", "|", text[text.index("Longer horizons"):])
+    money = r"\$([\d,.]+)"
+    for horizon in ("1 year", "3 years", "5 years"):
+        row = re.search(rf"\|{horizon}\|+{money}\|+{money} to {money}\|+{money} to {money}\|",
+                        plain)
+        assert row, horizon
+        total, c_lo, c_hi, p_lo, p_hi = (float(v.replace(",", "")) for v in row.groups())
+        assert c_lo <= total <= c_hi and p_lo <= total <= p_hi and c_lo < c_hi
+    assert "{" not in re.sub(r"<style>.*?</style>|<script>.*?</script>", "", text, flags=re.S)

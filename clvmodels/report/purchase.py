@@ -13,6 +13,7 @@ from .. import plots
 from ..evaluation.holdout import evaluate_holdout
 from ..models import GammaGammaModel
 from ..models.purchase.base import PurchaseModel
+from ..value.portfolio import portfolio_value
 from ..value.purchase import customer_lifetime_value
 from .page import (
     _figure,
@@ -27,6 +28,16 @@ from .page import (
 )
 
 __all__ = ["build_report"]
+
+
+def _range(lo: float, hi: float) -> str:
+    """A money range to three significant digits: its bounds are estimates."""
+    def fmt(v):
+        if not np.isfinite(v):
+            return "n/a"
+        digits = max(0, 3 - len(f"{abs(v):.0f}"))
+        return f"${float(f'{v:.3g}'):,.{digits}f}"
+    return f"{fmt(lo)} to {fmt(hi)}"
 
 
 def build_report(
@@ -175,14 +186,27 @@ def build_report(
     parts.append(f"<p class='note'>Every customer's numbers are in <code>{export.name}</code> "
                  "next to this file.</p>")
 
-    # 4. horizons side by side
-    rows = {horizons[y]: {"total expected value ($)": t.expected_clv.sum(),
-                          "average per customer ($)": t.expected_clv.mean(),
-                          "expected purchases per customer": t.expected_purchases.mean()}
-            for y, t in tables.items()}
-    parts.append("<h2>Longer horizons</h2>" + _table(
-        pd.DataFrame(rows).T.rename_axis("horizon"),
-        fmt={"total expected value ($)": _money, "average per customer ($)": _money}))
+    # 4. horizons side by side, each total with its two intervals
+    rows = {}
+    for y, tab in tables.items():
+        total = portfolio_value(transaction_model, spend_model, summary, horizon=(y, "year"),
+                                discount_rate=discount_rate, margin=margin, level=level,
+                                n_samples=n_samples, random_state=random_state).iloc[0]
+        rows[horizons[y]] = {
+            "total expected value ($)": total["expected_total"],
+            f"{level:.0%} credible range ($)": _range(total["expected_total_lower"],
+                                                     total["expected_total_upper"]),
+            f"{level:.0%} predictive range ($)": _range(total["predictive_total_lower"],
+                                                       total["predictive_total_upper"]),
+            "average per customer ($)": tab.expected_clv.mean(),
+            "expected purchases per customer": tab.expected_purchases.mean()}
+    parts.append(
+        "<h2>Longer horizons</h2><p class='note'>Totals over all customers. The credible range "
+        "is what the expected total could be given what the data leave uncertain about the "
+        "model; the predictive range is what the customer base may actually bring, "
+        "customers' own ups and downs included.</p>" + _table(
+            pd.DataFrame(rows).T.rename_axis("horizon"),
+            fmt={"total expected value ($)": _money, "average per customer ($)": _money}))
 
     # 5-6. segments, cohorts, history, gross vs net
     history = None
