@@ -22,6 +22,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
 _LAZY = {
     "customer_lifetime_value": ".value.purchase",
     "portfolio_value": ".value.portfolio",
+    "new_customer_value": ".value.new_customer",
     "calibration_holdout_summary": ".data",
     "compress_rows": ".data",
     "load_transactions": ".data",
@@ -104,6 +105,7 @@ __all__ = [
     "BetaGeoBetaBinomModel",
     "customer_lifetime_value",
     "portfolio_value",
+    "new_customer_value",
     "ShiftedBetaGeoModel",
     "ShiftedBetaGeoCovariateModel",
     "BetaDiscreteWeibullModel",

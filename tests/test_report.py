@@ -24,7 +24,7 @@ def report(tmp_path_factory):
                          index=summary.index)
     path = build_report(bg, gg, summary, d / "report.html", transactions=tx,
                         holdout=load_cdnow_summary(), segments=segments,
-                        acquisition_cost=pd.Series({"big": 2.0, "small": 10.0}),
+                        acquisition_cost=pd.Series({"big": 2.0, "small": 20.0}),
                         serving_cost_rate=0.05, n_samples=50)
     return path, path.read_text()
 
@@ -43,9 +43,12 @@ def test_report_answers_the_questions(report):
     for part in ("The data", "How well the model fits", "What each customer is worth",
                  "Longer horizons", "1 year", "3 years", "5 years", "By acquisition cohort",
                  "By segment", "LTV:CAC", "Below 3 : 1", "Gross and net", "rule of thumb",
-                 "discounted at 10% a year", "which it did not see"):
+                 "discounted at 10% a year", "which it did not see", "The value of a new customer",
+                 "first purchase included"):
         assert part in text, part
-    # the small segment (cost 10 per customer) is flagged, the big one is not
+    # LTV:CAC holds a new customer's value (about $50 over 5 years at 30% margin) against
+    # each segment's cost: the small segment (cost 20 per customer) is flagged, the big one
+    # (cost 2) is not
     assert re.search(r"Below 3 : 1[^<]*small", text)
 
 

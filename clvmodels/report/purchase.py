@@ -13,6 +13,7 @@ from .. import plots
 from ..evaluation.holdout import evaluate_holdout
 from ..models import GammaGammaModel
 from ..models.purchase.base import PurchaseModel
+from ..value.new_customer import new_customer_value
 from ..value.portfolio import portfolio_value
 from ..value.purchase import customer_lifetime_value
 from .page import (
@@ -221,6 +222,21 @@ def build_report(
         parts.append("<h2>By acquisition cohort</h2><p class='note'>Profit already earned next to "
                      "the profit still expected.</p>"
                      + _table(by_cohort, fmt={c: _money for c in frame.columns}))
+    # the value of a newly acquired customer: what acquisition cost is held against
+    new_years = max(horizons_years)
+    new = new_customer_value(transaction_model, spend_model, horizon=(new_years, "year"),
+                             discount_rate=discount_rate, margin=margin, level=level,
+                             random_state=random_state)
+    parts.append(
+        f"<h2>The value of a new customer</h2><p>A customer acquired today is expected to bring "
+        f"<b>{_money(new.expected_value)}</b> over {new_years:g} years from acquisition, first "
+        f"purchase included ({level:.0%} credible range "
+        f"{_range(new.expected_value_lower, new.expected_value_upper)}; one new customer may "
+        f"bring anywhere from {_money(new.predictive_lower)} to {_money(new.predictive_upper)}). "
+        f"Acquiring customers pays off below <b>{_money(new.break_even_cac)}</b> per customer "
+        f"(LTV:CAC 1 : 1) and comfortably below {_money(new.break_even_cac / 3)} (3 : 1).</p>"
+        "<p class='note'>This, not the remaining value of customers already acquired, is what an "
+        "acquisition cost should be compared with.</p>")
     if segments is not None:
         seg = segments.reindex(summary.index).fillna("unknown").rename("segment")
         g = pd.DataFrame({"customers": 1, "expected value ($)": clv.expected_clv}).groupby(seg).sum()
@@ -229,19 +245,24 @@ def build_report(
             cac = (acquisition_cost if isinstance(acquisition_cost, pd.Series)
                    else pd.Series(float(acquisition_cost), index=g.index))
             g["cost to acquire ($)"] = cac.reindex(g.index)
-            g["LTV:CAC"] = g["average per customer ($)"] / g["cost to acquire ($)"]
-        parts.append("<h2>By segment</h2>" + _table(
+            g["LTV:CAC"] = new.expected_value / g["cost to acquire ($)"]
+        parts.append("<h2>By segment</h2>" + (
+            f"<p class='note'>Expected value over the next {horizons[main_years]} of the "
+            f"customers in each segment; LTV:CAC holds the value of a new customer "
+            f"({_money(new.expected_value)} over {new_years:g} years) against each segment's "
+            "acquisition cost. One model is fitted to all customers, so a new customer is worth "
+            "the same in every segment; fit a model per segment to compare their new "
+            "customers.</p>" if "LTV:CAC" in g.columns else "") + _table(
             g, fmt={"expected value ($)": _money, "average per customer ($)": _money,
                     "cost to acquire ($)": _money, "LTV:CAC": _ratio}))
         if "LTV:CAC" in g.columns:
             parts.append(_ltv_cac_flag(g["LTV:CAC"]))
     if segments is None and acquisition_cost is not None and not isinstance(acquisition_cost,
                                                                            pd.Series):
-        ratio = float(clv.expected_clv.mean()) / float(acquisition_cost)
-        parts.append(f"<h2>Value against acquisition cost</h2><p>Each customer is expected to bring "
-                     f"{_money(float(clv.expected_clv.mean()))} over the next "
-                     f"{horizons[main_years]} against {_money(float(acquisition_cost))} to acquire: "
-                     f"LTV:CAC = {ratio:.1f} : 1"
+        ratio = new.expected_value / float(acquisition_cost)
+        parts.append(f"<h2>Value against acquisition cost</h2><p>A new customer is expected to "
+                     f"bring {_money(new.expected_value)} over {new_years:g} years against "
+                     f"{_money(float(acquisition_cost))} to acquire: LTV:CAC = {ratio:.1f} : 1"
                      + (" <span class='flag'>(below 3 : 1)</span>" if ratio < 3 else "")
                      + ".</p>")
     gross = clv.expected_clv.sum()
