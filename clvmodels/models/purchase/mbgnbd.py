@@ -36,6 +36,7 @@ from ..backend import NUMPY, pytensor_ops
 from ..boundary import beta_spread, gamma_spread
 from ..registry import register_model
 from .base import PurchaseModel, broadcast_flat, simulate_live_customers
+from .bgnbd_kernel import repeat_term, repeat_term_data, repeat_term_pytensor
 from .bgnbd import (
     bgnbd_discounted_purchases_if_alive,
     bgnbd_expected_cumulative_purchases,
@@ -233,6 +234,66 @@ def mbgnbd_expected_cumulative_purchases(r, alpha, a, b, first_purchase_times, t
                                                              first_purchase_times, t)
 
 
+def mbgnbd_statistics(frequency, recency, T, weights) -> dict:
+    """What :func:`mbgnbd_total_log_likelihood` needs, computed once per fit: weights per
+    distinct ``x`` and per distinct ``T`` and the compiled soft-plus kernel's data for
+    every row (BG/NBD's kernel, :mod:`clvmodels.models.purchase.bgnbd_kernel`, read with
+    ``x + 1`` purchases: see :func:`mbgnbd_total_log_likelihood`)."""
+    x = np.asarray(frequency, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    ux, ix = np.unique(x, return_inverse=True)
+    uT, iT = np.unique(np.asarray(T, dtype=np.float64), return_inverse=True)
+    return {
+        "ux": ux, "w_x": np.bincount(ix, weights=w, minlength=ux.size),
+        "uT": uT, "w_T": np.bincount(iT, weights=w, minlength=uT.size),
+        "wx_T": np.bincount(iT, weights=w * x, minlength=uT.size),
+        "repeat": repeat_term_data(x + 1.0, np.asarray(recency, dtype=np.float64),
+                                   np.asarray(T, dtype=np.float64), w),
+    }
+
+
+def mbgnbd_total_log_likelihood(r, alpha, a, b, stats, *, gradient=False, ops=NUMPY):
+    """Weighted sum of :func:`mbgnbd_log_likelihood` over customers, regrouped as
+    BG/NBD's (:func:`~clvmodels.models.purchase.bgnbd.bgnbd_total_log_likelihood`): the
+    terms in ``x`` alone per distinct ``x``, ``(r+x) log(alpha+T)`` per distinct ``T``,
+    and the soft-plus ``log(1 + a/(b+x) ((alpha+T)/(alpha+t_x))^(r+x))`` per row by the
+    compiled BG/NBD kernel, which computes ``log(1 + a/(b+x'-1) ((alpha+T)/(alpha+t_x))^(r'+x'))``:
+    with ``x' = x + 1`` and ``r' = r - 1`` it is exactly this term, for every row (the
+    MBG/NBD's customers may leave at time 0, so rows without repeat purchases have it
+    too). MLE (``gradient=True``: w.r.t. the log parameters) and PyMC share it.
+
+    >>> st = mbgnbd_statistics(np.array([0, 2]), np.array([0.0, 30.43]),
+    ...                        np.array([38.86, 38.86]), np.array([1.0, 1.0]))
+    >>> ll = mbgnbd_log_likelihood(0.5248, 6.1831, 0.8914, 1.614, np.array([0, 2]),
+    ...                            np.array([0.0, 30.43]), np.array([38.86, 38.86]))
+    >>> bool(np.isclose(mbgnbd_total_log_likelihood(0.5248, 6.1831, 0.8914, 1.614, st),
+    ...                 ll.sum(), rtol=1e-12))
+    True
+    """
+    u, w_x = stats["ux"], stats["w_x"]
+    per_x = (ops.betaln(a, b + u + 1.0) - ops.betaln(a, b) + ops.gammaln(r + u)
+             - ops.gammaln(r) + r * ops.log(alpha))
+    log_aT = ops.log(alpha + stats["uT"])
+    smooth = ops.dot(w_x, per_x) - ops.dot(r * stats["w_T"] + stats["wx_T"], log_aT)
+    if ops is not NUMPY:
+        if gradient:
+            raise ValueError("gradient=True needs the numpy back-end; PyTensor differentiates "
+                             "itself")
+        return smooth + repeat_term_pytensor(r - 1.0, alpha, a, b, stats["repeat"])
+    rep, g_rep = repeat_term(r - 1.0, alpha, a, b, stats["repeat"])
+    total = smooth + rep
+    if not gradient:
+        return total
+    inv_aT = 1.0 / (alpha + stats["uT"])
+    dg = special.digamma
+    g_r = r * (w_x @ (dg(r + u) - dg(r) + np.log(alpha)) - stats["w_T"] @ log_aT + g_rep[0])
+    g_alpha = alpha * (w_x.sum() * r / alpha - (r * stats["w_T"] + stats["wx_T"]) @ inv_aT
+                       + g_rep[1])
+    g_a = a * (w_x @ (dg(a + b) - dg(a + b + u + 1.0)) + g_rep[2])
+    g_b = b * (w_x @ (dg(b + u + 1.0) - dg(a + b + u + 1.0) - dg(b) + dg(a + b)) + g_rep[3])
+    return float(total), np.array([g_r, g_alpha, g_a, g_b])
+
+
 @register_model
 class ModifiedBetaGeoModel(PurchaseModel):
     """MBG/NBD model of repeat purchases, fitted by ``fit(summary, method=...)`` with
@@ -274,16 +335,17 @@ class ModifiedBetaGeoModel(PurchaseModel):
         alpha0 = self._start_alpha(arrays, weights)
         return np.log([1.0, alpha0, 1.0, 1.0])
 
+    def _prepare(self, data):
+        arrays, weights = super()._prepare(data)
+        arrays["stats"] = mbgnbd_statistics(arrays["x"], arrays["t_x"], arrays["T"], weights)
+        return arrays, weights
+
     def _loglik_and_grad(self, log_params, arrays, weights):
-        ll, g = mbgnbd_log_likelihood(*np.exp(log_params), arrays["x"], arrays["t_x"],
-                                      arrays["T"], gradient=True)
-        return float(weights @ ll), g @ weights
+        return mbgnbd_total_log_likelihood(*np.exp(log_params), arrays["stats"], gradient=True)
 
     def _pymc_log_likelihood(self, params, arrays, weights):
-        ops = pytensor_ops()
-        ll = mbgnbd_log_likelihood(params["r"], params["alpha"], params["a"], params["b"],
-                                   arrays["x"], arrays["t_x"], arrays["T"], ops=ops)
-        return ops.dot(weights, ll)
+        return mbgnbd_total_log_likelihood(params["r"], params["alpha"], params["a"],
+                                           params["b"], arrays["stats"], ops=pytensor_ops())
 
 
 def simulate_mbgnbd(
