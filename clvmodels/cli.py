@@ -11,6 +11,7 @@ import glob
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -192,9 +193,10 @@ def _check_kind_options(args, kind: str) -> None:
 
 
 def _cmd_fit(args) -> str:
-    from .scoring import fit_job
+    from .scoring import check_job_target, fit_job
 
     _check_kind_options(args, args.kind)
+    check_job_target(args.out, args.overwrite)  # before the work, not after it
     if args.max_iter < 10:
         raise UsageError(f"--max-iter must be a whole number >= 10 (default 1000). Got "
                          f"{args.max_iter}.")
@@ -382,11 +384,12 @@ def _summary_for_scoring(args, job) -> pd.DataFrame:
 
 
 def _cmd_score(args) -> str:
-    from .io import output_format
+    from .io import check_output_file, output_format
     from .scoring import load_job, score_to_file
 
     started = time.perf_counter()
     output_format(args.out)
+    check_output_file(args.out)  # before the work, not after it
     job = load_job(args.model)
     _check_kind_options(args, job.kind)
     if args.time_unit and args.time_unit != job.meta["time_unit"]:
@@ -454,13 +457,12 @@ def _cmd_report(args) -> str:
     from .data.summary import calibration_holdout_summary, rfm_summary
     from .data.transactions import load_transactions
     from .report import build_report
-    from .scoring import load_job
+    from .scoring import load_job, zero_spend_limit
+
+    from .io import check_output_file
 
     started = time.perf_counter()
-    folder = Path(args.out).resolve().parent
-    if not folder.is_dir():  # before the work, not after it
-        raise FileNotFoundError(f"Cannot write {args.out!r}: the folder {str(folder)!r} does not "
-                                "exist. Create it first or choose another output path.")
+    check_output_file(args.out)  # before the work, not after it
     job = load_job(args.model)
     _check_kind_options(args, job.kind)
     if job.kind == "contractual":
@@ -480,6 +482,7 @@ def _cmd_report(args) -> str:
                                    amount_col="amount")
     else:
         summary = rfm_summary(tx, observation_end=end, time_unit=job.meta["time_unit"])
+    summary = zero_spend_limit(summary)[0]  # free items only: valued as the job scores them
     holdout = None
     if args.calibration_end:
         holdout = calibration_holdout_summary(tx, calibration_end=args.calibration_end,
@@ -752,6 +755,22 @@ def _check_counts(args) -> None:
             raise UsageError(f"{_flag(dest)} must be a whole number >= {low}. Got {value}.")
 
 
+def _warning_printer(args):
+    """Show clvmodels' own warnings as one paragraph each, in command-line terms
+    (others as Python shows them)."""
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        from .errors import ConvergenceWarning, DataWarning
+
+        if not issubclass(category, (DataWarning, ConvergenceWarning)) or args.debug:
+            return shown(message, category, filename, lineno, file, line)
+        text = getattr(message, "cli_message", None) or message
+        print(f"clvmodels {args.command}: warning: {text}", file=sys.stderr)
+
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -760,8 +779,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.debug = debug
     try:
-        _check_counts(args)
-        message = args.run(args)
+        with warnings.catch_warnings():
+            from .errors import DataWarning
+
+            warnings.simplefilter("always", DataWarning)
+            warnings.showwarning = _warning_printer(args)
+            _check_counts(args)
+            message = args.run(args)
     except KeyboardInterrupt:
         print(f"clvmodels {args.command}: interrupted; nothing was written (an earlier output "
               "at the same path is left as it was).", file=sys.stderr)

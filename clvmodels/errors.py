@@ -14,6 +14,7 @@ __all__ = [
     "NotFittedError",
     "IncompatibleModelError",
     "ConvergenceWarning",
+    "DataWarning",
     "check_parameter",
     "format_examples",
 ]
@@ -56,6 +57,17 @@ class IncompatibleModelError(ClvModelsError, ValueError):
 
 class ConvergenceWarning(UserWarning):
     """A fit finished but its diagnostics call for care."""
+
+
+class DataWarning(UserWarning):
+    """The data were accepted, but something in them changes the answer and the user
+    should know it (e.g. refund-only days counted as purchase days).
+
+    ``cli_message``, when given, is the same message in command-line terms."""
+
+    def __init__(self, message: str = "", *, cli_message: str | None = None):
+        super().__init__(message)
+        self.cli_message = cli_message
 
 
 def format_examples(values: Iterable[object], limit: int = 5) -> str:

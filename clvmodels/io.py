@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["atomic_path", "write_table", "write_table_chunks", "output_format"]
+__all__ = ["atomic_path", "write_table", "write_table_chunks", "output_format",
+           "check_output_file"]
 
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 
@@ -31,11 +32,22 @@ def output_format(path: str | os.PathLike) -> str:
     return _FORMATS[suffix]
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it to ``path``
-    (fsynced first), on any error remove it and leave ``path`` untouched."""
+def check_output_file(path: str | os.PathLike) -> Path:
+    """Refuse an output path that cannot become a file, before any work: a folder, or a
+    path whose folder is missing or not writable. Returns it as a Path.
+
+    >>> check_output_file(".")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    IsADirectoryError: Cannot write '.': it is a folder. ...
+    """
     target = Path(path)
+    if target.is_dir():
+        example = target / f"scores{target.suffix or '.parquet'}"
+        raise IsADirectoryError(
+            f"Cannot write {str(target)!r}: it is a folder. Give the path of a file, e.g. "
+            f"{str(example)!r}."
+        )
     parent = target.parent
     if not parent.is_dir():
         raise FileNotFoundError(
@@ -45,6 +57,15 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     if not os.access(parent, os.W_OK):
         raise PermissionError(f"Cannot write {str(target)!r}: the folder {str(parent)!r} is not "
                               "writable. Choose another output path.")
+    return target
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it to ``path``
+    (fsynced first), on any error remove it and leave ``path`` untouched."""
+    target = check_output_file(path)
+    parent = target.parent
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
     os.close(fd)
     tmp = Path(tmp_name)

@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,14 +30,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .data.purchase_days import check_id_types
 from .data.subscriptions import _BOOL_WORDS, snapshot_entry
-from .errors import DataError, FitError, IncompatibleModelError, format_examples
+from .data.transactions import ABSURD_AMOUNT
+from .errors import DataError, DataWarning, FitError, IncompatibleModelError, format_examples
 from .io import _umask, write_table_chunks
 from .models import GammaGammaModel, ShiftedBetaGeoCovariateModel, ShiftedBetaGeoModel
 from .models.churn.base import ChurnModel
 from .models.persistence import load_model
 from .models.purchase.base import PurchaseModel
-from .timeunits import check_time_unit
+from .timeunits import TIME_UNITS, check_time_unit
 from .value.contractual import _account_column, contractual_lifetime_value
 from .value.purchase import customer_lifetime_value
 
@@ -106,9 +109,11 @@ class Job:
         check_summary_matches(self, summary)
 
     def score(self, part: pd.DataFrame, rng: np.random.Generator, options: dict) -> pd.DataFrame:
-        """Scores of one chunk (:func:`clvmodels.customer_lifetime_value`)."""
-        return customer_lifetime_value(self.transactions, self.spend, part, random_state=rng,
-                                       **options)
+        """Scores of one chunk (:func:`clvmodels.customer_lifetime_value`); customers
+        whose repeat purchases add up to nothing are valued as :func:`zero_spend_limit`
+        says."""
+        return customer_lifetime_value(self.transactions, self.spend, zero_spend_limit(part)[0],
+                                       random_state=rng, **options)
 
 
 @dataclass
@@ -158,10 +163,7 @@ class ContractualJob:
 def _write_job(out_dir, overwrite: bool, meta: dict, save_models: Callable[[Path], None]) -> None:
     """Write a job directory atomically: models and ``job.json`` go to a temporary
     sibling that replaces ``out_dir`` once complete."""
-    target = Path(out_dir)
-    if target.exists() and not overwrite:
-        raise FileExistsError(f"{str(target)!r} already exists; pass --overwrite (overwrite=True) "
-                              "to replace it or choose another directory.")
+    target = check_job_target(out_dir, overwrite)
     if not target.parent.is_dir():
         try:  # a new folder for the job (e.g. --out models/churn with no models/ yet)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -186,6 +188,20 @@ def _write_job(out_dir, overwrite: bool, meta: dict, save_models: Callable[[Path
             os.replace(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_job_target(out_dir, overwrite: bool) -> Path:
+    """Refuse a job directory that cannot be written, before any fitting: a file, or an
+    existing directory without ``overwrite``."""
+    target = Path(out_dir)
+    if target.exists() and not target.is_dir():
+        raise FileExistsError(f"Cannot write the model to {str(target)!r}: it is a file, and a "
+                              "model is a directory. Choose a new directory name for --out "
+                              "(out_dir), e.g. models/clv.")
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{str(target)!r} already exists; pass --overwrite (overwrite=True) "
+                              "to replace it or choose another directory.")
+    return target
 
 
 def _job_meta(kind: str, **fields) -> dict:
@@ -261,6 +277,8 @@ def fit_job(summary: pd.DataFrame, out_dir: str | os.PathLike, *, columns: dict,
     (and the period layout of a discrete summary), as one directory (written
     atomically). ``job.meta['model_comparison']`` holds the comparison with "auto"."""
     discrete = model in DISCRETE_MODELS
+    check_job_target(out_dir, overwrite)
+    check_fit_summary(summary)
     if discrete != ("n_periods" in summary.columns):
         raise ValueError(f"model={model!r} takes " + (
             "a discrete summary of transaction periods (discrete_summary: frequency, recency, "
@@ -273,7 +291,25 @@ def fit_job(summary: pd.DataFrame, out_dir: str | os.PathLike, *, columns: dict,
         comparison = json.loads(table.to_json(orient="index"))
     bg = purchase_model_class(model)(random_state=seed, max_iter=max_iter).fit(summary,
                                                                               method=method)
-    gg = GammaGammaModel(random_state=seed, max_iter=max_iter).fit(summary, method=method)
+    spend_data, n_zero = zero_spend_limit(summary, for_fit=True)
+    paying = int((pd.to_numeric(spend_data["frequency"], errors="coerce") > 0).sum()) \
+        if "frequency" in spend_data.columns else 0
+    if n_zero and paying < 2:
+        raise DataError(
+            f"{n_zero:,} customer(s) with repeat purchases spent nothing on them (mean spend 0 "
+            f"or less), e.g. {format_examples(_zero_spend_ids(summary))}, and only {paying} "
+            "spent anything: Gamma-Gamma needs at least 2 customers with positive repeat spend "
+            "to learn how spend varies. Check the amount column (are these amounts?).")
+    if n_zero:
+        warnings.warn(
+            f"{n_zero:,} customer(s) with repeat purchases spent nothing on them (mean spend "
+            f"0 or less: free items, or refunds netting out), e.g. "
+            f"{format_examples(_zero_spend_ids(summary))}. Gamma-Gamma models positive "
+            "spend, so it is fitted without them; they are scored with its expected spend at "
+            "a mean spend of 0 (p gamma / (p x + q - 1): below the population mean, and lower "
+            "the more free purchases were seen), and their purchases still count.",
+            DataWarning, stacklevel=2)
+    gg = GammaGammaModel(random_state=seed, max_iter=max_iter).fit(spend_data, method=method)
     meta = _job_meta(
         "noncontractual", columns=dict(columns), time_unit=summary.attrs.get("time_unit"),
         observation_end=summary.attrs.get("observation_end"), method=method, seed=seed,
@@ -288,6 +324,86 @@ def fit_job(summary: pd.DataFrame, out_dir: str | os.PathLike, *, columns: dict,
 
     _write_job(out_dir, overwrite, meta, save)
     return Job(bg, gg, meta)
+
+
+def _zero_spend_mask(summary: pd.DataFrame) -> np.ndarray:
+    if "monetary_value" not in summary.columns or "frequency" not in summary.columns:
+        return np.zeros(len(summary), dtype=bool)
+    m = pd.to_numeric(summary["monetary_value"], errors="coerce").to_numpy(np.float64,
+                                                                         na_value=np.nan)
+    x = pd.to_numeric(summary["frequency"], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+    return (x > 0) & (m <= 0)
+
+
+def _zero_spend_ids(summary: pd.DataFrame) -> list:
+    return summary.index[_zero_spend_mask(summary)][:5].tolist()
+
+
+def zero_spend_limit(summary: pd.DataFrame, *, for_fit: bool = False) -> tuple[pd.DataFrame, int]:
+    """Customers with repeat purchases whose mean spend is 0 or less (free items, or
+    refunds netting out), and the summary Gamma-Gamma can take.
+
+    Gamma-Gamma models positive spend. For its fit (``for_fit``) such customers are
+    left out, like one-time buyers (their frequency set to 0 in the copy given to it);
+    for scoring their mean spend becomes the smallest positive float, which gives the
+    model's expected spend at a mean spend of 0: ``p gamma / (p x + q - 1)``, below
+    the population mean and shrinking with every free purchase seen. Returns the
+    summary to use and how many customers were changed."""
+    zero = _zero_spend_mask(summary)
+    n = int(zero.sum())
+    if not n:
+        return summary, 0
+    out = summary.copy()
+    out.attrs = dict(summary.attrs)
+    if for_fit:
+        out.loc[zero, "frequency"] = 0
+        out.loc[zero, "recency"] = 0.0
+    else:
+        out.loc[zero, "monetary_value"] = np.finfo(np.float64).tiny
+    return out, n
+
+
+def check_fit_summary(summary: pd.DataFrame) -> None:
+    """Name degenerate data before fitting, in words: nobody with a repeat purchase, no
+    customer observed for any time (T = 0 everywhere), absurd mean spend."""
+    if not isinstance(summary, pd.DataFrame) or len(summary) == 0:
+        return
+    cols = summary.columns
+    n = len(summary)
+    age = "T" if "T" in cols else "n_periods" if "n_periods" in cols else None
+    if age is not None:
+        t = pd.to_numeric(summary[age], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+        if np.all(t == 0):
+            end = summary.attrs.get("observation_end")
+            on = f" ({end})" if end else ""
+            what = (f"Every customer's age {age} is 0: all {n:,} first purchases are on the "
+                    f"observation end{on}, so nobody has been observed for any time.")
+            raise DataError(
+                f"{what} Pass a later observation_end, or use data covering more days.",
+                cli_message=f"{what} Add a later --observation-end, or use data covering more "
+                "days.")
+    if "frequency" in cols:
+        x = pd.to_numeric(summary["frequency"], errors="coerce").to_numpy(np.float64,
+                                                                          na_value=np.nan)
+        if np.all(x == 0):
+            raise DataError(
+                f"Nobody made a repeat purchase: frequency is 0 for all {n:,} customers, so "
+                "there is nothing to learn purchase rates or drop-out from. "
+                "Check that the customer id column holds one id per customer (not one per "
+                "order), or use data covering a longer period.")
+    if "monetary_value" in cols:
+        m = pd.to_numeric(summary["monetary_value"], errors="coerce").to_numpy(
+            np.float64, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            bad = np.abs(m) >= ABSURD_AMOUNT
+        if bad.any():
+            raise DataError(
+                "'monetary_value' is absurd (size 1e15 or more) for "
+                f"{int(bad.sum()):,} customer(s), e.g. "
+                f"{format_examples(summary.index[bad][:5].tolist())} with "
+                f"{format_examples(m[bad][:5].tolist())}. No purchase is that large: it is a "
+                "parsing or unit error, and it would overflow the spend model. Fix the amounts "
+                "or drop these customers.")
 
 
 def fit_contractual_job(
@@ -354,6 +470,7 @@ def fit_contractual_job(
     ([8.5032, 5.8535], 1)
     """
     period = check_time_unit(period, "fit_contractual_job", "period")
+    check_job_target(out_dir, overwrite)
     if isinstance(covariates, str):
         covariates = [covariates]
     accounts, levels = contractual_accounts(
@@ -418,6 +535,7 @@ def load_job(model_dir: str | os.PathLike) -> Job | ContractualJob:
             f"format {meta.get('format_version')}; this clvmodels reads up to {JOB_VERSION}. "
             "Upgrade clvmodels.")
     kind = meta.get("kind", "noncontractual")
+    _check_job_meta(meta, kind, meta_file)
     if kind == "noncontractual":
         bg = load_model(path / "transactions")
         if not isinstance(bg, PurchaseModel):
@@ -431,6 +549,35 @@ def load_job(model_dir: str | os.PathLike) -> Job | ContractualJob:
     raise IncompatibleModelError(f"{str(meta_file)!r} describes a job of kind {kind!r}; this "
                                  "clvmodels knows 'noncontractual' and 'contractual'. Upgrade "
                                  "clvmodels or refit.")
+
+
+_JOB_COLUMNS = {"noncontractual": ("customer_col", "date_col"),
+                "contractual": ("account_col", "tenure_col", "churned_col")}
+
+
+def _check_job_meta(meta: dict, kind: object, meta_file: Path) -> None:
+    """The fields of ``job.json`` that scoring and the report read, checked once so that
+    an edited or damaged file is named instead of failing later with a KeyError."""
+    if kind not in _JOB_COLUMNS:
+        return  # reported by load_job with the kinds it knows
+    problems = []
+    columns = meta.get("columns")
+    if not isinstance(columns, dict):
+        problems.append("'columns' is not a mapping of column names")
+    else:
+        problems += [f"columns.{k} is {columns.get(k)!r}" for k in _JOB_COLUMNS[kind]
+                     if not isinstance(columns.get(k), str)]
+        problems += [f"columns.{k} is {v!r}" for k, v in columns.items()
+                     if v is not None and not isinstance(v, str)]
+    if meta.get("time_unit") not in TIME_UNITS:
+        problems.append(f"'time_unit' is {meta.get('time_unit')!r}")
+    end = meta.get("observation_end")
+    if kind == "noncontractual" and not (end is None or isinstance(end, str)):
+        problems.append(f"'observation_end' is {end!r}")
+    if problems:
+        raise IncompatibleModelError(
+            f"{str(meta_file)!r} is damaged or was edited: {'; '.join(problems[:4])}. Fit the "
+            "job again (clvmodels fit ... --out DIR --overwrite).")
 
 
 # The persistence layer saves models whose parameter names are fixed by their class.
@@ -530,6 +677,13 @@ def _load_churn_model(path: Path) -> ChurnModel:
                                      f"{missing}; the job is corrupted. Refit it.")
     model.draws_ = xr.Dataset({n: (("chain", "draw"), np.asarray(state["draws"][n], float))
                                for n in model.param_names}, coords=coords)
+    bad = [n for n in model.param_names
+           if not (np.isfinite(model.draws_[n].values).all()
+                   and np.isfinite(float(model.params_.get(n, np.nan))))]
+    if bad:
+        raise IncompatibleModelError(f"{path}: the saved covariate model has non-finite "
+                                     f"estimates or draws of {bad[:5]}; the job is corrupted "
+                                     "or was edited. Refit it.")
     return model
 
 
@@ -755,6 +909,15 @@ def check_summary_matches(job: Job | ContractualJob, summary: pd.DataFrame) -> N
             f"The job's {job.meta.get('transaction_model')} counts transaction periods; score "
             "a summary of periods (discrete_summary: frequency, recency, n_periods, "
             "monetary_value) or the transactions themselves.")
+    dup = summary.index.duplicated(keep=False)
+    if dup.any():
+        ids = pd.unique(summary.index[dup])
+        raise DataError(
+            f"The data to score hold {len(ids):,} customer id(s) on more than one row "
+            f"({int(dup.sum()):,} rows), e.g. {format_examples(ids.tolist())}: a summary has one "
+            "row per customer, and each copy would be scored and counted again. Drop the "
+            "duplicate rows or rebuild the summary from the transactions (rfm_summary).")
+    check_id_types(summary.index.to_numpy(), "customer ids to score", "the summary")
     unit = summary.attrs.get("time_unit", job.meta.get("time_unit"))
     if unit != job.meta.get("time_unit"):
         raise IncompatibleModelError(

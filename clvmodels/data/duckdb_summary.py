@@ -17,9 +17,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import DataError, format_examples
 from ..timeunits import check_time_unit, unit_length_days
-from .transactions import day_to_iso, parse_day
+from .transactions import (
+    ABSURD_AMOUNT,
+    day_to_iso,
+    far_future_error,
+    far_future_split,
+    far_gap,
+    few_late_rows,
+    parse_day,
+)
 
 __all__ = ["rfm_summary_duckdb"]
 
@@ -82,32 +90,55 @@ def rfm_summary_duckdb(
     con.execute(f"""CREATE TEMP VIEW src AS SELECT {_ident(customer_col)} AS c,
         TRY_CAST({_ident(date_col)} AS DATE) AS d, {_ident(date_col)} AS raw_d, {amount} AS a
         FROM {src}""")
-    n, null_c, bad_d, null_a, neg_a, first_d, last_d = con.execute("""SELECT count(*),
+    n, null_c, bad_d, null_a, neg_a, huge_a, first_d, last_d = con.execute(f"""SELECT count(*),
         count(*) FILTER (WHERE c IS NULL), count(*) FILTER (WHERE d IS NULL),
         count(*) FILTER (WHERE a IS NULL), count(*) FILTER (WHERE a < 0),
-        min(d), max(d) FROM src""").fetchone()
+        count(*) FILTER (WHERE abs(a) >= {ABSURD_AMOUNT!r}), min(d), max(d) FROM src""").fetchone()
     if n == 0:
         raise DataError(f"{owner}: {str(source)!r} has no transactions.")
-    problems = []
+    problems, cli_problems = [], []
+
+    def problem(text: str, cli_text: str | None = None) -> None:
+        problems.append(text)
+        cli_problems.append(cli_text or text)
+
     if null_c:
-        problems.append(f"{null_c} row(s) have no customer id in {customer_col!r}")
+        problem(f"{null_c} row(s) have no customer id in {customer_col!r}")
     if bad_d:
-        problems.append(f"{bad_d} row(s) have a missing or unparseable date in {date_col!r}")
+        problem(f"{bad_d} row(s) have a missing or unparseable date in {date_col!r} (this "
+                "reader takes ISO dates, YYYY-MM-DD)",
+                f"{bad_d} row(s) have a missing or unparseable date in {date_col!r} (--reader "
+                "duckdb takes ISO dates, YYYY-MM-DD; --reader pandas reads others with "
+                "--date-format)")
     if amount_col and null_a:
-        problems.append(f"{null_a} row(s) have a missing amount in {amount_col!r}")
+        problem(f"{null_a} row(s) have a missing amount in {amount_col!r}")
+    if amount_col and huge_a:
+        problem(f"{huge_a} row(s) have an absurd amount (size 1e15 or more) in {amount_col!r}: "
+                "a parsing or unit error that would overflow the spend model")
     if amount_col and neg_a and not allow_refunds:
-        problems.append(f"{neg_a} row(s) have a negative amount in {amount_col!r} (refunds; "
-                        "pass allow_refunds=True to net them within the day)")
+        problem(f"{neg_a} row(s) have a negative amount in {amount_col!r} (refunds; "
+                "pass allow_refunds=True to net them within the day)",
+                f"{neg_a} row(s) have a negative amount in {amount_col!r} (refunds; "
+                "add --allow-refunds to net them within the day)")
     epoch = pd.Timestamp("1970-01-01").date()
-    end_day = (parse_day(observation_end, "observation_end", owner) if observation_end is not None
-               else (last_d - epoch).days)
-    if (last_d - epoch).days > end_day:
+    last_day = None if last_d is None else (last_d - epoch).days
+    if observation_end is not None:
+        end_day = parse_day(observation_end, "observation_end", owner)
+    else:
+        end_day = last_day
+        if last_day is not None and not problems:
+            _check_far_future(con, (first_d - epoch).days, last_day, n, date_col)
+    if last_day is not None and last_day > end_day:
         late = con.execute(f"SELECT count(*) FROM src WHERE d > DATE '{day_to_iso(end_day)}'"
                            ).fetchone()[0]
-        problems.append(f"{late} row(s) are dated after the observation end "
-                        f"{day_to_iso(end_day)}; pass a later observation_end or filter them out")
+        problem(f"{late} row(s) are dated after the observation end "
+                f"{day_to_iso(end_day)}; pass a later observation_end or filter them out",
+                f"{late} row(s) are dated after the observation end "
+                f"{day_to_iso(end_day)}; add a later --observation-end or drop them")
     if problems:
-        raise DataError(f"{owner}: " + "; ".join(problems) + ". Fix the data and retry.")
+        raise DataError(f"{owner}: " + "; ".join(problems) + ". Fix the data and retry.",
+                        cli_message=f"{owner}: " + "; ".join(cli_problems)
+                        + ". Fix the data and retry.")
     end_iso = day_to_iso(end_day)
     df = con.execute(f"""
         WITH days AS (SELECT c, d, SUM(a) AS a FROM src GROUP BY c, d),
@@ -135,3 +166,23 @@ def rfm_summary_duckdb(
     out = pd.DataFrame(columns, index=pd.Index(df["customer_id"], name="customer_id"))
     out.attrs = {"time_unit": unit, "observation_end": end_iso}
     return out
+
+
+def _check_far_future(con, lo: int, hi: int, n: int, date_col: str) -> None:
+    """:func:`~clvmodels.data.transactions.check_no_far_future` on the view ``src``."""
+    mid = far_future_split(lo, hi)
+    if mid is None:
+        return
+    k = con.execute(f"SELECT count(*) FROM src WHERE d > DATE '{day_to_iso(mid)}'").fetchone()[0]
+    if not few_late_rows(k, n):
+        return
+    epoch = pd.Timestamp("1970-01-01").date()
+    g0, g1 = ((v - epoch).days for v in con.execute(
+        f"SELECT max(d) FILTER (WHERE d <= DATE '{day_to_iso(mid)}'), "
+        f"min(d) FILTER (WHERE d > DATE '{day_to_iso(mid)}') FROM src").fetchone())
+    if not far_gap(lo, g0, g1):
+        return
+    shown = [str(d) for (d,) in con.execute(
+        f"SELECT d FROM src WHERE d > DATE '{day_to_iso(mid)}' ORDER BY d LIMIT 6").fetchall()]
+    rows = "(dated " + format_examples(shown[:5])[:-1] + (", ...])" if k > 5 else "])")
+    raise far_future_error(date_col, k, rows, n - k, g0, hi, "observation_end")

@@ -11,16 +11,22 @@ cost of touching fresh memory is comparable to the sort.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from clvmodels.data.transactions import check_not_after, validate_transactions
-from clvmodels.errors import DataError
+from clvmodels.data.transactions import (
+    check_no_far_future,
+    check_not_after,
+    day_to_iso,
+    validate_transactions,
+)
+from clvmodels.errors import DataError, DataWarning, format_examples
 
-__all__ = ["PurchaseDays", "factorize_ids", "in_id_order", "purchase_days"]
+__all__ = ["PurchaseDays", "factorize_ids", "in_id_order", "purchase_days", "check_id_types"]
 
 KEY32_LIMIT = 2**32  # keys below this fit in uint32 (half the memory, faster sort)
 
@@ -89,7 +95,36 @@ def factorize_ids(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
             f"Customer ids must be numbers or strings; got unhashable values ({exc}). "
             "Convert the id column to strings first."
         ) from None
+    check_id_types(np.asarray(uniques), "customer ids", "the id column")
     return codes.astype(np.intp, copy=False), pd.Index(uniques)
+
+
+def _id_text(value: object) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def check_id_types(distinct, what: str, where: str) -> None:
+    """Refuse distinct ids of mixed types that are written the same (1 and "1"):
+    they would count as different customers. ``distinct`` (a numpy array) holds each
+    id once; only object arrays can mix types."""
+    if not isinstance(distinct, np.ndarray) or distinct.dtype != object or distinct.size < 2:
+        return
+    if not pd.api.types.infer_dtype(distinct, skipna=False).startswith("mixed"):
+        return
+    text = pd.Series([_id_text(v) for v in distinct])
+    clash = text.duplicated(keep=False).to_numpy()
+    if not clash.any():
+        return
+    groups = pd.Series(distinct[clash]).groupby(text[clash].to_numpy(), sort=False)
+    pairs = [" and ".join(repr(v) for v in g) for _, g in groups]
+    shown = "; ".join(pairs[:3]) + (f"; ... ({len(pairs) - 3} more)" if len(pairs) > 3 else "")
+    raise DataError(
+        f"The {what} mix numbers and text, and {len(pairs)} of them are written both ways "
+        f"({shown}): they would count as different customers. Make every id text (e.g. "
+        f"df[col] = df[col].astype(str)) or every id a number in {where}, then run again."
+    )
 
 
 def _arrow_codes(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
@@ -161,12 +196,14 @@ def purchase_days(
         allow_refunds=allow_refunds,
         date_format=date_format,
     )
+    days = valid.days
+    start, last = int(days.min()), int(days.max())
     if end_day is not None:
-        check_not_after(valid.days, end_day, end_name, date_col)
+        check_not_after(days, end_day, end_name, date_col)
+    else:
+        check_no_far_future(days, start, last, date_col, end_name)
     codes, ids = factorize_ids(valid.ids)
     # day offsets from the first day, in place in the validated (new) int32 day array
-    days = valid.days
-    start = int(days.min())
     days -= start
     days = days.view(np.uint32)
     span = int(days.max()) + 1
@@ -182,6 +219,9 @@ def purchase_days(
     distinct = np.empty(key.size, dtype=bool)
     distinct[0] = True
     np.not_equal(key[1:], key[:-1], out=distinct[1:])
+    if valid.amount is not None and key.size >= 20 and not distinct[-1]:
+        # the last (customer, day) has several rows: are they all copies?
+        _check_not_doubled(distinct, codes, days, valid.amount)
     pair_customer = key[distinct]
     del key, distinct
     pair_day = pair_customer % span
@@ -190,5 +230,56 @@ def purchase_days(
     pair_first[0] = True
     np.not_equal(pair_customer[1:], pair_customer[:-1], out=pair_first[1:])
     first = pair_day[pair_first]  # every code occurs, so one first day per customer
+    if allow_refunds and valid.amount is not None and valid.amount.min() < 0:
+        _note_refund_days(codes, days, valid.amount, ids, start)
     return PurchaseDays(ids, start, codes, days, valid.amount, pair_customer, pair_day,
                       pair_first, first)
+
+
+def _check_not_doubled(distinct: np.ndarray, codes: np.ndarray, days: np.ndarray,
+                       amount: np.ndarray) -> None:
+    """Refuse a log in which every transaction has an exact copy (same customer, day
+    and amount): a file appended to itself, whose copies would double every spend.
+    ``distinct`` marks the first row of each (customer, day) in key order; a
+    (customer, day) with one row ends the check at once."""
+    if (distinct[:-1] & distinct[1:]).any():  # some (customer, day) has a single row
+        return
+    rows = pd.DataFrame({"c": codes, "d": days, "a": amount})
+    if not rows.duplicated(keep=False).all():
+        return
+    n, unique = len(rows), int((~rows.duplicated()).sum())
+    raise DataError(
+        f"Every one of the {n:,} transactions has an exact copy (same customer, day and "
+        f"amount): {unique:,} distinct transactions appear {n / unique:.3g} times each on "
+        "average, as if the file had been appended to itself. Each copy would count as spend, "
+        f"multiplying every customer's spend by {n / unique:.3g}. Drop the copies (e.g. "
+        "df.drop_duplicates()); if they really are separate purchases, sum each customer's "
+        "amounts per day first (the summary adds them up the same way)."
+    )
+
+
+def _note_refund_days(codes: np.ndarray, days: np.ndarray, amount: np.ndarray,
+                      ids: pd.Index, start: int) -> None:
+    """Say in words when refunds (negative amounts, allowed) make purchase days: they
+    are netted within their day, and a day whose net total is zero or negative still
+    counts as a purchase day."""
+    refund = amount < 0
+    n_refunds = int(refund.sum())
+    span = int(days.max()) + 1
+    key = codes.astype(np.int64) * span + days
+    touched = np.unique(key[refund])
+    rows = np.isin(key, touched)
+    net = pd.Series(amount[rows]).groupby(key[rows]).sum()
+    empty = net[net <= 0]
+    if not len(empty):  # every refund nets out against a purchase on its day
+        return
+    first = empty.index.to_numpy()[:5]
+    shown = format_examples([f"{ids[k // span]} on {day_to_iso(start + k % span)}" for k in first])
+    message = (
+        f"{n_refunds:,} refund row(s) (negative amounts) were netted within their day's "
+        f"total, and {len(empty):,} of those days have a net total of zero or less (refunds "
+        f"without an equal purchase that day), e.g. {shown}: these still count as purchase "
+        "days, with zero or negative spend. To count a refund as a return instead, net it "
+        "against the purchase it refunds (or drop it) before summarizing."
+    )
+    warnings.warn(message, DataWarning, stacklevel=3)

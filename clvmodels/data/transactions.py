@@ -8,7 +8,10 @@ offending values with their row positions and says how to fix it.
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +23,9 @@ __all__ = ["load_transactions"]
 
 _NS_PER_DAY = 86_400 * 10**9
 _MAX_DAY = 106_750  # datetime64[ns] holds 1677-09-22 .. 2262-04-11; whole days inside
+#: no single purchase is this large in any currency; such amounts are parsing or unit
+#: errors (an id or a timestamp read as an amount), and they overflow the spend model
+ABSURD_AMOUNT = 1e15
 
 
 def load_transactions(
@@ -56,6 +62,11 @@ def load_transactions(
         ``strftime`` format of the dates (e.g. ``"%Y%m%d"``), passed to
         :func:`pandas.to_datetime`; required when dates are stored as numbers
         such as ``19970101``. ``"ISO8601"`` and ``"mixed"`` are accepted too.
+        Without it, dates written day and month first (``01/02/1997``) are read
+        in the one order that fits every row; when every day and month is at
+        most 12 both orders fit, and a ``date_format`` (``"%d/%m/%Y"`` or
+        ``"%m/%d/%Y"``) is required. Timestamps whose UTC offset changes within
+        the column (daylight saving time) keep their local calendar day.
 
     Returns
     -------
@@ -70,7 +81,8 @@ def load_transactions(
     ------
     DataError
         A missing column, no rows, a missing customer id, a missing or
-        unparseable date, a missing, non-numeric, infinite or (without
+        unparseable date, dates whose day/month order cannot be told, a
+        missing, non-numeric, infinite, absurd (1e15 or more) or (without
         ``allow_refunds``) negative amount, or a transaction after
         ``observation_end``.
     TypeError
@@ -309,18 +321,26 @@ def _parse_days(dates: pd.Series, col: str, date_format: str | None) -> np.ndarr
         return _day_numbers(dates.to_numpy(), col)
     if pd.api.types.is_numeric_dtype(dates.dtype) or pd.api.types.is_bool_dtype(dates.dtype):
         if date_format is None:
+            what = (f"Column {col!r} holds numbers ({dates.dtype}), not dates, e.g. "
+                    f"{format_examples(dates.iloc[:3].tolist())}.")
             raise DataError(
-                f"Column {col!r} holds numbers ({dates.dtype}), not dates, e.g. "
-                f"{format_examples(dates.iloc[:3].tolist())}. Pass date_format (e.g. "
-                "date_format='%Y%m%d' for 19970101) or convert the column with "
-                "pandas.to_datetime first."
+                f"{what} Pass date_format (e.g. date_format='%Y%m%d' for 19970101) or "
+                "convert the column with pandas.to_datetime first.",
+                cli_message=f"{what} Say how they are written with --date-format (e.g. "
+                "--date-format %Y%m%d for 19970101).",
             )
         values = dates.to_numpy()
         integral = pd.api.types.is_integer_dtype(dates.dtype) or bool(
             np.all(np.mod(values, 1) == 0)
         )
         dates = pd.Series(values.astype(np.int64) if integral else values).astype(str)
-    parsed = _to_datetime(dates, col, date_format)
+    if dates.dtype == object and isinstance(dates.iloc[0], datetime) and dates.iloc[0].tzinfo:
+        # datetime objects from several time zones: each keeps its local wall-clock time
+        dates = pd.Series([v.replace(tzinfo=None) if isinstance(v, datetime) else v
+                           for v in dates], index=dates.index, dtype=object)
+    parsed = _day_month_dates(dates, col) if date_format is None else None
+    if parsed is None:
+        parsed = _to_datetime(dates, col, date_format)
     if date_format is None and parsed.isna().any():
         # pandas infers one format from the first value; ISO 8601 dates with and
         # without a time of day ('2024-01-05 10:30', '2024-01-06') are still unambiguous.
@@ -332,16 +352,102 @@ def _parse_days(dates: pd.Series, col: str, date_format: str | None) -> np.ndarr
     bad = parsed.isna().to_numpy()
     if bad.any():
         n, pos, vals = _bad_rows(bad, dates)
+        if date_format is None:
+            _check_one_format(dates, bad, col, f"{_rows(n)} (row positions {pos}: {vals})")
         how = (
             f"they do not match date_format={date_format!r}"
             if date_format is not None
             else "pass date_format (e.g. '%Y-%m-%d', or 'mixed' for several formats)"
         )
-        raise DataError(
-            f"Column {col!r} has an unparseable date in {_rows(n)} (row positions "
-            f"{pos}: {vals}). Fix or drop these rows; {how}."
+        cli_how = (
+            f"they do not match --date-format {date_format!r}"
+            if date_format is not None
+            else "say how dates are written with --date-format (e.g. --date-format %d/%m/%Y, "
+            "or --date-format mixed for several formats)"
         )
+        what = (f"Column {col!r} has an unparseable date in {_rows(n)} (row positions "
+                f"{pos}: {vals}). Fix or drop these rows; ")
+        raise DataError(what + how + ".", cli_message=what + cli_how + ".")
     return _day_numbers(parsed.to_numpy(), col)
+
+
+def _swap_day_month(fmt: str) -> str:
+    return "%d".join(part.replace("%d", "%m") for part in fmt.split("%m"))
+
+
+def _day_month_dates(dates: pd.Series, col: str) -> pd.Series | None:
+    """Dates written day and month first (01/02/1997, 01.02.1997 10:30), parsed in the
+    one order that fits every row; a refusal when both orders fit and disagree (every
+    day and month at most 12). None for other dates (parsed by pandas as usual)."""
+    if not (dates.dtype == object or isinstance(dates.dtype, pd.StringDtype)):
+        return None
+    first = dates.iloc[0]
+    if not isinstance(first, str):
+        return None
+    from pandas.tseries.api import guess_datetime_format
+
+    fmt = guess_datetime_format(first.strip())
+    if fmt is None or not fmt.startswith(("%d", "%m")) or "%d" not in fmt or "%m" not in fmt:
+        return None
+    month_first = fmt if fmt.startswith("%m") else _swap_day_month(fmt)
+    day_first = _swap_day_month(month_first)
+    text = dates.str.strip() if dates.dtype != object else dates.astype(str).str.strip()
+    as_month = pd.to_datetime(text, format=month_first, errors="coerce")
+    as_day = pd.to_datetime(text, format=day_first, errors="coerce")
+    month_ok, day_ok = bool(as_month.notna().all()), bool(as_day.notna().all())
+    if month_ok and day_ok:
+        differ = (as_month != as_day).to_numpy()
+        if not differ.any():  # every day equals its month: both orders agree
+            return as_month
+        i = int(np.flatnonzero(differ)[0])
+        example = dates.iloc[i]
+        what = (
+            f"Column {col!r} holds dates such as {example!r} that read either day first "
+            f"({as_day.iloc[i]:%Y-%m-%d}) or month first ({as_month.iloc[i]:%Y-%m-%d}): no day "
+            "in the column is above 12, so the order cannot be told from the data."
+        )
+        raise DataError(
+            f"{what} Pass date_format={day_first!r} for day first or "
+            f"date_format={month_first!r} for month first.",
+            cli_message=f"{what} Add --date-format '{day_first}' for day first or "
+            f"--date-format '{month_first}' for month first.",
+        )
+    if month_ok:
+        return as_month
+    if day_ok:
+        return as_day
+    return None  # neither order fits every row: reported with the unparseable rows
+
+
+def _check_one_format(dates: pd.Series, bad: np.ndarray, col: str, rows: str) -> None:
+    """Refuse dates in several formats, naming the format pandas read and the rows that
+    are written another way (readable on their own, so not 'unparseable')."""
+    if bad.all():
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            alone = pd.to_datetime(dates[bad], format="mixed", errors="coerce")
+        except (ValueError, TypeError):
+            return
+    if not alone.notna().any():
+        return
+    from pandas.tseries.api import guess_datetime_format
+
+    first = dates.iloc[int(np.flatnonzero(~bad)[0])]
+    fmt = guess_datetime_format(str(first).strip())
+    read_as = f" as {fmt}" if fmt else ""
+    what = (
+        f"Column {col!r} mixes date formats: {int((~bad).sum()):,} rows are written like "
+        f"{first!r}{read_as}, but {rows} are written another way."
+    )
+    raise DataError(
+        f"{what} Write every date the same way (ISO 'YYYY-MM-DD' is unambiguous), or pass "
+        "date_format='mixed' to read each date on its own (it reads 01/02/1997 month first).",
+        cli_message=f"{what} Write every date the same way (ISO 'YYYY-MM-DD' is unambiguous), "
+        "or add --date-format mixed to read each date on its own (it reads 01/02/1997 month "
+        "first).",
+    )
 
 
 _TICKS_PER_DAY = {"ns": _NS_PER_DAY, "us": 86_400 * 10**6, "ms": 86_400_000, "s": 86_400, "D": 1}
@@ -369,15 +475,41 @@ def _day_numbers(values: np.ndarray, col: str) -> np.ndarray:
     return days
 
 
+#: a UTC offset (or Z) after a time of day, e.g. '2024-03-31T03:30:00+02:00'
+_OFFSET = re.compile(
+    r"^(.*\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?)\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$")
+
+
 def _to_datetime(dates: pd.Series, col: str, date_format: str | None) -> pd.Series:
     try:
-        return pd.to_datetime(dates, format=date_format, errors="coerce")
+        with warnings.catch_warnings():  # pandas' format-inference notes: the checks here
+            warnings.simplefilter("ignore", UserWarning)  # and the errors below say more
+            return pd.to_datetime(dates, format=date_format, errors="coerce")
     except (ValueError, TypeError) as exc:  # e.g. a malformed format, mixed time zones
+        local = _local_times(dates, date_format) if "zone" in str(exc) else None
+        if local is not None:
+            return local
+        what = f"Column {col!r} could not be parsed as dates with "
         raise DataError(
-            f"Column {col!r} could not be parsed as dates with date_format="
-            f"{date_format!r}: {exc}. Pass a valid date_format such as '%Y-%m-%d', or "
-            "convert the column with pandas.to_datetime first."
+            f"{what}date_format={date_format!r}: {exc}. Pass a valid date_format such as "
+            "'%Y-%m-%d', or convert the column with pandas.to_datetime first.",
+            cli_message=f"{what}--date-format {date_format!r}: {exc}. Give a valid "
+            "--date-format such as %Y-%m-%d.",
         ) from None
+
+
+def _local_times(dates: pd.Series, date_format: str | None) -> pd.Series | None:
+    """Timestamps with different UTC offsets (a daylight-saving change, or several
+    zones) as their local wall-clock times: each keeps the calendar day it was
+    written on. None when that does not read them either."""
+    local = dates.astype(str).str.replace(_OFFSET, r"\1", regex=True)
+    fmt = None if date_format is None else re.sub(r"\s*%z", "", date_format)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return pd.to_datetime(local, format=fmt, errors="coerce")
+    except (ValueError, TypeError):
+        return None
 
 
 def _days_to_datetime(days: np.ndarray) -> pd.Series:
@@ -412,15 +544,89 @@ def _check_amounts(amounts: pd.Series, col: str, allow_refunds: bool) -> np.ndar
             f"positions {pos}: {vals}). Amounts must be plain finite numbers: strip "
             "currency symbols and thousands separators, or drop these rows."
         )
+    if max(hi, -lo) >= ABSURD_AMOUNT:
+        n, pos, vals = _bad_rows(np.abs(values) >= ABSURD_AMOUNT, amounts)
+        raise DataError(
+            f"Column {col!r} has an absurd amount (size 1e15 or more) in "
+            f"{_rows(n)} (row positions {pos}: {vals}). No single purchase is that large: "
+            "it is a parsing or unit error (an id, a timestamp or a sum read as an amount?), "
+            "and it would overflow the spend model. Fix or drop these rows."
+        )
     if lo < 0 and not allow_refunds:
         n, pos, vals = _bad_rows(values < 0, amounts)
+        what = (f"Column {col!r} has a negative amount in {_rows(n)} (row positions {pos}: "
+                f"{vals}). Refunds are rejected by default: drop them, net them against "
+                "their purchases, or ")
         raise DataError(
-            f"Column {col!r} has a negative amount in {_rows(n)} (row positions {pos}: "
-            f"{vals}). Refunds are rejected by default: drop them, net them against "
-            "their purchases, or pass allow_refunds=True to net them out within the "
-            "same day's total."
+            what + "pass allow_refunds=True to net them out within the same day's total.",
+            cli_message=what + "add --allow-refunds to net them out within the same day's "
+            "total.",
         )
     return values
+
+
+def check_no_far_future(days: np.ndarray, lo: int, hi: int, col: str,
+                        end_name: str = "observation_end") -> None:
+    """Refuse a few rows dated far after all the others when the observation end is
+    about to default to the last date (a typo such as 2099 for 1999 would make every
+    customer's age T run to it).
+
+    "Far" means that the gap before those rows is longer than a year and longer than
+    the whole period of the other rows; "a few" means at most 1% of the rows (or 5).
+    Passing the end date explicitly accepts them. ``lo`` and ``hi`` are
+    ``days.min()`` and ``days.max()``.
+    """
+    mid = far_future_split(lo, hi)
+    if mid is None:
+        return
+    # the gap g1 - g0 exceeds g0 - lo only if the rows before it end before the
+    # midpoint, so the rows after the midpoint are exactly the ones after the gap
+    late = days > mid
+    k = int(np.count_nonzero(late))
+    if not few_late_rows(k, days.size):
+        return
+    g0, g1 = int(days[~late].max()), int(days[late].min())
+    if not far_gap(lo, g0, g1):
+        return
+    positions = np.flatnonzero(late)
+    first = positions[:5]
+    shown = _first([day_to_iso(d) for d in days[first]], k)
+    rows = f"(row positions {_first(first.tolist(), k)}: {shown})"
+    raise far_future_error(col, k, rows, days.size - k, g0, hi, end_name)
+
+
+def far_future_split(lo: int, hi: int) -> int | None:
+    """The midpoint day of :func:`check_no_far_future`, or None for a short period."""
+    return None if hi - lo <= 2 * 366 else lo + (hi - lo) // 2
+
+
+def few_late_rows(k: int, n: int) -> bool:
+    return 0 < k <= max(5, n // 100)
+
+
+def far_gap(lo: int, g0: int, g1: int) -> bool:
+    """Whether the gap from day ``g0`` to ``g1`` is longer than a year and than the
+    period ``lo`` .. ``g0`` before it."""
+    return g1 - g0 > max(366, g0 - lo)
+
+
+def far_future_error(col: str, k: int, rows: str, n_other: int, g0: int, hi: int,
+                     end_name: str) -> DataError:
+    """The refusal of :func:`check_no_far_future`; ``rows`` shows the first late rows."""
+    years = (hi - g0) / 365.25
+    what = (
+        f"Column {col!r} has {_rows(k)} dated far after all the others {rows}: the other "
+        f"{n_other:,} rows end on {day_to_iso(g0)}, and these would make the observation end "
+        f"{day_to_iso(hi)}, {years:,.0f} years later, so every customer's age T would run to "
+        "it. They look like typos: fix or drop these rows, "
+    )
+    flag = "--" + end_name.replace("_", "-")
+    return DataError(
+        what + f"or, if the data really run to {day_to_iso(hi)}, pass "
+        f"{end_name}='{day_to_iso(hi)}' to say so.",
+        cli_message=what + f"or, if the data really run to {day_to_iso(hi)}, add {flag} "
+        f"{day_to_iso(hi)} to say so.",
+    )
 
 
 def check_not_after(days: np.ndarray, end_day: int, name: str, col: str) -> None:
@@ -431,9 +637,11 @@ def check_not_after(days: np.ndarray, end_day: int, name: str, col: str) -> None
         first = positions[:5]
         shown = _first([str(d) for d in days[first].astype("datetime64[D]")], positions.size)
         pos = _first(first.tolist(), positions.size)
+        what = (f"Column {col!r} has {_rows(len(positions))} dated after {name} "
+                f"{day_to_iso(end_day)} (row positions {pos}: {shown}). ")
         raise DataError(
-            f"Column {col!r} has {_rows(len(positions))} dated after {name} "
-            f"{day_to_iso(end_day)} (row positions {pos}: {shown}). Filter them out "
-            f"first (e.g. df[df[{col!r}] <= '{day_to_iso(end_day)}']) or pass a later "
-            f"{name}."
+            what + f"Filter them out first (e.g. df[df[{col!r}] <= '{day_to_iso(end_day)}']) "
+            f"or pass a later {name}.",
+            cli_message=what + "Drop them from the file or pass a later --"
+            + name.replace("_", "-") + ".",
         )

@@ -464,6 +464,7 @@ def load_model(path, *, expected_type: type | None = None):
     for attr, value in fitted.items():
         setattr(model, attr, value)
     model.draws_ = _read_draws(path, cls)
+    check_fitted_values(model, str(path))
     if meta["has_idata"]:
         model.idata_ = _read_netcdf(path / IDATA_FILE, "the ArviZ inference data", tree=True)
     return model
@@ -597,6 +598,53 @@ def _read_netcdf(file: Path, what: str, *, tree: bool = False):
     if tree:
         return data.map_over_datasets(lambda ds: ds.drop_encoding())
     return data.drop_encoding()
+
+
+#: every parameter of every model is positive, and fits keep them well inside
+#: exp(+-LOG_PARAM_LIMIT) (maximum likelihood and MAP search exp(+-15)); values beyond
+#: it, or not finite, come from a corrupted or edited file and give inf/NaN values
+LOG_PARAM_LIMIT = 50.0
+
+
+def _bad_values(values: np.ndarray) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return ~(np.isfinite(values) & (values > 0)
+                 & (np.abs(np.log(np.where(values > 0, values, 1.0))) <= LOG_PARAM_LIMIT))
+
+
+def check_fitted_values(model, where: str) -> None:
+    """Refuse a loaded model whose parameters or draws would give NaN or infinite values:
+    not finite, not positive, beyond exp(+-50), or (maximum likelihood, MAP) a point
+    estimate that is not exp(log_params_). Raises IncompatibleModelError naming them."""
+    names = list(type(model).param_names)
+    problems = []
+    params = getattr(model, "params_", None)
+    if not isinstance(params, pd.Series) or sorted(params.index) != sorted(names):
+        problems.append(f"params_ is not a Series of {names}")
+    else:
+        values = params.reindex(names).to_numpy(dtype=np.float64, na_value=np.nan)
+        problems += [f"{n}={float(v)!r}"
+                     for n, v, bad in zip(names, values, _bad_values(values)) if bad]
+        logs = np.asarray(getattr(model, "log_params_", []), dtype=np.float64)
+        if (not problems and getattr(model, "fit_method_", None) in ("mle", "map")
+                and logs.shape == values.shape
+                and not np.allclose(np.exp(logs), values, rtol=1e-9, atol=0.0)):
+            problems.append(f"params_ {dict(zip(names, values.tolist()))} is not "
+                            f"exp(log_params_) {np.exp(logs).tolist()}")
+    for n in names:
+        draws = np.asarray(model.draws_[n].values, dtype=np.float64)
+        bad = _bad_values(draws)
+        if bad.any():
+            problems.append(f"{int(bad.sum()):,} of the {draws.size:,} draws of {n!r}, e.g. "
+                            f"{format_examples(draws[bad].tolist(), 3)}")
+    if problems:
+        raise IncompatibleModelError(
+            f"{where}: the saved {type(model).__name__} has unusable parameter values "
+            f"({'; '.join(problems[:4])}): a fitted model has finite, positive parameters "
+            f"between exp(-{LOG_PARAM_LIMIT:g}) and exp({LOG_PARAM_LIMIT:g}), so its "
+            "predictions would be NaN or infinite. The files were corrupted or edited: fit "
+            "and save the model again."
+        )
 
 
 def _read_draws(path: Path, cls: type) -> xr.Dataset:
