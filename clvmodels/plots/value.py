@@ -113,8 +113,10 @@ def plot_clv_distribution(clv_table: pd.DataFrame, *, column: str = "expected_cl
     head = f"{name} per customer"
     tail = (f"next {horizon}" if horizon and column != "expected_spend" else "")
     tail += _horizon_note(clv_table.attrs) if money else ""
-    sep = ",\n" if len(head) + len(tail) > 50 else ", "
-    ax.set_title(head + (sep + tail.strip() if tail else ""))
+    tail = tail.strip()
+    sep = ("\n" if len(head) + len(tail) > 50 else " ") if tail.startswith("(") else (
+        ",\n" if len(head) + len(tail) > 50 else ", ")
+    ax.set_title(head + (sep + tail if tail else ""))
     return ax
 
 

@@ -41,8 +41,6 @@ window.addEventListener('load', function () {
 def _png(fig) -> str:
     """The figure as an embedded image: SVG (vector, crisp at any zoom); charts whose
     SVG would be heavy (many points or an image) as a PNG at 2x resolution."""
-    import matplotlib.pyplot as plt
-
     heavy = any(ax.images or sum(len(c.get_offsets()) for c in ax.collections
                                  if hasattr(c, "get_offsets")) > 2000 for ax in fig.axes)
     buf = io.BytesIO()
@@ -52,19 +50,17 @@ def _png(fig) -> str:
     else:
         fig.savefig(buf, format="svg", bbox_inches="tight")
         kind = "svg+xml"
-    plt.close(fig)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return f'<img alt="chart" src="data:image/{kind};base64,{data}">'
 
 
 def _figure(draw, **kwargs) -> str:
-    import matplotlib
+    """Draw on a figure of its own (matplotlib's object interface: no pyplot, so the
+    session's backend and open figures, e.g. a notebook's inline plots, are untouched)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=kwargs.pop("figsize", (7, 4.2)))
-    draw(ax)
+    fig = Figure(figsize=kwargs.pop("figsize", (7, 4.2)))
+    draw(fig.subplots())
     return _png(fig)
 
 
