@@ -463,6 +463,7 @@ def _cmd_report(args) -> str:
 
     started = time.perf_counter()
     check_output_file(args.out)  # before the work, not after it
+    _level(args), _horizons(args)  # usage errors before the work too
     job = load_job(args.model)
     _check_kind_options(args, job.kind)
     if job.kind == "contractual":
@@ -507,7 +508,8 @@ def _cmd_report(args) -> str:
     out = build_report(job.transactions, job.spend, summary, args.out, transactions=tx,
                        holdout=holdout, segments=segments, acquisition_cost=cost,
                        serving_cost_rate=args.serving_cost_rate, discount_rate=args.discount_rate,
-                       margin=args.margin, random_state=args.seed,
+                       margin=args.margin, random_state=args.seed, level=_level(args),
+                       horizons_years=_horizons(args),
                        comparison=_comparison(job.meta.get("model_comparison")))
     return (f"wrote {out} for {len(summary):,} customers in {time.perf_counter() - started:.1f} s"
             + _table_beside(out))
@@ -542,9 +544,29 @@ def _report_contractual(args, job, started) -> str:
     out = build_contractual_report(
         job.churn, accounts, args.out, revenue_col=_revenue_col(args, job),
         segment_col=args.segment_col, cohort_col=args.cohort_col, acquisition_cost_col=cost_col,
-        discount_rate=args.discount_rate, margin=args.margin, random_state=args.seed)
+        discount_rate=args.discount_rate, margin=args.margin, level=_level(args),
+        random_state=args.seed)
     return (f"wrote {out} for {len(accounts):,} accounts in "
             f"{time.perf_counter() - started:.1f} s" + _table_beside(out))
+
+
+def _level(args) -> float:
+    if not 0.0 < args.level < 1.0:
+        hint = f" Did you mean {args.level / 100:.2f}?" if 1.0 < args.level < 100.0 else ""
+        raise UsageError(f"--level must be a probability in (0, 1), e.g. 0.90. Got "
+                         f"{args.level}.{hint}")
+    return float(args.level)
+
+
+def _horizons(args) -> tuple[float, ...]:
+    try:
+        years = tuple(float(v) for v in args.horizons.split(","))
+    except ValueError:
+        years = ()
+    if not years or any(not (0.0 < y <= 100.0) for y in years):
+        raise UsageError(f"--horizons takes years separated by commas, e.g. 1,3,5 (each in "
+                         f"(0, 100]). Got {args.horizons!r}.")
+    return years
 
 
 def _table_beside(out) -> str:
@@ -727,8 +749,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "(with --segment-col)")
     report.add_argument("--serving-cost-rate", type=float, default=0.0,
                         help="serving costs as a share of revenue")
-    report.add_argument("--discount-rate", type=float, default=0.10)
-    report.add_argument("--margin", type=float, default=0.30)
+    report.add_argument("--discount-rate", type=float, default=0.10,
+                        help="effective annual discount rate (default 0.10)")
+    report.add_argument("--margin", type=float, default=0.30,
+                        help="share of spend that is profit (default 0.30)")
+    report.add_argument("--level", type=float, default=0.90,
+                        help="probability of the credible and predictive ranges (default 0.90)")
+    report.add_argument("--horizons", default="1,3,5", metavar="YEARS",
+                        help="purchase jobs: the horizons in years, the first one the main one "
+                        "(default 1,3,5)")
     report.add_argument("--seed", type=int, default=0)
     contract = report.add_argument_group("contractual jobs")
     contract.add_argument("--revenue-col", default=None, help="revenue per period (default: the "

@@ -499,3 +499,16 @@ def test_debug_is_accepted_after_the_subcommand(workdir, tmp_path, capsys):
                  str(tmp_path / "s.parquet"), "--debug"])
     err = capsys.readouterr().err
     assert code == 1 and "Traceback" in err and "No input at" in err
+
+
+def test_report_takes_level_and_horizons(workdir, tmp_path, capsys):
+    with pytest.raises(SystemExit) as usage:
+        main(["report", str(workdir / "model"), str(workdir / "cdnow.csv"),
+              "--out", str(tmp_path / "r.html"), "--level", "90"])
+    assert usage.value.code == 2 and "Did you mean 0.90?" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
+    assert main(["report", str(workdir / "model"), str(workdir / "cdnow.csv"),
+                 "--out", str(tmp_path / "r.html"), "--level", "0.8", "--horizons", "2"]) == 0
+    page = (tmp_path / "r.html").read_text()
+    assert "over the next 2 years" in page and "80% credible range" in page
+    assert "3 years" not in page
