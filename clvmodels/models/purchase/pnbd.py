@@ -305,10 +305,11 @@ def pnbd_probability_alive(r, alpha, s, beta, frequency, recency, T):
     >>> float(np.round(pnbd_probability_alive(0.5533, 10.578, 0.6062, 11.669, 2, 30.43, 38.86), 4))
     0.8691
     """
-    x, t_x, T = _as_float(frequency, recency, T)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        log_e1, log_p = _log_no_purchase(NUMPY, r, alpha, s, beta, x, t_x, T)
-    return np.exp(log_e1 - log_p)
+    from .pnbd_kernel import pnbd_alive_kernel  # compiled on first use
+
+    # the quadrature of _log_no_purchase, compiled (equal to 1e-12; evaluated for every
+    # customer, draw and simulated future of a CLV)
+    return pnbd_alive_kernel(r, alpha, s, beta, frequency, recency, T)
 
 
 def _survival_integral(s, scale, t):
