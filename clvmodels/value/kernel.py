@@ -23,16 +23,14 @@ exception is P(alive) below 1e-300, which the kernel's ``exp`` (stopping at
 
 from __future__ import annotations
 
-import os
-import sys
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 from numba import njit
 
 from ..models.backend import NUMPY
 from ..models.purchase.bgnbd import _log_odds
 from ..models.purchase.bgnbd_kernel import exp_nonpositive
+from ..parallel import run_split
+from ..parallel import threads_for as _threads
 from .intervals import weibull_positions
 
 __all__ = ["clv_credible_bounds"]
@@ -83,37 +81,8 @@ def clv_credible_bounds(bg, gg, rows, per_pair, pair_index, margin, level):
             positions, out)
     # rows are independent: split them over threads (the kernel releases the GIL);
     # each row's result does not depend on the split
-    cuts = np.linspace(0, x.size, _threads(x.size) + 1).astype(int)
-    if cuts.size == 2:
-        _bounds(0, x.size, *args)
-    else:
-        with ThreadPoolExecutor(cuts.size - 1) as pool:
-            list(pool.map(lambda c: _bounds(c[0], c[1], *args), zip(cuts[:-1], cuts[1:])))
+    run_split(lambda start, stop: _bounds(start, stop, *args), x.size, _threads(x.size))
     return out
-
-
-def _threads(n_rows: int) -> int:
-    """Threads for ``n_rows`` rows: the CPUs this process may use, at most one per
-    2,000 rows (below that, starting threads costs more than it saves); one inside a
-    Dask worker, where Dask's ``threads_per_worker`` already decides the parallelism."""
-    if _in_dask_worker():
-        return 1
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, n_rows // 2_000))
-
-
-def _in_dask_worker() -> bool:
-    distributed = sys.modules.get("distributed")  # never imported here for this check
-    if distributed is None:
-        return False
-    try:
-        distributed.get_worker()
-    except ValueError:
-        return False
-    return True
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+from ...parallel import run_split, threads_for
 
 __all__ = ["pnbd_alive_kernel"]
 
@@ -75,19 +77,23 @@ def _alive_one(r, alpha, s, beta, x, t_x, T, nodes, weights, candidates):  # pra
     return math.exp(log_e1 - log_p)
 
 
-@njit(cache=True, parallel=True)
-def _alive_flat(r, alpha, s, beta, x, t_x, T, nodes, weights, candidates):  # pragma: no cover
-    out = np.empty(r.shape[0])
-    for i in prange(r.shape[0]):
+@njit(cache=True, nogil=True)
+def _alive_range(start, stop, out, r, alpha, s, beta, x, t_x, T, nodes, weights,
+                 candidates):  # pragma: no cover - compiled
+    for i in range(start, stop):
         out[i] = _alive_one(r[i], alpha[i], s[i], beta[i], x[i], t_x[i], T[i], nodes, weights,
                             candidates)
-    return out
 
 
 def pnbd_alive_kernel(r, alpha, s, beta, x, t_x, T):
-    """P(alive at T) elementwise over the broadcast of the arguments (float64)."""
+    """P(alive at T) elementwise over the broadcast of the arguments (float64); elements
+    split over threads as every kernel does (:mod:`clvmodels.parallel`: one thread in a
+    Dask worker)."""
     arrays = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64)
                                    for v in (r, alpha, s, beta, x, t_x, T)))
     shape = arrays[0].shape
     flat = [np.ascontiguousarray(v).ravel() for v in arrays]
-    return _alive_flat(*flat, _GL_T, _GL_W, _CANDIDATES).reshape(shape)
+    out = np.empty(flat[0].size)
+    run_split(lambda start, stop: _alive_range(start, stop, out, *flat, _GL_T, _GL_W,
+                                               _CANDIDATES), out.size, threads_for(out.size))
+    return out.reshape(shape)
