@@ -28,12 +28,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import IncompatibleModelError
 from ..models.purchase.base import PurchaseModel
 from ..models.spend.gamma_gamma import GammaGammaModel, gamma_gamma_expected_spend
 from ..timeunits import annual_rate_to_continuous, convert_duration, parse_horizon
 from .intervals import credible_bounds
-from .purchase import _spend_sampler, check_clv_options, discount_argument, pick_draws
+from .purchase import (
+    _spend_sampler,
+    check_clv_options,
+    check_value_models,
+    discount_argument,
+    pick_draws,
+)
 
 __all__ = ["new_customer_value"]
 
@@ -91,18 +96,9 @@ def new_customer_value(
     >>> bool(v.expected_value_lower < v.expected_value < v.expected_value_upper)
     True
     """
-    for model, cls, name in ((transaction_model, PurchaseModel, "transaction_model"),
-                             (spend_model, GammaGammaModel, "spend_model")):
-        if not isinstance(model, cls):
-            raise TypeError(f"The {name!r} parameter of {_OWNER} must be a fitted "
-                            f"{cls.__name__}. Got {type(model).__name__} instead.")
-        model._require_fitted()
+    unit = check_value_models(_OWNER, transaction_model, spend_model)
     check_clv_options(_OWNER, margin=margin, level=level, n_samples=n_samples,
                       n_draws=n_draws, chunk_size=None)
-    unit = transaction_model.time_unit_
-    if unit is None:
-        raise IncompatibleModelError(f"{_OWNER}: the transaction model does not know its time "
-                                     "unit, so the horizon cannot be converted.")
     h_value, h_unit = parse_horizon(horizon, _OWNER)
     H = convert_duration(h_value, h_unit, unit)
     if getattr(type(transaction_model), "discrete_time", False):

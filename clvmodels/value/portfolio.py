@@ -68,7 +68,7 @@ import pandas as pd
 from scipy import sparse
 
 from ..data.compress import compress_rows
-from ..errors import DataError, IncompatibleModelError, check_parameter
+from ..errors import DataError, check_parameter
 from ..models.purchase.base import PurchaseModel
 from ..models.spend.gamma_gamma import GammaGammaModel, gamma_gamma_expected_spend
 from ..timeunits import annual_rate_to_continuous, convert_duration, parse_horizon
@@ -76,6 +76,7 @@ from .intervals import credible_bounds
 from .purchase import (
     _spend_sampler,
     check_clv_options,
+    check_value_models,
     discount_argument,
     model_summary_arrays,
     pick_draws,
@@ -92,34 +93,6 @@ _SIMULATION_NUMBERS = 1_000_000
 #: most independent futures simulated for one unique row (module docstring)
 _FUTURES_PER_ROW = 64
 _CUSTOMER = ("frequency", "recency", "T")
-
-
-def _check_models(model, spend_model, data) -> str:
-    """Types, fitted state and time units as :func:`customer_lifetime_value` checks
-    them; returns the models' time unit."""
-    for m, cls, name, what in (
-            (model, PurchaseModel, "model",
-             "purchase model (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel)"),
-            (spend_model, GammaGammaModel, "spend_model", "GammaGammaModel")):
-        if not isinstance(m, cls):
-            raise TypeError(f"The {name!r} parameter of {_OWNER} must be a fitted {what}. "
-                            f"Got {type(m).__name__} instead.")
-        m._require_fitted()
-    unit = model.time_unit_
-    if unit is None:
-        raise IncompatibleModelError(
-            f"{_OWNER}: the purchase model does not know its time unit, so a horizon cannot "
-            f"be converted. Fit it on a summary from rfm_summary() or set "
-            f"{type(model).__name__}(time_unit='week')."
-        )
-    data_unit = getattr(data, "attrs", {}).get("time_unit", unit)
-    if data_unit != unit or spend_model.time_unit_ not in (None, unit):
-        raise IncompatibleModelError(
-            f"{_OWNER}: time units disagree (purchase model: {unit!r}, spend model: "
-            f"{spend_model.time_unit_!r}, data: {data_unit!r}). Rebuild the summary and refit "
-            "in one unit."
-        )
-    return unit
 
 
 def _groups(data: pd.DataFrame, by) -> tuple[np.ndarray, pd.Index]:
@@ -334,7 +307,7 @@ def portfolio_value(
     >>> bool(row.predictive_total_lower < row.expected_total < row.predictive_total_upper)
     True
     """
-    unit = _check_models(model, spend_model, data)
+    unit = check_value_models(_OWNER, model, spend_model, data, name="model")
     check_clv_options(_OWNER, margin=margin, level=level, n_samples=n_samples,
                       n_draws=n_draws, chunk_size=None)
     h_value, h_unit = parse_horizon(horizon, _OWNER)

@@ -90,6 +90,37 @@ def check_margin(margin, owner: str) -> None:
                          f"of revenue that is profit). Got {margin!r} instead.{hint}")
 
 
+def check_value_models(owner: str, transaction_model, spend_model, data=None, *,
+                       name: str = "transaction_model") -> str:
+    """The models every value function takes, checked once: a fitted purchase model
+    (argument ``name``) and a fitted Gamma-Gamma model, in one time unit with ``data``
+    (when given); returns that unit."""
+    for model, cls, arg, what in (
+            (transaction_model, PurchaseModel, name,
+             "purchase model (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel, "
+             "BetaGeoBetaBinomModel, or a limit a fit became)"),
+            (spend_model, GammaGammaModel, "spend_model", "GammaGammaModel")):
+        if not isinstance(model, cls):
+            raise TypeError(f"The {arg!r} parameter of {owner} must be a fitted {what}. "
+                            f"Got {type(model).__name__} instead.")
+        model._require_fitted()
+    unit = transaction_model.time_unit_
+    if unit is None:
+        raise IncompatibleModelError(
+            f"{owner}: the transaction model does not know its time unit, so a horizon "
+            f"cannot be converted. Fit it on a summary from rfm_summary() or set "
+            f"{type(transaction_model).__name__}(time_unit='week')."
+        )
+    data_unit = unit if data is None else getattr(data, "attrs", {}).get("time_unit", unit)
+    if data_unit != unit or spend_model.time_unit_ not in (None, unit):
+        raise IncompatibleModelError(
+            f"{owner}: time units disagree (transaction model: {unit!r}, spend model: "
+            f"{spend_model.time_unit_!r}, data: {data_unit!r}). Rebuild the summary and refit "
+            "in one unit."
+        )
+    return unit
+
+
 def check_clv_options(owner: str, *, margin, level, n_samples, n_draws, chunk_size) -> None:
     """The settings every CLV function shares, checked with the standard message."""
     check_margin(margin, owner)
@@ -475,31 +506,10 @@ def customer_lifetime_value(
     >>> bool((clv.expected_clv_lower <= clv.expected_clv).all())
     True
     """
-    for model, cls, name, what in (
-            (transaction_model, PurchaseModel, "transaction_model",
-             "purchase model (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel)"),
-            (spend_model, GammaGammaModel, "spend_model", "GammaGammaModel")):
-        if not isinstance(model, cls):
-            raise TypeError(f"The {name!r} parameter of {_OWNER} must be a fitted {what}. "
-                            f"Got {type(model).__name__} instead.")
-        model._require_fitted()
+    unit = check_value_models(_OWNER, transaction_model, spend_model, data)
     fast = _bgnbd_fast_path(transaction_model)
     check_clv_options(_OWNER, margin=margin, level=level, n_samples=n_samples,
                       n_draws=n_draws, chunk_size=chunk_size)
-    unit = transaction_model.time_unit_
-    data_unit = data.attrs.get("time_unit", unit)
-    if unit is None:
-        raise IncompatibleModelError(
-            f"{_OWNER}: the transaction model does not know its time unit, so a horizon of "
-            f"{horizon!r} cannot be converted. Fit it on a summary from rfm_summary() or set "
-            f"{type(transaction_model).__name__}(time_unit='week')."
-        )
-    if data_unit != unit or spend_model.time_unit_ not in (None, unit):
-        raise IncompatibleModelError(
-            f"{_OWNER}: time units disagree (transaction model: {unit!r}, spend model: "
-            f"{spend_model.time_unit_!r}, data: {data_unit!r}). Rebuild the summary and refit "
-            "in one unit."
-        )
     h_value, h_unit = parse_horizon(horizon, _OWNER)
     H = convert_duration(h_value, h_unit, unit)
     model_name = type(transaction_model).__name__
