@@ -111,6 +111,18 @@ def bgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=Fals
     return ll, np.stack([g_r, g_alpha, g_a, g_b])
 
 
+def grouped_weights(frequency, T, weights) -> dict:
+    """Weights per distinct ``x`` and per distinct ``T`` (and of ``x`` per ``T``): what
+    the regrouped likelihoods of the beta-geometric models sum their smooth terms over."""
+    x = np.asarray(frequency, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    ux, ix = np.unique(x, return_inverse=True)
+    uT, iT = np.unique(np.asarray(T, dtype=np.float64), return_inverse=True)
+    return {"ux": ux, "w_x": np.bincount(ix, weights=w, minlength=ux.size),
+            "uT": uT, "w_T": np.bincount(iT, weights=w, minlength=uT.size),
+            "wx_T": np.bincount(iT, weights=w * x, minlength=uT.size)}
+
+
 def bgnbd_statistics(frequency, recency, T, weights) -> dict:
     """What :func:`bgnbd_total_log_likelihood` needs, computed once per fit from the
     (compressed) rows and their weights: weights per distinct ``x`` and per distinct
@@ -118,16 +130,10 @@ def bgnbd_statistics(frequency, recency, T, weights) -> dict:
     ones whose likelihood couples ``x``, ``t_x`` and ``T``."""
     x = np.asarray(frequency, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64)
-    ux, ix = np.unique(x, return_inverse=True)
-    uT, iT = np.unique(np.asarray(T, dtype=np.float64), return_inverse=True)
     rep = x > 0
-    return {
-        "ux": ux, "w_x": np.bincount(ix, weights=w, minlength=ux.size),
-        "uT": uT, "w_T": np.bincount(iT, weights=w, minlength=uT.size),
-        "wx_T": np.bincount(iT, weights=w * x, minlength=uT.size),
-        "repeat": repeat_term_data(x[rep], np.asarray(recency, dtype=np.float64)[rep],
-                                   np.asarray(T, dtype=np.float64)[rep], w[rep]),
-    }
+    return {**grouped_weights(x, T, w),
+            "repeat": repeat_term_data(x[rep], np.asarray(recency, dtype=np.float64)[rep],
+                                       np.asarray(T, dtype=np.float64)[rep], w[rep])}
 
 
 def bgnbd_total_log_likelihood(r, alpha, a, b, stats, *, gradient=False, ops=NUMPY):
@@ -143,27 +149,40 @@ def bgnbd_total_log_likelihood(r, alpha, a, b, stats, *, gradient=False, ops=NUM
     >>> round(float(bgnbd_total_log_likelihood(0.2426, 4.4135, 0.7929, 2.4258, st)), 4)
     -10.0135
     """
+    return regrouped_log_likelihood(r, alpha, a, b, stats, b_shift=0.0, r_shift=0.0,
+                                    gradient=gradient, ops=ops)
+
+
+def regrouped_log_likelihood(r, alpha, a, b, stats, *, b_shift, r_shift, gradient=False,
+                             ops=NUMPY):
+    """The beta-geometric models' summed likelihood, regrouped: per distinct ``x``
+    ``log B(a, b+x+b_shift) - log B(a, b) + log G(r+x) - log G(r) + r log(alpha)``, per
+    distinct ``T`` ``-(r+x) log(alpha+T)``, and per kernel row the compiled soft-plus
+    at ``r + r_shift`` (BG/NBD: shifts 0; MBG/NBD: ``b_shift = 1``, ``r_shift = -1`` with
+    the kernel read at ``x + 1``). With ``gradient`` (numpy) also the gradient w.r.t.
+    the log parameters."""
     u, w_x = stats["ux"], stats["w_x"]
-    per_x = (ops.betaln(a, b + u) - ops.betaln(a, b) + ops.gammaln(r + u) - ops.gammaln(r)
-             + r * ops.log(alpha))
+    per_x = (ops.betaln(a, b + u + b_shift) - ops.betaln(a, b) + ops.gammaln(r + u)
+             - ops.gammaln(r) + r * ops.log(alpha))
     log_aT = ops.log(alpha + stats["uT"])
     smooth = ops.dot(w_x, per_x) - ops.dot(r * stats["w_T"] + stats["wx_T"], log_aT)
     if ops is not NUMPY:
         if gradient:
             raise ValueError("gradient=True needs the numpy back-end; PyTensor differentiates "
                              "itself")
-        return smooth + repeat_term_pytensor(r, alpha, a, b, stats["repeat"])
-    rep, g_rep = repeat_term(r, alpha, a, b, stats["repeat"])
+        return smooth + repeat_term_pytensor(r + r_shift, alpha, a, b, stats["repeat"])
+    rep, g_rep = repeat_term(r + r_shift, alpha, a, b, stats["repeat"])
     total = smooth + rep
     if not gradient:
         return total
     inv_aT = 1.0 / (alpha + stats["uT"])
     dg = special.digamma
+    bu = b + u + b_shift
     g_r = r * (w_x @ (dg(r + u) - dg(r) + np.log(alpha)) - stats["w_T"] @ log_aT + g_rep[0])
     g_alpha = alpha * (w_x.sum() * r / alpha - (r * stats["w_T"] + stats["wx_T"]) @ inv_aT
                        + g_rep[1])
-    g_a = a * (w_x @ (dg(a + b) - dg(a + b + u)) + g_rep[2])
-    g_b = b * (w_x @ (dg(b + u) - dg(a + b + u) - dg(b) + dg(a + b)) + g_rep[3])
+    g_a = a * (w_x @ (dg(a + b) - dg(a + bu)) + g_rep[2])
+    g_b = b * (w_x @ (dg(bu) - dg(a + bu) - dg(b) + dg(a + b)) + g_rep[3])
     return float(total), np.array([g_r, g_alpha, g_a, g_b])
 
 

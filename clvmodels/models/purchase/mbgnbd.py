@@ -36,14 +36,16 @@ from ..backend import NUMPY, pytensor_ops
 from ..boundary import beta_spread, gamma_spread
 from ..registry import register_model
 from .base import PurchaseModel, broadcast_flat, simulate_live_customers
-from .bgnbd_kernel import repeat_term, repeat_term_data, repeat_term_pytensor
 from .bgnbd import (
     bgnbd_discounted_purchases_if_alive,
     bgnbd_expected_cumulative_purchases,
     bgnbd_expected_purchases_new,
     bgnbd_live_state,
     bgnbd_probability_of_purchases,
+    grouped_weights,
+    regrouped_log_likelihood,
 )
+from .bgnbd_kernel import repeat_term_data
 
 __all__ = [
     "ModifiedBetaGeoModel",
@@ -240,16 +242,10 @@ def mbgnbd_statistics(frequency, recency, T, weights) -> dict:
     every row (BG/NBD's kernel, :mod:`clvmodels.models.purchase.bgnbd_kernel`, read with
     ``x + 1`` purchases: see :func:`mbgnbd_total_log_likelihood`)."""
     x = np.asarray(frequency, dtype=np.float64)
-    w = np.asarray(weights, dtype=np.float64)
-    ux, ix = np.unique(x, return_inverse=True)
-    uT, iT = np.unique(np.asarray(T, dtype=np.float64), return_inverse=True)
-    return {
-        "ux": ux, "w_x": np.bincount(ix, weights=w, minlength=ux.size),
-        "uT": uT, "w_T": np.bincount(iT, weights=w, minlength=uT.size),
-        "wx_T": np.bincount(iT, weights=w * x, minlength=uT.size),
-        "repeat": repeat_term_data(x + 1.0, np.asarray(recency, dtype=np.float64),
-                                   np.asarray(T, dtype=np.float64), w),
-    }
+    return {**grouped_weights(x, T, weights),
+            "repeat": repeat_term_data(x + 1.0, np.asarray(recency, dtype=np.float64),
+                                       np.asarray(T, dtype=np.float64),
+                                       np.asarray(weights, dtype=np.float64))}
 
 
 def mbgnbd_total_log_likelihood(r, alpha, a, b, stats, *, gradient=False, ops=NUMPY):
@@ -270,28 +266,8 @@ def mbgnbd_total_log_likelihood(r, alpha, a, b, stats, *, gradient=False, ops=NU
     ...                 ll.sum(), rtol=1e-12))
     True
     """
-    u, w_x = stats["ux"], stats["w_x"]
-    per_x = (ops.betaln(a, b + u + 1.0) - ops.betaln(a, b) + ops.gammaln(r + u)
-             - ops.gammaln(r) + r * ops.log(alpha))
-    log_aT = ops.log(alpha + stats["uT"])
-    smooth = ops.dot(w_x, per_x) - ops.dot(r * stats["w_T"] + stats["wx_T"], log_aT)
-    if ops is not NUMPY:
-        if gradient:
-            raise ValueError("gradient=True needs the numpy back-end; PyTensor differentiates "
-                             "itself")
-        return smooth + repeat_term_pytensor(r - 1.0, alpha, a, b, stats["repeat"])
-    rep, g_rep = repeat_term(r - 1.0, alpha, a, b, stats["repeat"])
-    total = smooth + rep
-    if not gradient:
-        return total
-    inv_aT = 1.0 / (alpha + stats["uT"])
-    dg = special.digamma
-    g_r = r * (w_x @ (dg(r + u) - dg(r) + np.log(alpha)) - stats["w_T"] @ log_aT + g_rep[0])
-    g_alpha = alpha * (w_x.sum() * r / alpha - (r * stats["w_T"] + stats["wx_T"]) @ inv_aT
-                       + g_rep[1])
-    g_a = a * (w_x @ (dg(a + b) - dg(a + b + u + 1.0)) + g_rep[2])
-    g_b = b * (w_x @ (dg(b + u + 1.0) - dg(a + b + u + 1.0) - dg(b) + dg(a + b)) + g_rep[3])
-    return float(total), np.array([g_r, g_alpha, g_a, g_b])
+    return regrouped_log_likelihood(r, alpha, a, b, stats, b_shift=1.0, r_shift=-1.0,
+                                    gradient=gradient, ops=ops)
 
 
 @register_model
