@@ -296,37 +296,63 @@ def _bgnbd_credible_bounds(bg, gg, rows, pairs, H, delta, margin, level):
     return out
 
 
-def _generic_credible_bounds(model, draws, gg, rows, pairs, horizon, delta, margin, level,
-                             block_numbers=None):
-    """Credible bounds (shape ``(2, n_rows)``) of the expected CLV of each row over
-    the parameter draws, for any purchase model, through its formulas: rows sorted by
-    their (frequency, T) pair and then (frequency, recency, T), in chunks of about
-    ``block_numbers`` (draws x rows) values; within a chunk the discounted purchases
-    if alive are evaluated once per distinct pair and P(alive) once per distinct
-    (frequency, recency, T). Quantiles at Weibull positions (:func:`credible_bounds`),
-    as the BG/NBD kernel."""
+def _generic_intervals(model, draws, gg, rows, pairs, horizon, delta, margin, level, n_samples,
+                       rng, chunk_rows=None, block_numbers=None):
+    """Credible and predictive bounds (each shape ``(2, n_rows)``) of each row's CLV for
+    any purchase model, through its formulas, from one table of P(alive) per parameter
+    draw and distinct ``(frequency, recency, T)``.
+
+    Rows go sorted by their (frequency, T) pair and then (frequency, recency, T), in
+    chunks of about ``block_numbers`` (draws x rows) values and at most ``chunk_rows``
+    rows. Within a chunk the discounted purchases if alive are evaluated once per
+    distinct pair and draw, P(alive) once per distinct (frequency, recency, T) and
+    draw. The credible bounds are quantiles over the draws at Weibull positions
+    (:func:`credible_bounds`), as the BG/NBD kernel. Each of a row's ``n_samples``
+    simulated futures takes one of the same draws at random (with its aligned spend
+    draw) and the model's ``simulate_future`` is given that draw's P(alive) from the
+    table (``alive_probability``), so P(alive), the costly formula of Pareto/NBD,
+    is never evaluated per simulated future."""
     p_alive = model.formula("probability_alive")
     if_alive = model.formula("discounted_purchases_if_alive")
+    simulate = model.formula("simulate_future")
+    discount = discount_argument(model, delta)
     col = {k: np.asarray(v, dtype=np.float64)[:, None] for k, v in draws.items()}
     gcol = {k: np.asarray(v, dtype=np.float64)[:, None] for k, v in gg.items()}
     k = next(iter(col.values())).shape[0]
     triples = compress_rows(rows, ["frequency", "recency", "T"])
     order = np.lexsort((triples.inverse, pairs.inverse))
     step = max(1, (block_numbers or _GENERIC_TABLE_NUMBERS) // k)
-    out = np.empty((2, pairs.inverse.shape[0]))
+    if chunk_rows is not None:
+        step = min(step, chunk_rows)
+    per_block = max(1, _SIMULATION_NUMBERS // n_samples)
+    q = tail_probabilities(level)
+    money = np.nan_to_num(rows["monetary_value"])
+    cred = np.empty((2, pairs.inverse.shape[0]))
+    pred = np.empty_like(cred)
     for start in range(0, order.size, step):
         idx = order[start:start + step]
         up, in_pair = np.unique(pairs.inverse[idx], return_inverse=True)
         ut, in_triple = np.unique(triples.inverse[idx], return_inverse=True)
         per_pair = if_alive(**col, frequency=pairs.unique["frequency"][up],
-                            T=pairs.unique["T"][up], horizon=horizon,
-                            **discount_argument(model, delta))
+                            T=pairs.unique["T"][up], horizon=horizon, **discount)
         pa = p_alive(**col, **{c: triples.unique[c][ut] for c in ("frequency", "recency", "T")})
         spend = gamma_gamma_expected_spend(**gcol, frequency=rows["frequency"][idx],
                                            monetary_value=rows["monetary_value"][idx])
         values = margin * pa[:, in_triple] * per_pair[:, in_pair] * spend
-        out[:, idx] = credible_bounds(values, level, axis=0)
-    return out
+        cred[:, idx] = credible_bounds(values, level, axis=0)
+        for b0 in range(0, idx.size, per_block):
+            sub = slice(b0, b0 + per_block)
+            rows_sub = idx[sub]
+            d = rng.integers(0, k, size=(rows_sub.size, n_samples))
+            cust = {c: rows[c][rows_sub][:, None] for c in ("frequency", "recency", "T")}
+            amounts = _spend_sampler(
+                gg, d.ravel(), np.broadcast_to(cust["frequency"], d.shape).ravel(),
+                np.broadcast_to(money[rows_sub][:, None], d.shape).ravel(), rng)
+            value = simulate(**{name: v[d] for name, v in draws.items()}, **cust,
+                             horizon=horizon, **discount, rng=rng, amounts=amounts,
+                             alive_probability=pa[d, in_triple[sub][:, None]])[2]
+            pred[:, rows_sub] = margin * np.quantile(value, q, axis=1)
+    return cred, pred
 
 
 def _expected_clv_draws(bg, gg, rows, per_pair, pair_index, margin):
@@ -570,21 +596,21 @@ def customer_lifetime_value(
         chunk_size = max(500, 4_000_000 // n_samples)
     cred = np.empty((2, n_rows))
     pred = np.empty((2, n_rows))
-    if fast:
-        cred[:] = _bgnbd_credible_bounds(bg, gg, rows, pairs, H, delta, margin, level)
+    if not fast:
+        # one pass: P(alive) per (draw, distinct row) serves both intervals
+        cred, pred = _generic_intervals(transaction_model, bg, gg, rows, pairs, H, delta,
+                                        margin, level, n_samples, rng, chunk_rows=chunk_size)
     else:
-        cred[:] = _generic_credible_bounds(transaction_model, bg, gg, rows, pairs, H, delta,
-                                           margin, level)
-
-    # predictive interval: simulated futures, rows in chunks (grouped by their
-    # (frequency, T) pair)
-    by_pair = np.argsort(pairs.inverse, kind="stable")
-    for start in range(0, n_rows, chunk_size):
-        idx = by_pair[start:start + chunk_size]
-        chunk = {c: v[idx] for c, v in rows.items()}
-        sims = simulate_model_futures(transaction_model, chunk, H, delta, n_samples, rng,
-                                      spend_model=spend_model)
-        pred[:, idx] = margin * np.quantile(sims.value, q, axis=1)
+        cred[:] = _bgnbd_credible_bounds(bg, gg, rows, pairs, H, delta, margin, level)
+        # predictive interval: simulated futures, rows in chunks (grouped by their
+        # (frequency, T) pair)
+        by_pair = np.argsort(pairs.inverse, kind="stable")
+        for start in range(0, n_rows, chunk_size):
+            idx = by_pair[start:start + chunk_size]
+            chunk = {c: v[idx] for c, v in rows.items()}
+            sims = simulate_model_futures(transaction_model, chunk, H, delta, n_samples, rng,
+                                          spend_model=spend_model)
+            pred[:, idx] = margin * np.quantile(sims.value, q, axis=1)
 
     out = pd.DataFrame(
         {

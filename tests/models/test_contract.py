@@ -151,6 +151,25 @@ def test_every_purchase_model_answers_the_interface_and_round_trips(
     assert pmf.sum() == pytest.approx(1.0, abs=1e-6)
     assert (k * pmf).sum() == pytest.approx(float(model.expected_purchases_new_customer(t)),
                                             rel=1e-5)
+    # simulate_future given the P(alive) it would compute itself gives the same futures
+    # from the same seed; given P(alive) = 0, nobody buys (the value path passes its
+    # table of P(alive) per draw instead of having it computed per simulated future)
+    simulate = type(model).formula("simulate_future")  # the fit may have become its limit
+    cust = {c: rows[c].to_numpy(dtype=float)[:, None]
+            for c in ("frequency", "recency", "n_periods" if discrete else "T")}
+    if discrete:
+        cust["T"] = cust.pop("n_periods")
+    params = {k: np.full((1, 400), v) for k, v in model.point_params().items()}
+    kw = {"horizon": t, getattr(type(model), "discount_keyword", "delta"): 0.01}
+    given = alive.to_numpy()[:, None]
+    own = simulate(**params, **cust, **kw, rng=np.random.default_rng(5))
+    passed = simulate(**params, **cust, **kw, rng=np.random.default_rng(5),
+                      alive_probability=given)
+    np.testing.assert_array_equal(own[0], passed[0])
+    assert own[0].shape == (20, 400) and own[0].sum() > 0
+    dead = simulate(**params, **cust, **kw, rng=np.random.default_rng(5),
+                    alive_probability=np.zeros((20, 1)))
+    assert not dead[0].any()
     model.save(tmp_path / "m")
     back = clvmodels.load_model(tmp_path / "m")
     assert type(back) is type(model)

@@ -25,7 +25,11 @@ draws that broadcast against the customer arrays):
   returning one amount per purchase of the flat sample indices it is passed, also the
   discounted sum of those amounts (how value models attach spend).
   :func:`simulate_live_customers` turns a live customer's purchase process into
-  those outputs, the same for every model.
+  those outputs, the same for every model. An optional ``alive_probability``
+  (broadcasting to the same shape) is P(alive) already computed for those elements
+  by the caller, e.g. from the table of P(alive) per customer and parameter draw
+  that the credible interval needs anyway; the model then does not compute it again
+  (:func:`draw_alive`).
 
 The per-customer frames, the point-estimate predictions and the cohort tracking
 forecast below are derived from them, the same for every model.
@@ -42,7 +46,7 @@ from ..base import BaseModel
 from ..inputs import summary_arrays
 
 __all__ = ["PurchaseModel", "expected_cumulative_purchases", "accumulate_purchases",
-           "broadcast_flat", "simulate_live_customers"]
+           "broadcast_flat", "draw_alive", "simulate_live_customers"]
 
 #: ``last_purchase`` of a customer who never drops out by purchasing (Pareto/NBD)
 NEVER = np.iinfo(np.int64).max
@@ -77,6 +81,33 @@ def broadcast_flat(*arrays):
     arrays = [np.asarray(v, dtype=np.float64) for v in arrays]
     shape = np.broadcast_shapes(*(v.shape for v in arrays))
     return shape, [np.broadcast_to(v, shape).ravel() for v in arrays]
+
+
+def draw_alive(rng, shape, alive_probability, probability, where=None):
+    """Whether each flat simulated customer of the broadcast ``shape`` is alive at ``T``:
+    ``Bernoulli(P(alive))`` with P(alive) the caller's ``alive_probability`` (broadcast
+    to ``shape``) when given, else ``probability()`` (flat, the model's formula). With
+    ``where`` (flat positions) only those customers are drawn, the others are alive for
+    sure and ``probability(where)`` is evaluated there only (BG/NBD-type models, where
+    a customer without repeat purchases has not had a chance to drop out); a given
+    probability below 1 outside ``where`` is drawn too.
+
+    >>> draw_alive(np.random.default_rng(0), (1, 3), np.array([0.0, 1.0, 0.0]), None).tolist()
+    [False, True, False]
+    """
+    n = int(np.prod(shape))
+    given = (None if alive_probability is None
+             else np.broadcast_to(np.asarray(alive_probability, dtype=np.float64), shape).ravel())
+    if where is None:
+        p = probability() if given is None else given
+        return rng.random(n) < p
+    alive = np.ones(n, dtype=bool)
+    if given is not None:  # a given probability below 1 is drawn wherever it is
+        where = np.union1d(where, np.flatnonzero(given < 1.0))
+    if where.size:
+        p = probability(where) if given is None else given[where]
+        alive[where] = rng.random(where.size) < p
+    return alive
 
 
 def accumulate_purchases(n, live, rate, last_purchase, end, delta, rng, amounts=None):
@@ -150,6 +181,9 @@ class PurchaseModel(BaseModel):
     _formula = formula
 
     # ------------------------------------------------------------ engine hooks
+    def _fit_once(self, data, method):
+        super()._fit_once(data, method)
+
     def _prepare(self, data):
         """Validated summary compressed to distinct ``(frequency, recency, T)`` rows:
         arrays ``x``, ``t_x``, ``T`` and the row counts as weights (models whose

@@ -54,7 +54,7 @@ from ..backend import NUMPY, pytensor_ops
 from ..boundary import beta_spread
 from ..churn.sbg import sbg_discounted_residual_lifetime
 from ..registry import register_model
-from .base import PurchaseModel, broadcast_flat
+from .base import PurchaseModel, broadcast_flat, draw_alive
 
 __all__ = [
     "BetaGeoBetaBinomModel",
@@ -407,7 +407,8 @@ def family_formulas(parts, prefix: str) -> dict:
         return _full(value / np.exp(dropout.log_survival(n, 1.0)), frequency, T,
                      *purchase.params, *dropout.params)
 
-    def simulate_future(frequency, recency, T, horizon, discount, rng, amounts=None, **params):
+    def simulate_future(frequency, recency, T, horizon, discount, rng, amounts=None,
+                        alive_probability=None, **params):
         """Simulated futures (module docstring of :mod:`~clvmodels.models.purchase.base`):
         alive in period n + 1 with :func:`probability_alive`; if so ``p`` from its
         posterior given x of n, ``theta`` given n + 1 survived drop-out chances, then
@@ -418,7 +419,8 @@ def family_formulas(parts, prefix: str) -> dict:
         names = list(params)
         shape, flat = broadcast_flat(*params.values(), frequency, recency, T)
         values, (x, t_x, n) = dict(zip(names, flat[:len(names)])), flat[len(names):]
-        alive = rng.random(x.size) < _family_probability_alive(*parts(**values), x, t_x, n, 1.0)
+        alive = draw_alive(rng, shape, alive_probability,
+                           lambda: _family_probability_alive(*parts(**values), x, t_x, n, 1.0))
         live = np.flatnonzero(alive)
         purchase, dropout = parts(**{k: v[live] for k, v in values.items()})
         return _simulate_periods(shape, live, purchase.draw(x[live], n[live], rng),

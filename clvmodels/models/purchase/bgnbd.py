@@ -26,6 +26,7 @@ from ..registry import register_model
 from .base import (
     PurchaseModel,
     broadcast_flat,
+    draw_alive,
     expected_cumulative_purchases,
     simulate_live_customers,
 )
@@ -389,17 +390,15 @@ def bgnbd_discounted_purchases_if_alive(r, alpha, a, b, frequency, T, horizon, d
     return total * v_end
 
 
-def bgnbd_alive_draws(r, alpha, a, b, frequency, recency, T, rng):
+def bgnbd_alive_draws(r, alpha, a, b, frequency, recency, T, rng, alive_probability=None):
     """Whether each simulated customer is alive at ``T``: ``Bernoulli(P(alive))``
-    (:func:`bgnbd_probability_alive`), drawn only for ``x > 0`` (alive for sure
-    otherwise). All arguments flat arrays of one length; returns a boolean array."""
-    alive = np.ones(frequency.shape[0], dtype=bool)
-    rep = np.flatnonzero(frequency > 0)
-    if rep.size:
-        pa = bgnbd_probability_alive(r[rep], alpha[rep], a[rep], b[rep], frequency[rep],
-                                     recency[rep], T[rep])
-        alive[rep] = rng.random(rep.size) < pa
-    return alive
+    (:func:`bgnbd_probability_alive`, or the caller's ``alive_probability``), drawn only
+    for ``x > 0`` (alive for sure otherwise). All arguments flat arrays of one length;
+    returns a boolean array."""
+    return draw_alive(rng, frequency.shape, alive_probability,
+                      lambda i: bgnbd_probability_alive(r[i], alpha[i], a[i], b[i],
+                                                        frequency[i], recency[i], T[i]),
+                      where=np.flatnonzero(frequency > 0))
 
 
 def bgnbd_live_state(r, alpha, a, b, frequency, T, alive, rng):
@@ -416,7 +415,7 @@ def bgnbd_live_state(r, alpha, a, b, frequency, T, alive, rng):
 
 
 def bgnbd_simulate_future(r, alpha, a, b, frequency, recency, T, horizon, delta, rng,
-                          amounts=None):
+                          amounts=None, alive_probability=None):
     """Simulate each customer's purchases in ``(T, T+horizon]`` given her history.
 
     Alive at ``T`` with P(alive) (:func:`bgnbd_alive_draws`); if alive, ``lambda ~
@@ -434,7 +433,9 @@ def bgnbd_simulate_future(r, alpha, a, b, frequency, recency, T, horizon, delta,
     (1.2, True)
     """
     shape, (r, alpha, a, b, x, t_x, T) = broadcast_flat(r, alpha, a, b, frequency, recency, T)
-    alive = bgnbd_alive_draws(r, alpha, a, b, x, t_x, T, rng)
+    given = (None if alive_probability is None
+             else np.broadcast_to(np.asarray(alive_probability, dtype=np.float64), shape).ravel())
+    alive = bgnbd_alive_draws(r, alpha, a, b, x, t_x, T, rng, given)
     live, lam, last = bgnbd_live_state(r, alpha, a, b, x, T, alive, rng)
     return simulate_live_customers(shape, live, lam, last, float(horizon), delta, rng, amounts)
 

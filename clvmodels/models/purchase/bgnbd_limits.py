@@ -42,7 +42,7 @@ from ...priors import LogNormal
 from ..backend import NUMPY, pytensor_ops
 from ..boundary import beta_spread, boundary_statement, estimate_text, gamma_spread
 from ..registry import register_model
-from .base import PurchaseModel, broadcast_flat, simulate_live_customers
+from .base import PurchaseModel, broadcast_flat, draw_alive, simulate_live_customers
 from .bgnbd import BetaGeoModel
 
 __all__ = [
@@ -298,13 +298,15 @@ def point_p_discounted_purchases_if_alive(r, alpha, p, frequency, T, horizon, de
     return total * v_cut * s / p
 
 
-def _simulate(shape, x, probability_alive, lam, drop, horizon, delta, rng, amounts):
-    """Futures of flat customers (``x``, P(alive), and the rate and drop-out probability
-    of each, as functions of the positions of the live ones): alive with P(alive);
-    if alive she buys at ``lam`` and drops out after a ``Geometric(drop)``-th purchase."""
-    alive = np.ones(x.size, dtype=bool)
-    rep = np.flatnonzero(x > 0)
-    alive[rep] = rng.random(rep.size) < probability_alive[rep]
+def _simulate(shape, x, probability_alive, lam, drop, horizon, delta, rng, amounts,
+              alive_probability=None):
+    """Futures of flat customers (``x``, and P(alive), the rate and the drop-out
+    probability as functions of positions among them): alive with P(alive) (the
+    caller's ``alive_probability`` when given, :func:`~clvmodels.models.purchase.base.
+    draw_alive`), drawn for ``x > 0`` only; if alive she buys at ``lam`` and drops out
+    after a ``Geometric(drop)``-th purchase."""
+    alive = draw_alive(rng, shape, alive_probability, probability_alive,
+                       where=np.flatnonzero(x > 0))
     live = np.flatnonzero(alive)
     last = rng.geometric(np.clip(drop(live), 1e-12, 1.0))
     return simulate_live_customers(shape, live, lam(live), last, float(horizon), delta, rng,
@@ -312,7 +314,7 @@ def _simulate(shape, x, probability_alive, lam, drop, horizon, delta, rng, amoun
 
 
 def point_p_simulate_future(r, alpha, p, frequency, recency, T, horizon, delta, rng,
-                            amounts=None):
+                            amounts=None, alive_probability=None):
     """Simulated purchases in ``(T, T+horizon]``: alive with P(alive); if alive,
     ``lambda ~ Gamma(r+x, alpha+T)``, Poisson purchases at ``lambda`` and drop-out with
     probability ``p`` after each (see :mod:`clvmodels.models.purchase.base`).
@@ -323,9 +325,12 @@ def point_p_simulate_future(r, alpha, p, frequency, recency, T, horizon, delta, 
     (0.97, True)
     """
     shape, (r, alpha, p, x, t_x, T) = broadcast_flat(r, alpha, p, frequency, recency, T)
-    pa = point_p_probability_alive(r, alpha, p, x, t_x, T)
-    return _simulate(shape, x, pa, lambda i: rng.standard_gamma(r[i] + x[i]) / (alpha[i] + T[i]),
-                     lambda i: p[i], horizon, delta, rng, amounts)
+
+    def alive(i):
+        return point_p_probability_alive(r[i], alpha[i], p[i], x[i], t_x[i], T[i])
+
+    return _simulate(shape, x, alive, lambda i: rng.standard_gamma(r[i] + x[i]) / (alpha[i] + T[i]),
+                     lambda i: p[i], horizon, delta, rng, amounts, alive_probability)
 
 
 # ============================================================================ one rate (lam, a, b)
@@ -435,7 +440,7 @@ def point_lam_discounted_purchases_if_alive(lam, a, b, frequency, T, horizon, de
 
 
 def point_lam_simulate_future(lam, a, b, frequency, recency, T, horizon, delta, rng,
-                              amounts=None):
+                              amounts=None, alive_probability=None):
     """Simulated purchases in ``(T, T+horizon]``: alive with P(alive); if alive, ``p ~
     Beta(a, b+x)``, Poisson purchases at ``lam`` and drop-out with probability ``p``
     after each (see :mod:`clvmodels.models.purchase.base`).
@@ -446,9 +451,12 @@ def point_lam_simulate_future(lam, a, b, frequency, recency, T, horizon, delta, 
     1.45
     """
     shape, (lam, a, b, x, t_x, T) = broadcast_flat(lam, a, b, frequency, recency, T)
-    pa = point_lam_probability_alive(lam, a, b, x, t_x, T)
-    return _simulate(shape, x, pa, lambda i: lam[i], lambda i: rng.beta(a[i], b[i] + x[i]),
-                     horizon, delta, rng, amounts)
+
+    def alive(i):
+        return point_lam_probability_alive(lam[i], a[i], b[i], x[i], t_x[i], T[i])
+
+    return _simulate(shape, x, alive, lambda i: lam[i], lambda i: rng.beta(a[i], b[i] + x[i]),
+                     horizon, delta, rng, amounts, alive_probability)
 
 
 # ============================================================================ both (lam, p)
@@ -548,7 +556,7 @@ def point_both_discounted_purchases_if_alive(lam, p, frequency, T, horizon, delt
 
 
 def point_both_simulate_future(lam, p, frequency, recency, T, horizon, delta, rng,
-                               amounts=None):
+                               amounts=None, alive_probability=None):
     """Simulated purchases in ``(T, T+horizon]``: alive with P(alive); if alive, Poisson
     purchases at ``lam`` and drop-out with probability ``p`` after each.
 
@@ -558,9 +566,12 @@ def point_both_simulate_future(lam, p, frequency, recency, T, horizon, delta, rn
     1.15
     """
     shape, (lam, p, x, t_x, T) = broadcast_flat(lam, p, frequency, recency, T)
-    pa = point_both_probability_alive(lam, p, x, t_x, T)
-    return _simulate(shape, x, pa, lambda i: lam[i], lambda i: p[i], horizon, delta, rng,
-                     amounts)
+
+    def alive(i):
+        return point_both_probability_alive(lam[i], p[i], x[i], t_x[i], T[i])
+
+    return _simulate(shape, x, alive, lambda i: lam[i], lambda i: p[i], horizon, delta, rng,
+                     amounts, alive_probability)
 
 
 # ============================================================================ the models

@@ -35,7 +35,7 @@ from ...simulate import purchases_to_summary
 from ..backend import NUMPY, pytensor_ops
 from ..boundary import beta_spread, gamma_spread
 from ..registry import register_model
-from .base import PurchaseModel, broadcast_flat, simulate_live_customers
+from .base import PurchaseModel, broadcast_flat, draw_alive, simulate_live_customers
 from .bgnbd import (
     bgnbd_discounted_purchases_if_alive,
     bgnbd_expected_cumulative_purchases,
@@ -201,7 +201,7 @@ def mbgnbd_discounted_purchases_if_alive(r, alpha, a, b, frequency, T, horizon, 
 
 
 def mbgnbd_simulate_future(r, alpha, a, b, frequency, recency, T, horizon, delta, rng,
-                           amounts=None):
+                           amounts=None, alive_probability=None):
     """Simulate each customer's purchases in ``(T, T+horizon]`` given her history.
 
     Alive at ``T`` with :func:`mbgnbd_probability_alive` (below 1 for ``x = 0`` too);
@@ -218,7 +218,8 @@ def mbgnbd_simulate_future(r, alpha, a, b, frequency, recency, T, horizon, delta
     1.3
     """
     shape, (r, alpha, a, b, x, t_x, T) = broadcast_flat(r, alpha, a, b, frequency, recency, T)
-    alive = rng.random(x.size) < mbgnbd_probability_alive(r, alpha, a, b, x, t_x, T)
+    alive = draw_alive(rng, shape, alive_probability,
+                       lambda: mbgnbd_probability_alive(r, alpha, a, b, x, t_x, T))
     live, lam, last = bgnbd_live_state(r, alpha, a, b + 1.0, x, T, alive, rng)
     return simulate_live_customers(shape, live, lam, last, float(horizon), delta, rng, amounts)
 

@@ -39,7 +39,7 @@ from ...priors import LogNormal
 from ..backend import NUMPY, pytensor_ops
 from ..boundary import beta_spread, boundary_statement, estimate_text, gamma_spread
 from ..registry import register_model
-from .base import PurchaseModel, broadcast_flat, simulate_live_customers
+from .base import PurchaseModel, broadcast_flat, draw_alive, simulate_live_customers
 from .mbgnbd import ModifiedBetaGeoModel
 
 __all__ = [
@@ -308,7 +308,7 @@ def mbgnbd_hdropout_discounted_purchases_if_alive(r, alpha, p, frequency, T, hor
 
 
 def mbgnbd_hdropout_simulate_future(r, alpha, p, frequency, recency, T, horizon, delta, rng,
-                                    amounts=None):
+                                    amounts=None, alive_probability=None):
     """Simulate each customer's purchases in ``(T, T+horizon]`` given her history:
     alive at ``T`` with :func:`mbgnbd_hdropout_probability_alive`; if alive, ``lambda
     ~ Gamma(r+x, alpha+T)`` and she drops out after each purchase with probability
@@ -322,7 +322,8 @@ def mbgnbd_hdropout_simulate_future(r, alpha, p, frequency, recency, T, horizon,
     """
     shape, (r, alpha, p, x, t_x, T) = broadcast_flat(r, alpha, _as_probability(p), frequency,
                                                      recency, T)
-    alive = rng.random(x.size) < mbgnbd_hdropout_probability_alive(r, alpha, p, x, t_x, T)
+    alive = draw_alive(rng, shape, alive_probability,
+                       lambda: mbgnbd_hdropout_probability_alive(r, alpha, p, x, t_x, T))
     live = np.flatnonzero(alive)
     lam = rng.standard_gamma(r[live] + x[live]) / (alpha[live] + T[live])
     last = rng.geometric(np.clip(p[live], 1e-12, 1.0))
@@ -457,7 +458,7 @@ def mbgnbd_hrate_discounted_purchases_if_alive(lam, a, b, frequency, T, horizon,
 
 
 def mbgnbd_hrate_simulate_future(lam, a, b, frequency, recency, T, horizon, delta, rng,
-                                 amounts=None):
+                                 amounts=None, alive_probability=None):
     """Simulate each customer's purchases in ``(T, T+horizon]`` given her history:
     alive at ``T`` with :func:`mbgnbd_hrate_probability_alive`; if alive she buys at
     rate ``lam`` and drops out after each purchase with probability ``p ~ Beta(a,
@@ -469,7 +470,8 @@ def mbgnbd_hrate_simulate_future(lam, a, b, frequency, recency, T, horizon, delt
     1.86
     """
     shape, (lam, a, b, x, t_x, T) = broadcast_flat(lam, a, b, frequency, recency, T)
-    alive = rng.random(x.size) < mbgnbd_hrate_probability_alive(lam, a, b, x, t_x, T)
+    alive = draw_alive(rng, shape, alive_probability,
+                       lambda: mbgnbd_hrate_probability_alive(lam, a, b, x, t_x, T))
     live = np.flatnonzero(alive)
     drop = rng.beta(a[live], b[live] + x[live] + 1.0)
     last = rng.geometric(np.clip(drop, 1e-12, 1.0))
@@ -583,7 +585,7 @@ def mbgnbd_homogeneous_discounted_purchases_if_alive(lam, p, frequency, T, horiz
 
 
 def mbgnbd_homogeneous_simulate_future(lam, p, frequency, recency, T, horizon, delta, rng,
-                                       amounts=None):
+                                       amounts=None, alive_probability=None):
     """Simulate each customer's purchases in ``(T, T+horizon]`` given her history:
     alive at ``T`` with :func:`mbgnbd_homogeneous_probability_alive`; if alive she
     buys at rate ``lam`` and drops out after each purchase with probability ``p``.
@@ -594,7 +596,8 @@ def mbgnbd_homogeneous_simulate_future(lam, p, frequency, recency, T, horizon, d
     1.1
     """
     shape, (lam, p, x, t_x, T) = broadcast_flat(lam, _as_probability(p), frequency, recency, T)
-    alive = rng.random(x.size) < mbgnbd_homogeneous_probability_alive(lam, p, x, t_x, T)
+    alive = draw_alive(rng, shape, alive_probability,
+                       lambda: mbgnbd_homogeneous_probability_alive(lam, p, x, t_x, T))
     live = np.flatnonzero(alive)
     last = rng.geometric(np.clip(p[live], 1e-12, 1.0))
     return simulate_live_customers(shape, live, lam[live], last, float(horizon), delta, rng,

@@ -63,6 +63,7 @@ from .base import (
     NEVER,
     PurchaseModel,
     broadcast_flat,
+    draw_alive,
     expected_cumulative_purchases,
     simulate_live_customers,
 )
@@ -287,9 +288,17 @@ def pnbd_log_likelihood(r, alpha, s, beta, frequency, recency, T, *, gradient=Fa
         ap, bp = alpha + t_x, beta + t_x
         const = (ops.gammaln(r + x) - ops.gammaln(r) + r * ops.log(alpha) + s * ops.log(beta)
                  - (r + x) * ops.log(ap) - s * ops.log(bp))
-        if not gradient:
+        if ops is not NUMPY:  # the PyMC graph
+            if gradient:
+                raise ValueError("gradient=True needs the numpy back-end; PyTensor "
+                                 "differentiates itself")
             return const + _log_no_purchase(ops, r, alpha, s, beta, x, t_x, T)[1]
-        _, log_p, d, _ = _log_no_purchase(ops, r, alpha, s, beta, x, t_x, T, gradient=True)
+        from .pnbd_kernel import pnbd_log_no_purchase_kernel  # compiled on first use
+
+        # _log_no_purchase compiled (equal to 1e-12), without numpy temporaries
+        if not gradient:
+            return const + pnbd_log_no_purchase_kernel(r, alpha, s, beta, x, t_x, T)
+        log_p, d = pnbd_log_no_purchase_kernel(r, alpha, s, beta, x, t_x, T, gradient=True)
         dg = special.digamma
         grads = [r * (dg(r + x) - dg(r) + np.log(alpha) - np.log(ap) + d[0]),
                  alpha * (r / alpha - (r + x) / ap + d[1]),
@@ -444,7 +453,7 @@ def pnbd_probability_of_purchases(r, alpha, s, beta, k, t):
 
 
 def pnbd_simulate_future(r, alpha, s, beta, frequency, recency, T, horizon, delta, rng,
-                         amounts=None):
+                         amounts=None, alive_probability=None):
     """Simulate each customer's purchases in ``(T, T+horizon]`` given her history.
 
     Alive at ``T`` with :func:`pnbd_probability_alive`. Given alive, the data
@@ -465,7 +474,8 @@ def pnbd_simulate_future(r, alpha, s, beta, frequency, recency, T, horizon, delt
     """
     shape, (r, alpha, s, beta, x, t_x, T) = broadcast_flat(r, alpha, s, beta, frequency,
                                                             recency, T)
-    alive = rng.random(x.size) < pnbd_probability_alive(r, alpha, s, beta, x, t_x, T)
+    alive = draw_alive(rng, shape, alive_probability,
+                       lambda: pnbd_probability_alive(r, alpha, s, beta, x, t_x, T))
     live = np.flatnonzero(alive)
     lam = rng.standard_gamma(r[live] + x[live]) / (alpha[live] + T[live])
     mu = rng.standard_gamma(s[live]) / (beta[live] + T[live])

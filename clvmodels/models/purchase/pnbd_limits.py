@@ -56,7 +56,7 @@ from ...priors import LogNormal
 from ..backend import NUMPY, pytensor_ops
 from ..boundary import boundary_statement, estimate_text, gamma_spread
 from ..registry import register_model
-from .base import NEVER, PurchaseModel, broadcast_flat, simulate_live_customers
+from .base import NEVER, PurchaseModel, broadcast_flat, draw_alive, simulate_live_customers
 from .pnbd import (
     _NUMPY_EXTRA,
     ParetoNBDModel,
@@ -320,7 +320,7 @@ def pnbd_fixed_mu_probability_of_purchases(r, alpha, mu, k, t):
 
 
 def pnbd_fixed_mu_simulate_future(r, alpha, mu, frequency, recency, T, horizon, delta, rng,
-                                  amounts=None):
+                                  amounts=None, alive_probability=None):
     """Simulate each customer's purchases in ``(T, T+horizon]`` given her history:
     alive at ``T`` with :func:`pnbd_fixed_mu_probability_alive`; given alive ``lambda ~
     Gamma(r+x, alpha+T)``, remaining lifetime ``Exponential(mu)``, Poisson purchases
@@ -334,7 +334,8 @@ def pnbd_fixed_mu_simulate_future(r, alpha, mu, frequency, recency, T, horizon, 
     0.5
     """
     shape, (r, alpha, mu, x, t_x, T) = broadcast_flat(r, alpha, mu, frequency, recency, T)
-    alive = rng.random(x.size) < pnbd_fixed_mu_probability_alive(r, alpha, mu, x, t_x, T)
+    alive = draw_alive(rng, shape, alive_probability,
+                       lambda: pnbd_fixed_mu_probability_alive(r, alpha, mu, x, t_x, T))
     live = np.flatnonzero(alive)
     lam = rng.standard_gamma(r[live] + x[live]) / (alpha[live] + T[live])
     return _simulate_live(shape, live, lam, mu[live], horizon, delta, rng, amounts)
@@ -492,7 +493,7 @@ def pnbd_fixed_lam_probability_of_purchases(lam, s, beta, k, t):
 
 
 def pnbd_fixed_lam_simulate_future(lam, s, beta, frequency, recency, T, horizon, delta, rng,
-                                   amounts=None):
+                                   amounts=None, alive_probability=None):
     """Simulate each customer's purchases in ``(T, T+horizon]`` given her history:
     alive at ``T`` with :func:`pnbd_fixed_lam_probability_alive`; given alive ``mu ~
     Gamma(s, beta+T)``, remaining lifetime ``Exponential(mu)``, Poisson purchases at
@@ -506,7 +507,8 @@ def pnbd_fixed_lam_simulate_future(lam, s, beta, frequency, recency, T, horizon,
     1.4
     """
     shape, (lam, s, beta, x, t_x, T) = broadcast_flat(lam, s, beta, frequency, recency, T)
-    alive = rng.random(x.size) < pnbd_fixed_lam_probability_alive(lam, s, beta, x, t_x, T)
+    alive = draw_alive(rng, shape, alive_probability,
+                       lambda: pnbd_fixed_lam_probability_alive(lam, s, beta, x, t_x, T))
     live = np.flatnonzero(alive)
     mu = rng.standard_gamma(s[live]) / (beta[live] + T[live])
     return _simulate_live(shape, live, lam[live], mu, horizon, delta, rng, amounts)
@@ -611,7 +613,7 @@ def pnbd_homogeneous_probability_of_purchases(lam, mu, k, t):
 
 
 def pnbd_homogeneous_simulate_future(lam, mu, frequency, recency, T, horizon, delta, rng,
-                                     amounts=None):
+                                     amounts=None, alive_probability=None):
     """Simulate each customer's purchases in ``(T, T+horizon]`` given her history:
     alive at ``T`` with :func:`pnbd_homogeneous_probability_alive`, then Poisson
     purchases at ``lam`` for an ``Exponential(mu)`` remaining lifetime cut at the
@@ -625,7 +627,8 @@ def pnbd_homogeneous_simulate_future(lam, mu, frequency, recency, T, horizon, de
     0.5
     """
     shape, (lam, mu, x, t_x, T) = broadcast_flat(lam, mu, frequency, recency, T)
-    alive = rng.random(x.size) < pnbd_homogeneous_probability_alive(lam, mu, x, t_x, T)
+    alive = draw_alive(rng, shape, alive_probability,
+                       lambda: pnbd_homogeneous_probability_alive(lam, mu, x, t_x, T))
     live = np.flatnonzero(alive)
     return _simulate_live(shape, live, lam[live], mu[live], horizon, delta, rng, amounts)
 
