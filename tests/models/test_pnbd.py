@@ -392,3 +392,31 @@ def test_compiled_likelihood_term_and_gradient_are_the_numpy_quadrature():
     np.testing.assert_allclose(scale * d_got, scale * np.stack(d_want), rtol=1e-9, atol=1e-10)
     assert pnbd_log_no_purchase_kernel(r, alpha, s, beta, x, t_x, T) == pytest.approx(got,
                                                                                        rel=1e-15)
+
+
+def test_probability_alive_series_agrees_with_the_quadrature_where_it_is_used():
+    """Where the two gamma scales are close (|alpha - beta| at most half the larger
+    scale, as in fitted data), P(alive) comes from a power series instead of the
+    quadrature; both agree over a wide grid with x up to 1e4, T up to 1e4 and t_x a
+    hair before T, and the series is really taken for most of it."""
+    from clvmodels.models.backend import NUMPY
+    from clvmodels.models.purchase.pnbd import _log_no_purchase
+    from clvmodels.models.purchase.pnbd_kernel import _log_dead_series, pnbd_alive_kernel
+
+    rng = np.random.default_rng(8)
+    n = 20_000
+    x = np.floor(10 ** rng.uniform(0, 4, n)) * (rng.random(n) < 0.7)
+    T = 10 ** rng.uniform(-1, 4, n)
+    t_x = np.where(x > 0, T * rng.random(n), 0.0)
+    t_x[::7] = np.where(x[::7] > 0, T[::7] * (1 - 1e-9), 0.0)
+    r, s = 10 ** rng.uniform(-3, 2, n), 10 ** rng.uniform(-3, 2, n)
+    alpha = 10 ** rng.uniform(-2, 4, n)
+    beta = alpha * 10 ** rng.uniform(-0.5, 0.5, n)
+    series = np.array([not np.isnan(_log_dead_series(*v))
+                       for v in zip(r, alpha, s, beta, x, t_x, T)])
+    assert series.mean() > 0.6
+    with np.errstate(all="ignore"):
+        log_e1, log_p = _log_no_purchase(NUMPY, r, alpha, s, beta, x, t_x, T)
+    want = np.exp(log_e1 - log_p)
+    got = pnbd_alive_kernel(r, alpha, s, beta, x, t_x, T)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)

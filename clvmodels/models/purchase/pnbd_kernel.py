@@ -6,6 +6,12 @@ Predictions call P(alive) for every (customer, parameter draw), tens of millions
 times at a million customers; the maximum-likelihood fit calls ``log P`` and its
 gradient for every distinct customer row at every step. Tests hold both equal to the
 numpy version (which also builds the PyMC graph) to 1e-12.
+
+P(alive) takes a shortcut where the two gamma scales are close, as they are in fitted
+data: the death-time term as a power series of positive terms (:func:`_log_dead_series`),
+several times cheaper than the quadrature there and as accurate (the two agree to 1e-12
+over a wide grid; on the row where they differed most, x = 9,898, a 40-digit reference
+put the series 1e-15 and the quadrature 1e-13 from it).
 """
 
 from __future__ import annotations
@@ -109,7 +115,59 @@ def _no_purchase(r, alpha, s, beta, x, t_x, T, nodes, weights, candidates,
 
 
 @njit(cache=True)
+def _log_dead_series(r, alpha, s, beta, x, t_x, T):  # pragma: no cover - compiled
+    """``log`` of the death-time term of ``P`` (module docstring of
+    :mod:`~clvmodels.models.purchase.pnbd`) as a power series, or NaN where the series
+    would converge slowly (then the quadrature is used).
+
+    With ``M = max(alpha', beta')``, ``eps = min/M`` and ``z = |alpha - beta| / M = 1 -
+    eps``, expanding the factor of the smaller scale in powers of ``z M / (M + u)``
+    and integrating term by term gives ``s eps^e sum_n (b)_n z^n / n! (1 - rho^(a+s+n))
+    / (a+s+n)`` with ``a = r + x``, ``rho = M / (M + D)`` and ``(b, e) = (a, a)`` when
+    ``alpha' <= beta'``, ``(s + 1, s)`` otherwise. Every term is positive and ``1 -
+    rho^k`` follows the recurrence ``q_(n+1) = (1 - rho) + rho q_n`` from an ``expm1``,
+    so nothing cancels; with ``z <= 1/2`` and the terms' peak ``(b-1) z / (1-z)`` at
+    most 64 it needs a few to a few hundred terms and no transcendental function per
+    term, against 96 for the 32-point quadrature."""
+    a = r + x
+    ap = alpha + t_x
+    bp = beta + t_x
+    D = T - t_x
+    case_a = ap <= bp
+    M = max(ap, bp)
+    z = abs(alpha - beta) / M
+    b = a if case_a else s + 1.0
+    peak = (b - 1.0) * z / (1.0 - z) if z < 1.0 else math.inf
+    if not (z <= 0.5 and peak <= 64.0):
+        return math.nan
+    e = a if case_a else s
+    k0 = a + s
+    rho = M / (M + D)
+    one_minus_rho = D / (M + D)
+    q = -math.expm1(-k0 * math.log1p(D / M))
+    coef = 1.0
+    total = q / k0
+    for n in range(1, 1000):
+        coef *= (b + n - 1.0) * z / n
+        q = one_minus_rho + rho * q
+        term = coef * q / (k0 + n)
+        total += term
+        if n > peak and term <= 1e-17 * total:
+            # log eps = log(1 - z), z exact: e log eps stays accurate for e up to 1e5
+            return math.log(s) + e * math.log1p(-z) + math.log(total)
+    return math.nan
+
+
+@njit(cache=True)
 def _alive_one(r, alpha, s, beta, x, t_x, T, nodes, weights, candidates):  # pragma: no cover
+    D = T - t_x
+    if D > 0.0:
+        dead = _log_dead_series(r, alpha, s, beta, x, t_x, T)
+        if not math.isnan(dead):
+            a = r + x
+            log_e1 = -a * math.log1p(D / (alpha + t_x)) - s * math.log1p(D / (beta + t_x))
+            hi = max(log_e1, dead)
+            return math.exp(log_e1 - hi) / (math.exp(log_e1 - hi) + math.exp(dead - hi))
     log_e1, log_p = _no_purchase(r, alpha, s, beta, x, t_x, T, nodes, weights, candidates,
                                  False)[:2]
     return math.exp(log_e1 - log_p)
