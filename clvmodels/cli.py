@@ -7,8 +7,11 @@ one-paragraph message (``--debug`` adds the traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
+import signal
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -35,6 +38,12 @@ EXAMPLES_SCORE = """examples:
   clvmodels score models/churn accounts.csv --out clv.parquet --revenue-col MonthlyCharges \\
       --discount-rate 0.10 --margin 0.6 --acquisition-cost-col cac --level 0.9 --seed 1
 """
+
+#: the money settings ``score`` and ``report`` share, shown in their --help and echoed
+#: with their results (build_report and build_contractual_report default to the same;
+#: the value functions of the API take them as arguments, default 0 and 1.0)
+DISCOUNT_RATE_DEFAULT = 0.10
+MARGIN_DEFAULT = 1.0
 
 
 class UsageError(Exception):
@@ -347,7 +356,7 @@ def _discrete_summary_for_scoring(args, job) -> pd.DataFrame:
     if "n_periods" in frame.columns:  # already a summary of periods
         col = cols["customer_col"]
         summary = frame.set_index(col) if col in frame.columns else frame
-        summary.attrs["time_unit"] = job.meta["time_unit"]
+        summary.attrs["time_unit"] = _summary_unit(args, job, frame, "periods")
         return summary
     return discrete_summary(frame, period=job.meta["time_unit"], start=job.meta["period_start"],
                             observation_end=args.observation_end or job.meta["observation_end"],
@@ -370,7 +379,7 @@ def _summary_for_scoring(args, job) -> pd.DataFrame:
         if "monetary_value" not in summary.columns:
             raise ValueError("The summary to score has no 'monetary_value' column (mean spend "
                              "per repeat purchase); add it or score the transactions instead.")
-        summary.attrs["time_unit"] = args.time_unit or job.meta["time_unit"]
+        summary.attrs["time_unit"] = _summary_unit(args, job, frame, "recency and T")
         return summary
     missing = [c for c in cols.values() if c is not None and c not in frame.columns]
     if missing:
@@ -383,6 +392,75 @@ def _summary_for_scoring(args, job) -> pd.DataFrame:
     return rfm_summary(frame, date_format=args.date_format, **options)
 
 
+def _percent_hint(value: float, low: float, high: float = 100.0) -> str:
+    if not (low <= value <= high):
+        return ""
+    from .value.purchase import percent_as_share
+
+    return f" Did you mean {percent_as_share(value)} ({value:g}%)?"
+
+
+def _check_money(args) -> None:
+    """The money settings of score and report in their ranges, before any work (usage
+    errors, exit 2): a rate or share written as a percentage (5 for 5%) would be taken
+    as 500%."""
+    import math
+
+    rules = (("discount_rate", "an effective annual rate in [0, 1), e.g. 0.10 for 10%",
+              lambda v: 0.0 <= v < 1.0, 1.0),
+             ("margin", "the share of revenue that is profit, in (0, 1], e.g. 0.30 for 30%",
+              lambda v: 0.0 < v <= 1.0, 1.0 + 1e-12),
+             ("serving_cost_rate", ("serving costs as a share of revenue, in [0, 1), e.g. "
+                                    "0.05 for 5%"), lambda v: 0.0 <= v < 1.0, 1.0),
+             ("growth_rate", ("revenue growth per renewal period as a share, in (-1, 1), "
+                              "e.g. 0.01 for 1% a period"), lambda v: -1.0 < v < 1.0, 1.0))
+    for dest, meaning, ok, low in rules:
+        value = getattr(args, dest, None)
+        if value is None or (math.isfinite(value) and ok(value)):
+            continue
+        hint = _percent_hint(value, low) if math.isfinite(value) else ""
+        raise UsageError(f"{_flag(dest)} must be {meaning}. Got {value:g}.{hint}")
+
+
+def _check_growth(args, job) -> None:
+    """--growth-rate at or above the discount rate per renewal period values the whole
+    remaining life at infinity: refused unless --horizon bounds it."""
+    growth = getattr(args, "growth_rate", None)
+    if not growth or args.horizon is not None:
+        return
+    from .timeunits import unit_length_days
+
+    unit = job.meta["time_unit"]
+    per_period = (1.0 + args.discount_rate) ** (unit_length_days(unit) / 365.25) - 1.0
+    if growth >= per_period:
+        raise UsageError(
+            f"--growth-rate {growth:g} a {unit} is at or above the discount rate per {unit} "
+            f"({per_period:.3%}, from --discount-rate {args.discount_rate:g} a year): revenue "
+            "would grow as fast as it is discounted, so the whole remaining life is worth "
+            f"an unbounded amount. Add a --horizon (e.g. --horizon '5 years'), raise "
+            "--discount-rate or lower --growth-rate.")
+
+
+def _summary_unit(args, job, frame, what: str) -> str:
+    """The time unit of a summary file: the one it carries (a Parquet file written from
+    a summary keeps it), else --time-unit. A CSV keeps none, and a summary read in
+    another unit than it was built in is valued wrongly without a word (weeks read as
+    days: about a sixth of the value), so the unit must be said."""
+    saved = frame.attrs.get("time_unit")
+    if saved is not None:
+        return saved  # a unit other than the model's is refused when scoring
+    if args.time_unit is None:
+        unit = job.meta["time_unit"]
+        raise UsageError(
+            f"{args.data!r} is a summary that does not say its time unit (a CSV file keeps "
+            f"none): its {what} could be in days, weeks or months, and read in the wrong unit "
+            f"they give a wrong value without any error. The model counts {unit}s: if the "
+            f"summary's {what} are in {unit}s, add --time-unit {unit}; if not, score the "
+            f"transactions instead, or rebuild the summary in {unit}s (a Parquet file keeps "
+            "its unit).")
+    return args.time_unit
+
+
 def _cmd_score(args) -> str:
     from .io import check_output_file, output_format
     from .scoring import load_job, score_to_file
@@ -390,8 +468,10 @@ def _cmd_score(args) -> str:
     started = time.perf_counter()
     output_format(args.out)
     check_output_file(args.out)  # before the work, not after it
+    _check_money(args)
     job = load_job(args.model)
     _check_kind_options(args, job.kind)
+    _check_growth(args, job)
     if args.time_unit and args.time_unit != job.meta["time_unit"]:
         raise UsageError(f"--time-unit {args.time_unit} disagrees with the model's time unit "
                          f"{job.meta['time_unit']!r}; drop the option or refit.")
@@ -463,7 +543,7 @@ def _cmd_report(args) -> str:
 
     started = time.perf_counter()
     check_output_file(args.out)  # before the work, not after it
-    _level(args), _horizons(args)  # usage errors before the work too
+    _level(args), _horizons(args), _check_money(args)  # usage errors before the work too
     job = load_job(args.model)
     _check_kind_options(args, job.kind)
     if job.kind == "contractual":
@@ -510,9 +590,15 @@ def _cmd_report(args) -> str:
                        serving_cost_rate=args.serving_cost_rate, discount_rate=args.discount_rate,
                        margin=args.margin, random_state=args.seed, level=_level(args),
                        horizons_years=_horizons(args),
-                       comparison=_comparison(job.meta.get("model_comparison")))
+                       comparison=_comparison(job.meta.get("model_comparison")),
+                       source={"data file": args.transactions, "rows read": f"{len(frame):,}",
+                               "model directory": args.model})
+    years = _horizons(args)[0]
     return (f"wrote {out} for {len(summary):,} customers in {time.perf_counter() - started:.1f} s"
-            + _table_beside(out))
+            + _table_beside(out, ((".winback.csv", "win-back list"),
+                                  (".cashflows.csv", "expected value per period")))
+            + _report_settings(
+                args, f"{years:g} year" + ("s" if years != 1 else ""), out))
 
 
 def _comparison(table: dict | None):
@@ -545,9 +631,22 @@ def _report_contractual(args, job, started) -> str:
         job.churn, accounts, args.out, revenue_col=_revenue_col(args, job),
         segment_col=args.segment_col, cohort_col=args.cohort_col, acquisition_cost_col=cost_col,
         discount_rate=args.discount_rate, margin=args.margin, level=_level(args),
-        random_state=args.seed)
+        random_state=args.seed,
+        source={"data file": args.transactions, "rows read": f"{len(accounts):,}",
+                "model directory": args.model})
     return (f"wrote {out} for {len(accounts):,} accounts in "
-            f"{time.perf_counter() - started:.1f} s" + _table_beside(out))
+            f"{time.perf_counter() - started:.1f} s"
+            + _table_beside(out, ((".cashflows.csv", "expected value per period"),))
+            + _report_settings(args, "the whole remaining life", out))
+
+
+def _report_settings(args, horizon: str, out) -> str:
+    """The settings a report used and the total expected value on its page (the sum of
+    the per-account table's expected_clv), as score echoes them."""
+    table = Path(out).with_suffix(".clv.csv")
+    total = f"\n  total expected CLV ({horizon}): {_expected_total(table)}" if table.exists() else ""
+    return (f"\n  settings: discount rate {args.discount_rate:.1%} a year, margin "
+            f"{args.margin:.0%}, {args.level:.0%} intervals, seed {args.seed}" + total)
 
 
 def _level(args) -> float:
@@ -569,10 +668,15 @@ def _horizons(args) -> tuple[float, ...]:
     return years
 
 
-def _table_beside(out) -> str:
-    """Names the per-account table a report writes beside its page, when it did."""
+def _table_beside(out, extras: tuple[tuple[str, str], ...] = ()) -> str:
+    """Names the per-account table a report writes beside its page, when it did, and
+    its other tables (suffix, what it holds)."""
     table = Path(out).with_suffix(".clv.csv")
-    return f", and its per-account table {table}" if table.exists() else ""
+    text = f", and its per-account table {table}" if table.exists() else ""
+    for suffix, what in extras:
+        if Path(out).with_suffix(suffix).exists():
+            text += f"\n  {what}: {Path(out).with_suffix(suffix)}"
+    return text
 
 
 def _cost_per_account(value: str, accounts: pd.DataFrame, segment_col: str | None):
@@ -700,9 +804,12 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--horizon", default=None, help="e.g. '12 months', '52 weeks', '3 years' "
                        "(default 12 months; contractual jobs: the renewals within the horizon, "
                        "default the whole remaining life)")
-    score.add_argument("--discount-rate", type=float, default=0.10,
-                       help="effective annual discount rate (default 0.10)")
-    score.add_argument("--margin", type=float, default=1.0, help="share of spend that is profit")
+    score.add_argument("--discount-rate", type=float, default=DISCOUNT_RATE_DEFAULT,
+                       help="effective annual discount rate, in [0, 1) "
+                       f"(default {DISCOUNT_RATE_DEFAULT:.2f}, as for report)")
+    score.add_argument("--margin", type=float, default=MARGIN_DEFAULT,
+                       help="share of spend that is profit, in (0, 1] (default "
+                       f"{MARGIN_DEFAULT:.1f}: values are revenue; as for report)")
     score.add_argument("--level", type=float, default=0.90, help="interval probability")
     score.add_argument("--n-draws", type=int, default=100, help="parameter draws for intervals")
     score.add_argument("--n-samples", type=int, default=200,
@@ -749,10 +856,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "(with --segment-col)")
     report.add_argument("--serving-cost-rate", type=float, default=0.0,
                         help="serving costs as a share of revenue")
-    report.add_argument("--discount-rate", type=float, default=0.10,
-                        help="effective annual discount rate (default 0.10)")
-    report.add_argument("--margin", type=float, default=0.30,
-                        help="share of spend that is profit (default 0.30)")
+    report.add_argument("--discount-rate", type=float, default=DISCOUNT_RATE_DEFAULT,
+                        help="effective annual discount rate, in [0, 1) "
+                        f"(default {DISCOUNT_RATE_DEFAULT:.2f}, as for score)")
+    report.add_argument("--margin", type=float, default=MARGIN_DEFAULT,
+                        help="share of spend that is profit, in (0, 1] (default "
+                        f"{MARGIN_DEFAULT:.1f}: values are revenue; as for score)")
     report.add_argument("--level", type=float, default=0.90,
                         help="probability of the credible and predictive ranges (default 0.90)")
     report.add_argument("--horizons", default="1,3,5", metavar="YEARS",
@@ -800,6 +909,28 @@ def _warning_printer(args):
     return show
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every temporary file is removed on the way out."""
+
+
+def _terminate(signum, frame):
+    raise _Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds():
+    """While a command runs, SIGTERM unwinds like Ctrl-C (Python's default would end the
+    process at once, leaving its temporary files behind)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before if before is not None else signal.SIG_DFL)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -808,17 +939,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.debug = debug
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _sigterm_unwinds():
             from .errors import DataWarning
 
             warnings.simplefilter("always", DataWarning)
             warnings.showwarning = _warning_printer(args)
             _check_counts(args)
             message = args.run(args)
-    except KeyboardInterrupt:
-        print(f"clvmodels {args.command}: interrupted; nothing was written (an earlier output "
+    except KeyboardInterrupt as exc:
+        how, code = ("terminated", 143) if isinstance(exc, _Terminated) else ("interrupted", 130)
+        print(f"clvmodels {args.command}: {how}; nothing was written (an earlier output "
               "at the same path is left as it was).", file=sys.stderr)
-        return 130
+        return code
     except UsageError as exc:
         parser.exit(2, f"clvmodels {args.command}: error: {exc}\n")
     except (ValueError, TypeError, OSError, RuntimeError, ImportError) as exc:

@@ -1,19 +1,36 @@
-"""Atomic output (DESIGN.md principle 8): every file clvmodels writes goes to a
-temporary sibling first and is renamed into place, so a crash or a kill at any
-moment leaves either the previous file or the complete new one."""
+"""Atomic output (DESIGN.md principle 11): every file or folder clvmodels writes goes
+to a temporary sibling first and is renamed into place, so a crash or a kill at any
+moment leaves either the previous output or the complete new one.
+
+Temporary siblings are named ``.<name>.tmp-<pid>-<host>-<random>[.tmp]`` (and a folder
+being replaced, for the moment of the swap, ``.<name>.old-<pid>-<host>-<random>``). A
+run that is interrupted (SIGINT, SIGTERM) removes its own; one that is killed outright
+(SIGKILL, a power cut) cannot, so the next run writing the same output removes those
+whose process is gone (:func:`remove_stale_siblings`), and puts back a folder whose
+replacement was cut off between its two renames. Outputs get the usual mode of new
+files and folders (the umask decides), not the owner-only mode of temporary files.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import re
+import shutil
+import signal
+import socket
 import tempfile
+import threading
+import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["atomic_path", "write_table", "write_table_chunks", "output_format",
-           "check_output_file"]
+__all__ = ["atomic_path", "check_output_file", "old_sibling", "output_format",
+           "remove_stale_siblings", "temporary_dir", "uninterrupted", "write_table",
+           "write_table_chunks"]
 
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 
@@ -63,27 +80,138 @@ def check_output_file(path: str | os.PathLike) -> Path:
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it to ``path``
-    (fsynced first), on any error remove it and leave ``path`` untouched."""
+    (fsynced first), on any error remove it and leave ``path`` untouched. Temporary
+    files left by earlier runs that were killed are removed first."""
     target = check_output_file(path)
-    parent = target.parent
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
+    remove_stale_siblings(target)
+    tmp = None
     try:
+        fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=".tmp",
+                                        dir=target.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
         yield tmp
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, target)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise
 
 
 def _umask() -> int:
-    mask = os.umask(0)
+    """The process's umask, read without changing it where the system allows (setting
+    it to read it would give files that other threads create meanwhile mode 0666)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o077)  # pragma: no cover - elsewhere: briefly, the safest mask
     os.umask(mask)
     return mask
+
+
+# ---------------------------------------------------------- temporary siblings
+_HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+_SIBLING = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)-(?P<host>[0-9a-f]{8})-"
+                      r"[0-9a-z_]+(?:\.tmp)?$")
+
+
+def _temp_prefix(target: Path) -> str:
+    return f".{target.name}.tmp-{os.getpid()}-{_HOST}-"
+
+
+def temporary_dir(target: str | os.PathLike) -> Path:
+    """A new empty folder beside ``target`` to build it in, with the mode a new folder
+    gets (``mkdtemp`` makes it owner-only: another account could not read the
+    result), after removing what killed runs left beside ``target``."""
+    target = Path(target)
+    remove_stale_siblings(target)
+    tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(target), suffix=".tmp", dir=target.parent))
+    os.chmod(tmp, 0o777 & ~_umask())
+    return tmp
+
+
+def old_sibling(target: str | os.PathLike) -> Path:
+    """Where ``target`` goes for the moment it is being replaced by a new folder."""
+    target = Path(target)
+    return target.with_name(f".{target.name}.old-{os.getpid()}-{_HOST}-{uuid.uuid4().hex[:8]}")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":  # pragma: no cover - cannot tell: keep them
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another account's process
+        return True
+    return True
+
+
+def remove_stale_siblings(target: str | os.PathLike) -> list[str]:
+    """Remove the temporary siblings of ``target`` left by runs on this machine whose
+    process no longer exists (killed before they could clean up), and put back a
+    folder whose replacement was killed between its two renames (``target`` missing,
+    its ``.old`` copy present). Siblings of live processes or other machines, and
+    anything that cannot be removed, are left alone. Returns the names handled."""
+    target = Path(target)
+    parent = target.parent if str(target.parent) else Path(".")
+    prefix = f".{target.name}."
+    try:
+        names = [n for n in os.listdir(parent) if n.startswith(prefix)]
+    except OSError:
+        return []
+    done = []
+    for name in sorted(names, key=lambda n: ".old-" not in n):  # restore before removing
+        m = _SIBLING.match(name)
+        if not m or m["name"] != target.name or m["host"] != _HOST or _alive(int(m["pid"])):
+            continue
+        path = parent / name
+        try:
+            if m["kind"] == "old" and not (target.exists() or target.is_symlink()):
+                os.rename(path, target)
+            elif path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except OSError:
+            continue
+        done.append(name)
+    return done
+
+
+@contextlib.contextmanager
+def uninterrupted() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends (a few renames that must happen
+    together), then act on them as usual. Outside the main thread signals cannot be
+    held; the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    before = {s: signal.getsignal(s) for s in held}
+    if any(h is None for h in before.values()):  # a handler not set from Python
+        yield
+        return
+    for s in held:
+        signal.signal(s, lambda signum, frame: pending.append(signum))
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+        if pending:
+            signal.raise_signal(pending[0])
 
 
 def write_table_chunks(chunks: Iterable[pd.DataFrame], path: str | os.PathLike) -> int:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,11 +31,12 @@ import xarray as xr
 
 from .data.purchase_days import check_id_types
 from .data.subscriptions import _BOOL_WORDS, snapshot_entry
-from .data.transactions import ABSURD_AMOUNT
 from .errors import DataError, DataWarning, FitError, IncompatibleModelError, format_examples
-from .io import _umask, write_table_chunks
+from .io import (old_sibling, remove_stale_siblings, temporary_dir, uninterrupted,
+                 write_table_chunks)
 from .models import GammaGammaModel, ShiftedBetaGeoCovariateModel, ShiftedBetaGeoModel
 from .models.churn.base import ChurnModel
+from .models.inputs import check_fit_data
 from .models.persistence import load_model
 from .models.purchase.base import PurchaseModel
 from .timeunits import TIME_UNITS, check_time_unit
@@ -170,30 +170,37 @@ def _write_job(out_dir, overwrite: bool, meta: dict, save_models: Callable[[Path
         except OSError as exc:
             raise FileNotFoundError(f"Cannot write {str(target)!r}: the folder "
                                     f"{str(target.parent)!r} cannot be created ({exc}).") from None
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    os.chmod(tmp, 0o777 & ~_umask())
+    tmp = temporary_dir(target)  # the usual mode of a new folder, not mkdtemp's 0700
+    old = None
     try:
         save_models(tmp)
         (tmp / "job.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
-        if target.exists():
-            if not (target / "job.json").is_file():
-                raise FileExistsError(f"Refusing to replace {str(target)!r}: it is not a "
-                                      "clvmodels model directory.")
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        with uninterrupted():  # the old job is never gone without the new one in place
+            if target.exists():
+                if not (target / "job.json").is_file():
+                    raise FileExistsError(f"Refusing to replace {str(target)!r}: it is not a "
+                                          "clvmodels model directory.")
+                old = old_sibling(target)
+                os.replace(target, old)
+                try:
+                    os.replace(tmp, target)
+                except BaseException:
+                    os.replace(old, target)
+                    old = None
+                    raise
+            else:
+                os.replace(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def check_job_target(out_dir, overwrite: bool) -> Path:
     """Refuse a job directory that cannot be written, before any fitting: a file, or an
     existing directory without ``overwrite``."""
     target = Path(out_dir)
+    remove_stale_siblings(target)  # what killed runs left, and a swap cut off midway
     if target.exists() and not target.is_dir():
         raise FileExistsError(f"Cannot write the model to {str(target)!r}: it is a file, and a "
                               "model is a directory. Choose a new directory name for --out "
@@ -365,45 +372,10 @@ def zero_spend_limit(summary: pd.DataFrame, *, for_fit: bool = False) -> tuple[p
 
 def check_fit_summary(summary: pd.DataFrame) -> None:
     """Name degenerate data before fitting, in words: nobody with a repeat purchase, no
-    customer observed for any time (T = 0 everywhere), absurd mean spend."""
-    if not isinstance(summary, pd.DataFrame) or len(summary) == 0:
-        return
-    cols = summary.columns
-    n = len(summary)
-    age = "T" if "T" in cols else "n_periods" if "n_periods" in cols else None
-    if age is not None:
-        t = pd.to_numeric(summary[age], errors="coerce").to_numpy(np.float64, na_value=np.nan)
-        if np.all(t == 0):
-            end = summary.attrs.get("observation_end")
-            on = f" ({end})" if end else ""
-            what = (f"Every customer's age {age} is 0: all {n:,} first purchases are on the "
-                    f"observation end{on}, so nobody has been observed for any time.")
-            raise DataError(
-                f"{what} Pass a later observation_end, or use data covering more days.",
-                cli_message=f"{what} Add a later --observation-end, or use data covering more "
-                "days.")
-    if "frequency" in cols:
-        x = pd.to_numeric(summary["frequency"], errors="coerce").to_numpy(np.float64,
-                                                                          na_value=np.nan)
-        if np.all(x == 0):
-            raise DataError(
-                f"Nobody made a repeat purchase: frequency is 0 for all {n:,} customers, so "
-                "there is nothing to learn purchase rates or drop-out from. "
-                "Check that the customer id column holds one id per customer (not one per "
-                "order), or use data covering a longer period.")
-    if "monetary_value" in cols:
-        m = pd.to_numeric(summary["monetary_value"], errors="coerce").to_numpy(
-            np.float64, na_value=np.nan)
-        with np.errstate(invalid="ignore"):
-            bad = np.abs(m) >= ABSURD_AMOUNT
-        if bad.any():
-            raise DataError(
-                "'monetary_value' is absurd (size 1e15 or more) for "
-                f"{int(bad.sum()):,} customer(s), e.g. "
-                f"{format_examples(summary.index[bad][:5].tolist())} with "
-                f"{format_examples(m[bad][:5].tolist())}. No purchase is that large: it is a "
-                "parsing or unit error, and it would overflow the spend model. Fix the amounts "
-                "or drop these customers.")
+    customer observed for any time (T = 0 everywhere), absurd mean spend
+    (:func:`clvmodels.models.inputs.check_fit_data`, which every purchase and spend
+    model also runs when fitted)."""
+    check_fit_data(summary, "")
 
 
 def fit_contractual_job(
@@ -518,6 +490,8 @@ def load_job(model_dir: str | os.PathLike) -> Job | ContractualJob:
     with clear errors."""
     path = Path(model_dir)
     meta_file = path / "job.json"
+    if not path.exists():  # a refit killed between its two renames: put the job back
+        remove_stale_siblings(path)
     if not path.is_dir() or not meta_file.is_file():
         raise IncompatibleModelError(
             f"{str(path)!r} is not a clvmodels model directory (no job.json). Create one with "

@@ -116,8 +116,10 @@ def annual_rate_to_continuous(annual_rate: float, unit: str, owner: str = "clvmo
     ok = (isinstance(annual_rate, (int, float)) and not isinstance(annual_rate, bool)
           and math.isfinite(annual_rate) and 0 <= annual_rate < 1)
     if not ok:
-        hint = (f" Did you mean {annual_rate / 100:.2f} ({annual_rate:g}%)?"
-                if isinstance(annual_rate, (int, float)) and 1 <= annual_rate <= 100 else "")
+        number = isinstance(annual_rate, (int, float)) and 1 <= annual_rate <= 100
+        share = f"{annual_rate / 100:{'.2f' if number and annual_rate % 1 == 0 else '.4g'}}" \
+            if number else ""
+        hint = f" Did you mean {share} ({annual_rate:g}%)?" if number else ""
         raise ValueError(
             f"The 'discount_rate' parameter of {owner} must be a float in [0, 1) "
             f"(effective annual rate, e.g. 0.10 for 10%). Got {annual_rate!r} instead.{hint}"

@@ -5,7 +5,10 @@ rows, ids or flag and the fix, or a correct result for valid input; never a trac
 or a numpy/pandas RuntimeWarning reaching the user.
 
 Families: silent wrong answers (dates, duplicates, refunds, ids, tampered models,
-chunk size), errors from library internals, degenerate data, valid input refused.
+chunk size), errors from library internals, degenerate data, valid input refused. More
+cases in ``test_bad_input_*.py`` (data, money settings, outputs and kills). Every module
+turns a RuntimeWarning (numpy, pandas, scipy) into an error, besides the checks of the
+helpers below.
 """
 
 import json
@@ -27,6 +30,7 @@ from clvmodels.models.persistence import load_model
 from clvmodels.scoring import fit_job, load_job, score_to_file
 
 COLUMNS = {"customer_col": "customer_id", "date_col": "date", "amount_col": "amount"}
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 
 
 # ------------------------------------------------------------------------ helpers
@@ -49,6 +53,7 @@ def cli(capsys, *argv, code: int, says=(), never=()):
     out, err = capsys.readouterr()
     assert got == code, (got, out, err)
     assert "Traceback" not in err, err
+    assert not re.search(r"\b[A-Z]\w*Warning\b", err), err  # numpy's, pandas', scipy's
     for pattern in says:
         assert re.search(pattern, err if code else out + err), (pattern, err)
     for pattern in never:
@@ -268,7 +273,8 @@ def test_duplicate_ids_in_a_summary_to_score_are_refused(d, cdnow, capsys):
     dup = pd.concat([summary, summary.iloc[[3, 10, 10]]])
     dup.to_csv(d / "dup_summary.csv")
     first, second = summary.index[[3, 10]]
-    cli(capsys, "score", d / "model", d / "dup_summary.csv", "--out", d / "dup.parquet", code=1,
+    cli(capsys, "score", d / "model", d / "dup_summary.csv", "--out", d / "dup.parquet",
+        "--time-unit", "week", code=1,
         says=[rf"hold 2 customer id\(s\) on more than one row \(5 rows\), e.g. "
               rf"\['{first}', '{second}'\]", "Drop the duplicate rows"])
     assert not (d / "dup.parquet").exists()

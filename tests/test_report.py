@@ -25,7 +25,7 @@ def report(tmp_path_factory):
     path = build_report(bg, gg, summary, d / "report.html", transactions=tx,
                         holdout=load_cdnow_summary(), segments=segments,
                         acquisition_cost=pd.Series({"big": 2.0, "small": 20.0}),
-                        serving_cost_rate=0.05, n_samples=50)
+                        serving_cost_rate=0.05, n_samples=50, margin=0.30)
     return path, path.read_text()
 
 
@@ -43,7 +43,7 @@ def test_report_answers_the_questions(report):
     for part in ("The data", "How well the model fits", "What each customer is worth",
                  "Longer horizons", "1 year", "3 years", "5 years", "By acquisition cohort",
                  "By segment", "LTV:CAC", "Below 3 : 1", "Gross and net", "rule of thumb",
-                 "discounted at 10% a year", "which it did not see", "The value of a new customer",
+                 "discounted at 10% a year", "which they did not see", "The value of a new customer",
                  "first purchase included"):
         assert part in text, part
     # LTV:CAC holds a new customer's value (about $50 over 5 years at 30% margin) against
@@ -106,7 +106,7 @@ def contractual_report(tmp_path_factory):
     path = build_contractual_report(model, accounts, d / "churn.html", revenue_col="MonthlyCharges",
                                     segment_col="Contract", cohort_col="acquired",
                                     acquisition_cost_col="cac", discount_rate=0.10, margin=0.6,
-                                    n_samples=50)
+                                    n_samples=50, source={"data file": "telco.csv"})
     return path, path.read_text()
 
 
@@ -163,3 +163,42 @@ def test_totals_carry_both_intervals_in_the_rendered_text(report):
         total, c_lo, c_hi, p_lo, p_hi = (float(v.replace(",", "")) for v in row.groups())
         assert c_lo <= total <= c_hi and p_lo <= total <= p_hi and c_lo < c_hi
     assert "{" not in re.sub(r"<style>.*?</style>|<script>.*?</script>", "", text, flags=re.S)
+
+
+def test_validation_is_in_money_and_ranking(report):
+    """With a holdout the summary ends with the validation in money, and the section
+    shows the spend by group of the forecast, the gains chart's Gini and both
+    coverages, each named for what it is."""
+    _, text = report
+    plain = re.sub(r"<[^>]+>", "", text)
+    short = plain[plain.index("In short"):plain.index("Where the value is")]
+    assert re.search(r"Validation: refitted on the data up to 1997-09-30, the model forecast "
+                     r"\$[\d,]+ of spend over the next 39 weeks; customers spent \$[\d,]+", short)
+    section = plain[plain.index("Does the model forecast well?"):]
+    assert "by maximum likelihood, as the job was fitted" in section
+    assert re.search(r"normalized Gini coefficient of the ranking is 0\.\d\d", section)
+    assert "10 (highest forecast)" not in section and "1 (highest forecast)" in section
+    assert re.search(r"held the actual number for 9\d\.\d% of customers", section)
+    assert re.search(r"randomized PIT coverage, \d\d\.\d%", section)
+
+
+def test_contractual_report_states_its_provenance(contractual_report):
+    _, text = contractual_report
+    prov = re.sub(r"(<[^>]+>)+", "|", text[text.index("<h2>Provenance</h2>"):])
+    for item in ("|data file|telco.csv|", "|accounts|7,043", "fitted by MAP",
+                 "margin 60%", "clvmodels version", "|generated|"):
+        assert item in prov, item
+
+
+def test_contractual_totals_carry_both_intervals_and_cash_flows(contractual_report):
+    path, text = contractual_report
+    plain = re.sub(r"(<[^>]+>)+", "|", text[text.index("<h2>Summary</h2>"):])
+    money = r"\$([\d,.]+)"
+    for horizon in ("next 1 year", "next 3 years", "next 5 years", "whole remaining life"):
+        row = re.search(rf"\|{horizon}\|{money}\|{money} to {money}\|{money} to {money}\|", plain)
+        assert row, horizon
+        total, c_lo, c_hi, p_lo, p_hi = (float(v.replace(",", "")) for v in row.groups())
+        assert c_lo <= total <= c_hi and p_lo <= total <= p_hi
+    assert "Expected value by quarter" in text and "churn.cashflows.csv" in text
+    flows = pd.read_csv(path.with_suffix(".cashflows.csv"), index_col=0)
+    assert len(flows) == 20 and flows.index[0] == "months 1-3"

@@ -19,12 +19,16 @@ import pandas as pd
 
 from ..errors import DataError, format_examples
 from ..timeunits import check_time_unit, unit_length_days
+from .purchase_days import check_copies_by_day
 from .transactions import (
     ABSURD_AMOUNT,
     day_to_iso,
     far_future_error,
     far_future_split,
     far_gap,
+    far_gap_before,
+    far_past_error,
+    far_past_split,
     few_late_rows,
     parse_day,
 )
@@ -139,6 +143,9 @@ def rfm_summary_duckdb(
         raise DataError(f"{owner}: " + "; ".join(problems) + ". Fix the data and retry.",
                         cli_message=f"{owner}: " + "; ".join(cli_problems)
                         + ". Fix the data and retry.")
+    _check_far_past(con, (first_d - epoch).days, last_day, n, date_col)
+    if amount_col:  # copies of transactions, as rfm_summary finds them
+        _check_copies(con, n)
     end_iso = day_to_iso(end_day)
     df = con.execute(f"""
         WITH days AS (SELECT c, d, SUM(a) AS a FROM src GROUP BY c, d),
@@ -186,3 +193,48 @@ def _check_far_future(con, lo: int, hi: int, n: int, date_col: str) -> None:
         f"SELECT d FROM src WHERE d > DATE '{day_to_iso(mid)}' ORDER BY d LIMIT 6").fetchall()]
     rows = "(dated " + format_examples(shown[:5])[:-1] + (", ...])" if k > 5 else "])")
     raise far_future_error(date_col, k, rows, n - k, g0, hi, "observation_end")
+
+
+def _check_far_past(con, lo: int, hi: int, n: int, date_col: str) -> None:
+    """:func:`~clvmodels.data.transactions.check_no_far_past` on the view ``src``."""
+    mid = far_past_split(lo, hi)
+    if mid is None:
+        return
+    at = f"DATE '{day_to_iso(mid)}'"
+    k = con.execute(f"SELECT count(*) FROM src WHERE d < {at}").fetchone()[0]
+    if not (few_late_rows(k, n) and n - k >= 5):
+        return
+    epoch = pd.Timestamp("1970-01-01").date()
+    e1, e2 = ((v - epoch).days for v in con.execute(
+        f"SELECT max(d) FILTER (WHERE d < {at}), min(d) FILTER (WHERE d >= {at}) FROM src"
+    ).fetchone())
+    if not far_gap_before(e1, e2, hi):
+        return
+    shown = [str(d) for (d,) in con.execute(
+        f"SELECT d FROM src WHERE d < {at} ORDER BY d LIMIT 6").fetchall()]
+    rows = "(dated " + format_examples(shown[:5])[:-1] + (", ...])" if k > 5 else "])")
+    raise far_past_error(date_col, k, rows, n - k, lo, e2)
+
+
+def _check_copies(con, n: int) -> None:
+    """Exact copies of transactions (same customer, day and amount) on the view
+    ``src``, judged as :func:`~clvmodels.data.purchase_days.check_copies_by_day` judges
+    them for :func:`~clvmodels.data.rfm_summary`, from per-day counts."""
+    per_day = con.execute("""
+        WITH g AS (SELECT c, d, a, count(*) AS k FROM src GROUP BY c, d, a)
+        SELECT d, sum(k) AS n_rows, sum(CASE WHEN k > 1 THEN k ELSE 0 END) AS n_copies,
+               count(*) AS n_unique
+        FROM g GROUP BY d ORDER BY d""").df()
+    if not len(per_day) or int(per_day["n_copies"].sum()) == 0:
+        return
+    epoch = np.datetime64("1970-01-01", "D")
+    day = (per_day["d"].to_numpy().astype("datetime64[D]") - epoch).astype(np.int64)
+
+    copies = per_day["n_copies"].to_numpy(np.int64)
+
+    def dated(lo: int, hi: int) -> str:
+        shown = [day_to_iso(v) for v in day[(copies > 0) & (day >= lo) & (day <= hi)][:6]]
+        return "on " + format_examples(shown[:5])[:-1] + (", ...]" if len(shown) > 5 else "]")
+
+    check_copies_by_day(day, per_day["n_rows"].to_numpy(np.int64), copies, n,
+                        int(per_day["n_unique"].sum()), dated)

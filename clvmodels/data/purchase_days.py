@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from clvmodels.data.transactions import (
     check_no_far_future,
+    check_no_far_past,
     check_not_after,
     day_to_iso,
     validate_transactions,
@@ -202,6 +203,7 @@ def purchase_days(
         check_not_after(days, end_day, end_name, date_col)
     else:
         check_no_far_future(days, start, last, date_col, end_name)
+    check_no_far_past(days, start, last, date_col)
     codes, ids = factorize_ids(valid.ids)
     # day offsets from the first day, in place in the validated (new) int32 day array
     days -= start
@@ -219,9 +221,8 @@ def purchase_days(
     distinct = np.empty(key.size, dtype=bool)
     distinct[0] = True
     np.not_equal(key[1:], key[:-1], out=distinct[1:])
-    if valid.amount is not None and key.size >= 20 and not distinct[-1]:
-        # the last (customer, day) has several rows: are they all copies?
-        _check_not_doubled(distinct, codes, days, valid.amount)
+    if valid.amount is not None and key.size >= 20:
+        _check_copies(key, distinct, codes, days, span, valid.amount, start)
     pair_customer = key[distinct]
     del key, distinct
     pair_day = pair_customer % span
@@ -236,26 +237,153 @@ def purchase_days(
                       pair_first, first)
 
 
-def _check_not_doubled(distinct: np.ndarray, codes: np.ndarray, days: np.ndarray,
-                       amount: np.ndarray) -> None:
-    """Refuse a log in which every transaction has an exact copy (same customer, day
-    and amount): a file appended to itself, whose copies would double every spend.
-    ``distinct`` marks the first row of each (customer, day) in key order; a
-    (customer, day) with one row ends the check at once."""
-    if (distinct[:-1] & distinct[1:]).any():  # some (customer, day) has a single row
+#: rows whose exact copies are counted to decide whether all rows need counting
+_COPY_SAMPLE_ROWS = 200_000
+
+
+def _check_copies(key: np.ndarray, distinct: np.ndarray, codes: np.ndarray, days: np.ndarray,
+                  span: int, amount: np.ndarray, start: int) -> None:
+    """Exact copies of transactions (same customer, day and amount): refused when every
+    row has one (a file appended to itself) or when every row of a run of days has one
+    (part of a file loaded twice); a warning when many rows have one
+    (:func:`check_copies_by_day`).
+
+    ``key`` holds the sorted (customer, day) keys and ``distinct`` marks the first of
+    each. Only rows sharing their (customer, day) with another row can be copies, so
+    the exact count over all rows runs only when one of the findings is possible: every
+    row shares, or a run of days whose rows all share holds enough rows, or a sample of
+    about 200,000 rows (whole (customer, day) groups) has 4% of copies or more. Logs
+    without such signs cost a few passes over the rows."""
+    n = key.size
+    single = distinct.copy()  # a (customer, day) with a single row
+    single[:-1] &= distinct[1:]
+    shared = n - int(np.count_nonzero(single))
+    need = copy_rows_needed(n)
+    if shared < need:  # fewer than any finding needs
         return
-    rows = pd.DataFrame({"c": codes, "d": days, "a": amount})
-    if not rows.duplicated(keep=False).all():
+    if shared < n:
+        rows = np.bincount(days, minlength=span)
+        if shared * 2 > n:  # rows on each day that share their (customer, day)
+            sharing = rows - np.bincount(key[single] % span, minlength=span)
+        else:
+            sharing = np.bincount(key[~single] % span, minlength=span)
+        active = np.flatnonzero(rows)
+        if not (_full_day_runs(rows[active], sharing[active])[2] >= need).any():
+            # whole days of rows (so whole (customer, day) groups), about 200,000 rows
+            step = max(1, n // _COPY_SAMPLE_ROWS)
+            sample = np.flatnonzero((np.arange(span) % step == 0)[days])
+            if _copy_share(codes[sample], days[sample], span, amount[sample]) < 0.04:
+                return
+    row_key = codes.astype(np.int64)
+    row_key *= span
+    row_key += days
+    frame = pd.DataFrame({"k": row_key, "a": amount})
+    del row_key
+    copied = frame.duplicated(keep=False).to_numpy()
+    unique = n - int(frame.duplicated().sum())
+    del frame
+    rows = np.bincount(days, minlength=span)
+    copies = np.bincount(days[copied], minlength=span)
+    active = np.flatnonzero(rows)
+
+    def first_rows(lo: int, hi: int) -> str:
+        inside = np.flatnonzero(copied & (days >= lo - start) & (days <= hi - start))
+        return f"row positions {format_examples(inside[:5].tolist())[:-1]}" + (
+            ", ...]" if inside.size > 5 else "]")
+
+    check_copies_by_day(active + start, rows[active], copies[active], n, unique, first_rows)
+
+
+def _copy_share(codes: np.ndarray, days: np.ndarray, span: int, amount: np.ndarray) -> float:
+    """Share of rows with an exact copy among these rows, from one sort of a 64-bit hash
+    of (customer, day, amount) (a collision, about one in 1e8 for 200,000 rows, only
+    makes the exact count run)."""
+    if not codes.size:
+        return 0.0
+    h = codes.astype(np.uint64)
+    h *= np.uint64(span)
+    h += days
+    h *= np.uint64(0x9E3779B97F4A7C15)
+    h ^= np.ascontiguousarray(amount, dtype=np.float64).view(np.uint64)
+    h.sort()
+    same = h[1:] == h[:-1]
+    copied = np.zeros(h.size, dtype=bool)
+    copied[1:] |= same
+    copied[:-1] |= same
+    return float(copied.mean())
+
+
+def _full_day_runs(rows: np.ndarray, counted: np.ndarray):
+    """Runs of consecutive days (positions in ``rows``, the transactions of each day that
+    has any) on which every row is ``counted``: first and last positions, and the rows
+    each run holds."""
+    idx = np.flatnonzero(counted == rows)
+    if not idx.size:
+        return idx, idx, idx
+    breaks = np.flatnonzero(np.diff(idx) != 1)
+    lo = np.append(idx[0], idx[breaks + 1])
+    hi = np.append(idx[breaks], idx[-1])
+    cum = np.concatenate([[0], np.cumsum(rows)])
+    return lo, hi, cum[hi + 1] - cum[lo]
+
+
+def copy_rows_needed(n: int) -> int:
+    """Rows a run of fully copied days must hold to be refused (20, or 1% of the rows)."""
+    return max(20, n // 100)
+
+
+def check_copies_by_day(day: np.ndarray, rows: np.ndarray, copies: np.ndarray, n: int,
+                        unique: int, where) -> None:
+    """The findings of :func:`_check_copies` from per-day counts (shared with the DuckDB
+    reader): ``day`` the day numbers with transactions (sorted), ``rows`` their
+    transactions and ``copies`` those with an exact copy, ``n`` all rows and ``unique``
+    the distinct transactions; ``where(lo, hi)`` describes the first copied rows between
+    two day numbers."""
+    total = int(copies.sum())
+    if total == 0:
         return
-    n, unique = len(rows), int((~rows.duplicated()).sum())
-    raise DataError(
-        f"Every one of the {n:,} transactions has an exact copy (same customer, day and "
-        f"amount): {unique:,} distinct transactions appear {n / unique:.3g} times each on "
-        "average, as if the file had been appended to itself. Each copy would count as spend, "
-        f"multiplying every customer's spend by {n / unique:.3g}. Drop the copies (e.g. "
-        "df.drop_duplicates()); if they really are separate purchases, sum each customer's "
-        "amounts per day first (the summary adds them up the same way)."
-    )
+    if total == n:
+        what = (
+            f"Every one of the {n:,} transactions has an exact copy (same customer, day and "
+            f"amount): {unique:,} distinct transactions appear {n / unique:.3g} times each on "
+            "average, as if the file had been appended to itself. Each copy would count as "
+            f"spend, multiplying every customer's spend by {n / unique:.3g}. Drop the copies ")
+        raise DataError(
+            what + "(e.g. df.drop_duplicates()); if they really are separate purchases, sum "
+            "each customer's amounts per day first (the summary adds them up the same way).",
+            cli_message=what + "from the file (keep one of each); if they really are separate "
+            "purchases, sum each customer's amounts per day first.")
+    run_lo, run_hi, in_run = _full_day_runs(rows, copies)
+    if in_run.size:
+        best = int(np.argmax(in_run))
+        if in_run[best] >= copy_rows_needed(n):
+            lo, hi = int(day[run_lo[best]]), int(day[run_hi[best]])
+            dated = (f"dated {day_to_iso(lo)}" if lo == hi
+                     else f"dated {day_to_iso(lo)} to {day_to_iso(hi)}")
+            other = n - int(in_run[best])
+            other_copied = total - int(in_run[best])
+            what = (
+                f"All {int(in_run[best]):,} transactions {dated} ({where(lo, hi)}) have an "
+                f"exact copy (same customer, day and amount), while only {other_copied:,} of "
+                f"the other {other:,} do: as if that part of the file had been loaded twice. "
+                "Each copy would count as spend, doubling those days' spend and purchases. ")
+            raise DataError(
+                what + "Drop the copies (e.g. df.drop_duplicates()); if they really are "
+                "separate purchases, sum each customer's amounts per day first.",
+                cli_message=what + "Drop the copies from the file (keep one of each); if they "
+                "really are separate purchases, sum each customer's amounts per day first.")
+    if total >= max(20, n // 20):
+        lo = int(day[np.flatnonzero(copies)[0]])
+        what = (
+            f"{total:,} of the {n:,} transactions ({total / n:.0%}) have an exact copy (same "
+            f"customer, day and amount), e.g. {where(lo, int(day[-1]))}. They count as "
+            "separate purchases on their day, adding to its spend. If part of the data was "
+            "loaded twice, drop the copies ")
+        warnings.warn(DataWarning(
+            what + "(e.g. df.drop_duplicates()); if they are separate purchases of the same "
+            "amount, nothing needs doing.",
+            cli_message=what + "from the file; if they are separate purchases of the same "
+            "amount, nothing needs doing."), stacklevel=5)
 
 
 def _note_refund_days(codes: np.ndarray, days: np.ndarray, amount: np.ndarray,

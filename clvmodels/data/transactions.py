@@ -629,6 +629,54 @@ def far_future_error(col: str, k: int, rows: str, n_other: int, g0: int, hi: int
     )
 
 
+def check_no_far_past(days: np.ndarray, lo: int, hi: int, col: str) -> None:
+    """Refuse a few rows dated far before all the others (a typo such as 1900 or 0998
+    for 1998 would make their customers' first purchase, and so their age T, decades
+    too early), mirroring :func:`check_no_far_future`: the gap after those rows is
+    longer than a year and longer than the whole period of the other rows, and they
+    are at most 1% of the rows (or 5), with at least 5 other rows. ``lo`` and ``hi``
+    are ``days.min()`` and ``days.max()``.
+    """
+    mid = far_past_split(lo, hi)
+    if mid is None:
+        return
+    early = days < mid
+    k = int(np.count_nonzero(early))
+    if not (few_late_rows(k, days.size) and days.size - k >= 5):
+        return
+    e1, e2 = int(days[early].max()), int(days[~early].min())
+    if not far_gap_before(e1, e2, hi):
+        return
+    positions = np.flatnonzero(early)
+    first = positions[:5]
+    shown = _first([day_to_iso(d) for d in days[first]], k)
+    rows = f"(row positions {_first(first.tolist(), k)}: {shown})"
+    raise far_past_error(col, k, rows, days.size - k, lo, e2)
+
+
+def far_past_split(lo: int, hi: int) -> int | None:
+    """The midpoint day of :func:`check_no_far_past` (rows before it are the candidates),
+    or None for a short period."""
+    return None if hi - lo <= 2 * 366 else lo + (hi - lo + 1) // 2
+
+
+def far_gap_before(e1: int, e2: int, hi: int) -> bool:
+    """Whether the gap from day ``e1`` to ``e2`` is longer than a year and than the
+    period ``e2`` .. ``hi`` after it."""
+    return e2 - e1 > max(366, hi - e2)
+
+
+def far_past_error(col: str, k: int, rows: str, n_other: int, lo: int, e2: int) -> DataError:
+    """The refusal of :func:`check_no_far_past`; ``rows`` shows the first early rows."""
+    years = (e2 - lo) / 365.25
+    return DataError(
+        f"Column {col!r} has {_rows(k)} dated far before all the others {rows}: the other "
+        f"{n_other:,} rows start on {day_to_iso(e2)}, and these would date their customers' "
+        f"first purchases up to {years:,.0f} years earlier, so those customers' ages T would "
+        "span the whole gap. They look like typos (a wrong year): fix or drop these rows."
+    )
+
+
 def check_not_after(days: np.ndarray, end_day: int, name: str, col: str) -> None:
     """Raise unless every day number in ``days`` is on or before ``end_day``."""
     late = days > end_day

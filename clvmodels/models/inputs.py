@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..data.transactions import ABSURD_AMOUNT
 from ..errors import DataError, format_examples
 
-__all__ = ["summary_arrays"]
+__all__ = ["summary_arrays", "check_fit_data"]
 
 
 def _bad_rows(index: pd.Index, mask: np.ndarray) -> str:
@@ -107,3 +108,55 @@ def summary_arrays(
                 "drop zero-value customers or net out refunds first."
             )
     return out
+
+
+def _column(data: pd.DataFrame, name: str) -> np.ndarray:
+    return pd.to_numeric(data[name], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+
+
+def check_fit_data(data: pd.DataFrame, owner: str, *, spend: bool = False) -> None:
+    """Name degenerate data in words before a fit, instead of letting the optimiser fail
+    on it (or numpy warn): nobody observed for any time (every ``T`` or ``n_periods``
+    0), nobody with a repeat purchase, and (``spend``, or whenever the column is there)
+    an absurd mean spend. Advice is given in Python terms, with ``cli_message`` in the
+    command line's. Malformed summaries are left to :func:`summary_arrays`.
+
+    >>> check_fit_data(pd.DataFrame({"frequency": [0, 0], "recency": [0.0, 0.0],
+    ...                              "T": [3.0, 5.0]}), "BetaGeoModel")
+    Traceback (most recent call last):
+    ...
+    clvmodels.errors.DataError: BetaGeoModel: Nobody made a repeat purchase: frequency is 0 for all 2 customers, so there is nothing to learn purchase rates or drop-out from. Check that the customer id column holds one id per customer (not one per order), or use data covering a longer period.
+    """
+    if not isinstance(data, pd.DataFrame) or len(data) == 0:
+        return
+    cols = data.columns
+    n = len(data)
+    lead = f"{owner}: " if owner else ""
+    age = "T" if "T" in cols else "n_periods" if "n_periods" in cols else None
+    if age is not None and not spend and np.all(_column(data, age) == 0):
+        end = data.attrs.get("observation_end")
+        on = f" ({end})" if end else ""
+        what = (f"{lead}Every customer's age {age} is 0: all {n:,} first purchases are on the "
+                f"observation end{on}, so nobody has been observed for any time.")
+        raise DataError(
+            f"{what} Pass a later observation_end, or use data covering more days.",
+            cli_message=f"{what} Add a later --observation-end, or use data covering more "
+            "days.")
+    if "frequency" in cols and not spend and np.all(_column(data, "frequency") == 0):
+        raise DataError(
+            f"{lead}Nobody made a repeat purchase: frequency is 0 for all {n:,} customers, so "
+            "there is nothing to learn purchase rates or drop-out from. Check that the "
+            "customer id column holds one id per customer (not one per order), or use data "
+            "covering a longer period.")
+    if "monetary_value" in cols:
+        m = _column(data, "monetary_value")
+        with np.errstate(invalid="ignore"):
+            bad = np.abs(m) >= ABSURD_AMOUNT
+        if bad.any():
+            raise DataError(
+                f"{lead}'monetary_value' is absurd (size 1e15 or more) for "
+                f"{int(bad.sum()):,} customer(s), e.g. "
+                f"{format_examples(data.index[bad][:5].tolist())} with "
+                f"{format_examples(m[bad][:5].tolist())}. No purchase is that large: it is a "
+                "parsing or unit error, and it would overflow the spend model. Fix the amounts "
+                "or drop these customers.")

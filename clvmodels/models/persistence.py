@@ -23,8 +23,6 @@ import json
 import math
 import os
 import shutil
-import tempfile
-import uuid
 from collections.abc import Callable
 from inspect import Parameter, signature
 from pathlib import Path
@@ -39,6 +37,7 @@ from ..errors import (
     check_parameter,
     format_examples,
 )
+from ..io import old_sibling, remove_stale_siblings, temporary_dir, uninterrupted
 from .registry import registered_models
 
 __all__ = ["save_model", "load_model", "model_classes", "register_class"]
@@ -185,7 +184,7 @@ def save_model(model, path, *, overwrite: bool = False) -> Path:
         )
     _check_target(path, overwrite)
 
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=parent))
+    tmp = temporary_dir(path)  # the mode of a new folder (mkdtemp's is owner-only)
     try:
         (tmp / MODEL_FILE).write_text(text, encoding="utf-8")
         model.draws_.to_netcdf(tmp / DRAWS_FILE, engine=_NETCDF_ENGINE)
@@ -224,13 +223,14 @@ def _move_into_place(tmp: Path, path: Path, overwrite: bool) -> None:
     """Rename the complete ``tmp`` to ``path``; an old save is renamed away first and
     deleted only once the new one is in place (restored if that rename fails)."""
     if overwrite and path.exists():
-        old = path.with_name(f".{path.name}.old-{uuid.uuid4().hex[:12]}")
-        os.rename(path, old)
-        try:
-            os.rename(tmp, path)
-        except BaseException:
-            os.rename(old, path)
-            raise
+        old = old_sibling(path)
+        with uninterrupted():  # never the old save gone without the new one in place
+            os.rename(path, old)
+            try:
+                os.rename(tmp, path)
+            except BaseException:
+                os.rename(old, path)
+                raise
         shutil.rmtree(old, ignore_errors=True)
     else:
         if path.exists() or path.is_symlink():  # appeared while we were writing
@@ -435,6 +435,8 @@ def load_model(path, *, expected_type: type | None = None):
             f"Got {expected_type!r} instead."
         )
     path = Path(path)
+    if not path.exists():  # a save killed between its two renames: put the old one back
+        remove_stale_siblings(path)
     if not path.exists():
         raise IncompatibleModelError(
             f"No saved model at {path}: the path does not exist. Check the path, or save a "
@@ -601,8 +603,10 @@ def _read_netcdf(file: Path, what: str, *, tree: bool = False):
 
 
 #: every parameter of every model is positive, and fits keep them well inside
-#: exp(+-LOG_PARAM_LIMIT) (maximum likelihood and MAP search exp(+-15)); values beyond
-#: it, or not finite, come from a corrupted or edited file and give inf/NaN values
+#: exp(+-LOG_PARAM_LIMIT) (maximum likelihood and MAP search exp(+-15), Gamma-Gamma's
+#: money scale on amounts rescaled to about 1, so up to exp(15) times the amounts' size);
+#: values beyond it, or not finite, come from a corrupted or edited file and give
+#: inf/NaN values
 LOG_PARAM_LIMIT = 50.0
 
 

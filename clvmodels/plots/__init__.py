@@ -13,9 +13,11 @@ Axis labels carry the model's time unit (``model.time_unit_``) and "$" for money
 ``matplotlib.pyplot`` is imported only when a function has to create a figure.
 
 One module per theme: :mod:`.purchase` (model checks), :mod:`.value` (CLV tables),
-:mod:`.parameters` (posteriors), :mod:`.retention` (subscriptions).
+:mod:`.parameters` (posteriors), :mod:`.retention` (subscriptions), :mod:`.decisions`
+(value concentration, gains, money by decile, cash flows per period).
 """
 
+from .decisions import plot_cash_flows, plot_concentration, plot_decile_check, plot_gains
 from .parameters import plot_parameter_posterior
 from .purchase import (
                        plot_calibration_vs_holdout,
@@ -29,9 +31,13 @@ from .value import plot_clv_distribution, plot_top_customers
 
 __all__ = [
                        "plot_calibration_vs_holdout",
+                       "plot_cash_flows",
+                       "plot_concentration",
+                       "plot_decile_check",
                        "plot_clv_distribution",
                        "plot_expected_purchases_matrix",
                        "plot_frequency_fit",
+                       "plot_gains",
                        "plot_parameter_posterior",
                        "plot_probability_alive_matrix",
                        "plot_survival",

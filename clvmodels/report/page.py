@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ td:first-child,th:first-child{text-align:left}
 .grid{display:flex;flex-wrap:wrap;gap:1em}.grid img{width:calc(50% - .5em);min-width:340px}
 img{max-width:100%}.kpi{display:inline-block;margin:.3em 1.5em .3em 0}
 .kpi b{display:block;font-size:1.4em}
+.prov td{text-align:left}ul.summary li{margin:.45em 0}
 """
 
 _CHECK_JS = """
@@ -106,18 +108,67 @@ def _ltv_cac_flag(ratio: pd.Series) -> str:
             "cost.</p>")
 
 
-def _write_report(out, title: str, parts: list[str], export_frame: pd.DataFrame) -> Path:
-    """Write the page (and the per-account table beside it, ``<out>.clv.csv``) atomically."""
+def _write_report(out, title: str, parts: list[str], export_frame: pd.DataFrame,
+                  extras: dict[str, pd.DataFrame] | None = None) -> Path:
+    """Write the page, the per-account table beside it (``<out>.clv.csv``) and any
+    ``extras`` (suffix -> table, e.g. ``".winback.csv"``) atomically."""
     body = "\n".join(parts)
     page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>"
             f"{html.escape(title)}</title><style>{_CSS}</style><script>{_CHECK_JS}</script>"
             f"</head><body>{body}</body></html>")
     target = Path(out)
-    with atomic_path(target.with_suffix(".clv.csv")) as tmp:
-        export_frame.to_csv(tmp)
+    for suffix, frame in {".clv.csv": export_frame, **(extras or {})}.items():
+        with atomic_path(target.with_suffix(suffix)) as tmp:
+            frame.to_csv(tmp)
     with atomic_path(target) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return target
+
+
+def _sig_money(v: float) -> str:
+    """Money to three significant digits: for estimates whose later digits are noise."""
+    return "n/a" if not np.isfinite(v) else _money(float(f"{v:.3g}"))
+
+
+def _headline_money(v: float) -> str:
+    """A headline amount: three significant digits, millions in words."""
+    if np.isfinite(v) and abs(float(f"{v:.3g}")) >= 1e6:
+        digits = max(0, 2 - len(f"{abs(v) / 1e6:.0f}") + 1)
+        return f"${v / 1e6:,.{digits}f} million"
+    return _sig_money(v)
+
+
+def _money_range(lo: float, hi: float) -> str:
+    """A money range, both bounds to three significant digits."""
+    return f"{_sig_money(lo)} to {_sig_money(hi)}"
+
+
+def _money_note(margin: float, discount_rate: float) -> str:
+    """What the money on a page is, in words."""
+    what = ("revenue (spend before costs: no margin applied; give your gross margin, "
+            "e.g. --margin 0.3, for profit)" if margin == 1.0
+            else f"profit (spend × {margin:.0%} margin)")
+    return f"{what}, discounted at {discount_rate:.0%} a year, in dollars"
+
+
+def _provenance(rows: dict) -> str:
+    """Where the numbers come from: one row per item, in the order given."""
+    frame = pd.DataFrame({"": [str(v) for v in rows.values()]},
+                         index=pd.Index(list(rows), name="provenance"))
+    return ("<h2>Provenance</h2><p class='note'>What this page was computed from, so it can "
+            "be reproduced.</p>" + _table(frame).replace("<table>", "<table class='prov'>", 1))
+
+
+def _generated() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
 
 
 def _years_to_unit(years: float, unit: str) -> float:

@@ -14,8 +14,23 @@ from ..errors import DataError
 from ..evaluation.retention import lifetime_summary, retention_table
 from ..models.churn.base import ChurnModel
 from ..timeunits import convert_duration
-from ..value.contractual import contractual_lifetime_value
-from .page import _figure, _kpis, _ltv_cac_flag, _money, _ratio, _table, _write_report
+from ..value.contractual import contractual_lifetime_value, horizon_periods
+from .contractual_totals import contractual_cash_flows, contractual_totals
+from .page import (
+    _figure,
+    _generated,
+    _headline_money,
+    _kpis,
+    _ltv_cac_flag,
+    _money,
+    _money_range,
+    _provenance,
+    _ratio,
+    _sig_money,
+    _table,
+    _version,
+    _write_report,
+)
 
 __all__ = ["build_contractual_report"]
 
@@ -30,11 +45,12 @@ def build_contractual_report(
     cohort_col: str | None = None,
     acquisition_cost_col: str | None = None,
     discount_rate: float = 0.10,
-    margin: float = 0.30,
+    margin: float = 1.0,
     level: float = 0.90,
     title: str = "Subscription lifetime value forecast",
     random_state: int = 0,
     n_samples: int = 200,
+    source: dict | None = None,
 ) -> Path:
     """Write the subscription (contractual) report to ``out`` (atomically) and return
     its path; every account's numbers go to ``<out>.clv.csv`` beside it.
@@ -62,7 +78,11 @@ def build_contractual_report(
     discount_rate : float
         Effective annual discount rate.
     margin : float
-        Share of revenue that is profit.
+        Share of revenue that is profit (1: values are revenue). The defaults of the
+        money settings are those of ``clvmodels report`` and ``clvmodels score``.
+    source : dict, optional
+        Where the data came from (e.g. ``{"data file": "accounts.csv"}``), listed first
+        under provenance.
 
     Examples
     --------
@@ -110,36 +130,64 @@ def build_contractual_report(
     }, index=accounts.index)
     if acquisition_cost_col is not None:
         frame["cost"] = weight * clv["acquisition_cost"].to_numpy()
-    money_note = (f"dollars of profit (revenue × {margin:.0%} margin) from future renewals, "
-                  f"discounted at {discount_rate:.0%} a year")
+    money_note = ((f"dollars of profit (revenue × {margin:.0%} margin)" if margin != 1.0 else
+                   "dollars of revenue (no margin applied; give your gross margin, e.g. "
+                   "--margin 0.6, for profit)")
+                  + f" from future renewals, discounted at {discount_rate:.0%} a year")
     window = _window_note(arr, unit)
     parts = [f"<h1>{html.escape(title)}</h1>",
              f"<p class='note'>Values are {money_note}: an account is valued just before its "
              f"next renewal, which it pays undiscounted if it renews. Time is counted in "
              f"{unit}s (one {unit} = one renewal period). {window}</p>"]
 
-    # the headline: value over finite horizons beside the whole remaining life
-    by_horizon = {}
+    # the headline: value over finite horizons beside the whole remaining life, each
+    # total with its credible and predictive range
+    by_horizon, periods = {}, {}
     for years in (1, 3, 5):
-        part = contractual_lifetime_value(model, accounts, horizon=(years, "year"), **options)
-        by_horizon[f"next {years} year{'s' if years > 1 else ''}"] = part
-    by_horizon["whole remaining life"] = clv
-    totals = pd.DataFrame({
-        "expected value ($)": [float(weight @ v["expected_clv"].to_numpy())
-                               for v in by_horizon.values()],
-        "per active account ($)": [float(weight @ v["expected_clv"].to_numpy())
-                                   / float(weight @ active) for v in by_horizon.values()],
-    }, index=pd.Index(list(by_horizon), name="horizon"))
-    beyond = 1.0 - totals.iloc[2, 0] / totals.iloc[3, 0] if totals.iloc[3, 0] > 0 else 0.0
+        label = f"next {years} year{'s' if years > 1 else ''}"
+        by_horizon[label] = contractual_lifetime_value(model, accounts, horizon=(years, "year"),
+                                                       **options)
+        periods[label] = horizon_periods(model, (years, "year"), owner)
+    by_horizon["whole remaining life"], periods["whole remaining life"] = clv, None
+    ranges = contractual_totals(model, accounts, revenue_col=revenue_col, horizons=periods,
+                                discount_rate=discount_rate, margin=margin, level=level,
+                                n_samples=n_samples, random_state=random_state)
+    pct = f"{level:.0%}"
     n, n_active = weight.sum(), weight @ active
+    expected = [float(weight @ v["expected_clv"].to_numpy()) for v in by_horizon.values()]
+    totals = pd.DataFrame({
+        "expected value ($)": expected,
+        f"{pct} credible range ($)": [_money_range(r.expected_total_lower, r.expected_total_upper)
+                                      for r in ranges.itertuples()],
+        f"{pct} predictive range ($)": [_money_range(r.predictive_total_lower,
+                                                     r.predictive_total_upper)
+                                        for r in ranges.itertuples()],
+        "per active account ($)": [v / float(n_active) for v in expected],
+    }, index=pd.Index(list(by_horizon), name="horizon"))
+    beyond = 1.0 - expected[2] / expected[3] if expected[3] > 0 else 0.0
     parts.append("<h2>Summary</h2>" + _kpis([
         ("Active accounts", f"{n_active:,.0f}"),
-        ("Value, next 12 months", _money(totals.iloc[0, 0])),
-        ("Value, next 5 years", _money(totals.iloc[2, 0])),
-        ("Value, whole remaining life", _money(totals.iloc[3, 0]))])
+        ("Value, next 12 months", _headline_money(expected[0])),
+        ("Value, next 5 years", _headline_money(expected[2])),
+        ("Value, whole remaining life", _headline_money(expected[3]))])
         + f"<p>{beyond:.0%} of the whole-life value lies more than five years ahead, where the "
-        "projection rests on the fewest observed accounts.</p>"
-        + _table(totals, fmt=_money_fmt(totals.columns)))
+        "projection rests on the fewest observed accounts. The credible range is what the "
+        "expected total could be given what the data leave uncertain about the model; the "
+        "predictive range is what the accounts may actually bring, each account's own renewals "
+        "and cancellation included. Over thousands of accounts these ups and downs largely "
+        "cancel out, so the two ranges can nearly coincide: what is left is uncertainty about "
+        f"the model itself (the bounds also carry the noise of {n_samples} simulated futures)."
+        "</p>"
+        + _table(totals, fmt={"expected value ($)": _money, "per active account ($)": _money}))
+
+    # expected value per block of periods, with credible ranges (and a CSV)
+    five = horizon_periods(model, (5, "year"), owner)
+    step = max(1, int(np.floor(convert_duration(3, "month", unit) + 1e-9))) if five > 24 else 1
+    flows = contractual_cash_flows(model, accounts, revenue_col=revenue_col, periods=five,
+                                   step=step, discount_rate=discount_rate, margin=margin,
+                                   level=level, random_state=random_state)
+    parts.append(_cash_flow_section(flows, unit, step, pct, discount_rate,
+                                    Path(out).with_suffix(".cashflows.csv").name))
 
     parts.append("<h2>The accounts</h2>" + _kpis([
         ("Accounts", f"{n:,.0f}"), ("Still active", f"{n_active:,.0f}"),
@@ -318,7 +366,54 @@ def build_contractual_report(
         f"no cut-off). The rule of thumb assumes every account has the same {churn:.2%} chance "
         f"of cancelling each {unit}, the average over the renewal decisions observed; the "
         "model lets the chance differ between accounts and segments and change with tenure.</p>")
-    return _write_report(out, title, parts, accounts.join(clv, suffixes=("", "_score")))
+    prov = dict(source or {})
+    prov.update({
+        "accounts": f"{n:,.0f} ({n_active:,.0f} active)",
+        "churn model": f"{type(model).__name__}, fitted by {model.fit_method_.upper()}",
+        "time unit": f"{unit} (one renewal period)",
+        "settings": (f"discount rate {discount_rate:.0%} a year; margin {margin:.0%}; "
+                     f"{level:.0%} ranges; {n_samples} simulated futures; seed {random_state}"),
+        "clvmodels version": _version(), "generated": _generated()})
+    parts.append(_provenance(prov))
+    return _write_report(out, title, parts, accounts.join(clv, suffixes=("", "_score")),
+                         extras={".cashflows.csv": flows.set_index("label")})
+
+
+def _cash_flow_section(flows: pd.DataFrame, unit: str, step: int, pct: str, discount_rate,
+                       csv_name: str) -> str:
+    """The expected value of the active accounts' renewals per block of periods."""
+    block = "quarter" if step > 1 else unit  # step: the periods in 3 months
+    total = pd.DataFrame({"expected": [flows.attrs["total"][0]],
+                          "lower": [flows.attrs["total"][1]], "upper": [flows.attrs["total"][2]],
+                          "present_value": [flows.attrs["present_total"][0]],
+                          "present_value_lower": [flows.attrs["present_total"][1]],
+                          "present_value_upper": [flows.attrs["present_total"][2]]},
+                         index=["total, 5 years"])
+    shown = pd.concat([flows.set_index("label"), total])
+    table = pd.DataFrame({
+        "expected ($)": shown["expected"],
+        f"{pct} credible range ($)": [_money_range(a, b) for a, b in zip(shown["lower"],
+                                                                         shown["upper"])],
+        "present value ($)": shown["present_value"],
+        "present value range ($)": [_money_range(a, b) for a, b in zip(
+            shown["present_value_lower"], shown["present_value_upper"])]},
+        index=shown.index).rename_axis(f"{unit}s from now")
+    chart = flows.copy()
+    chart.attrs.update(title=f"Expected value per {block}, next 5 years",
+                       value_label="Expected value in the period ($, not discounted)",
+                       range_label=f"{pct} credible range")
+    return (f"<h2>Expected value by {block}</h2><p>What the active accounts are expected to "
+            f"bring in each {block}{f' ({step} {unit}s)' if step > 1 else ''} of the next 5 "
+            "years, counted from each account's "
+            f"next renewal: as money in that block (not discounted) and as present value "
+            f"(discounted at {discount_rate:.0%} a year; the blocks add up to the 5-year value "
+            "above). The ranges are credible ranges of the expected amount. Accounts acquired "
+            "later are not included.</p><div class='grid'>"
+            + _figure(lambda ax: plots.plot_cash_flows(chart, ax=ax), figsize=(8, 4.2))
+            + "</div>" + _table(table, fmt={"expected ($)": _sig_money,
+                                            "present value ($)": _sig_money})
+            + f"<p class='note'>The table is in <code>{html.escape(csv_name)}</code> next to "
+            "this file.</p>")
 
 
 def _window_note(arr: dict, unit: str) -> str:

@@ -255,20 +255,19 @@ def contractual_lifetime_value(
     endless = ~np.isfinite(derl_g)
     if endless.any():
         n_bad = int(np.bincount(comp.inverse, minlength=comp.n_unique)[endless].sum())
-        why = ("the growth rate is at or above the discount rate" if lam <= 0 else
-               "with so little discounting a share of accounts that practically never cancels "
-               "is worth an unbounded amount")
-        raise ValueError(
-            f"{_OWNER}: the whole-life value is infinite for {n_bad} account(s): {why} "
-            f"(discount_rate={discount_rate!r} a year, growth_rate={growth_rate!r} a period). "
-            "Give a finite horizon (horizon='5 years'; CLI --horizon), a higher discount rate "
-            "or a lower growth rate.")
+        _unbounded(f"for {n_bad} account(s)", lam, discount_rate, growth_rate)
 
     # credible interval: quantiles over parameter draws of DERL (with growth)
     q = tail_probabilities(level)
     draws = pick_draws(model, n_draws, rng)
     p_d, _, _, _ = model.account_parameters(accounts, draws)
     per_draw = np.where(active, model._discounted_renewals(p_d, tenure, lam, periods), 0.0)
+    endless = ~np.isfinite(per_draw).all(axis=0)
+    if endless.any():  # finite at the estimate, unbounded under some parameter draws
+        n_bad = int(np.bincount(comp.inverse, minlength=comp.n_unique)[endless].sum())
+        share = float(np.mean(~np.isfinite(per_draw).all(axis=1)))
+        _unbounded(f"under {share:.0%} of the parameter draws for {n_bad} account(s) (its "
+                   "credible interval has no upper bound)", lam, discount_rate, growth_rate)
     cred = credible_bounds(per_draw, level, axis=0)
 
     # predictive interval: quantiles of simulated discounted payment counts
@@ -316,6 +315,27 @@ def contractual_lifetime_value(
         "individual churn-probability and renewal uncertainty; simulated)",
     )
     return out
+
+
+def _unbounded(where: str, lam: float, discount_rate, growth_rate) -> None:
+    """Refuse a whole-life value that is infinite (``where`` says for whom)."""
+    if discount_rate == 0 and growth_rate == 0:
+        why = ("with no discounting the expected remaining lifetime itself is infinite "
+               "(accounts that practically never cancel weigh without bound)")
+    elif lam <= 0:
+        why = "the growth rate is at or above the discount rate"
+    else:
+        why = ("with so little discounting a share of accounts that practically never "
+               "cancels is worth an unbounded amount")
+    what = f"{_OWNER}: the whole-life value is infinite {where}: {why} "
+    error = ValueError(
+        what + f"(discount_rate={discount_rate!r} a year, growth_rate={growth_rate!r} a "
+        "period). Give a finite horizon (horizon='5 years'; CLI --horizon), a higher "
+        "discount rate or a lower growth rate.")
+    error.cli_message = (what + f"(--discount-rate {discount_rate:g} a year, --growth-rate "
+                         f"{growth_rate:g} a period). Add a --horizon (e.g. --horizon "
+                         "'5 years'), raise --discount-rate or lower --growth-rate.")
+    raise error
 
 
 def horizon_periods(model, horizon, owner) -> int | None:

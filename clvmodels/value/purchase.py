@@ -72,6 +72,17 @@ class FutureSamples:
     value: np.ndarray | None
 
 
+def percent_as_share(value: float) -> str:
+    """A number read as a percentage, written as the share it stands for (two decimals
+    where they are exact: 30 -> '0.30', 1.5 -> '0.015').
+
+    >>> percent_as_share(30), percent_as_share(1.5), percent_as_share(12.5)
+    ('0.30', '0.015', '0.125')
+    """
+    share = value / 100
+    return f"{share:.2f}" if abs(round(share, 2) - share) < 1e-12 else f"{share:.4g}"
+
+
 def check_margin(margin, owner: str) -> None:
     """``margin`` is the share of revenue that is profit: a float in (0, 1]; a number
     above 1 is refused with the share it probably meant (30 -> 0.30).
@@ -84,7 +95,7 @@ def check_margin(margin, owner: str) -> None:
     ok = (isinstance(margin, (int, float)) and not isinstance(margin, bool)
           and np.isfinite(margin) and 0 < margin <= 1)
     if not ok:
-        hint = (f" Did you mean {margin / 100:.2f} ({margin:g}%)?"
+        hint = (f" Did you mean {percent_as_share(margin)} ({margin:g}%)?"
                 if isinstance(margin, (int, float)) and 1 < margin <= 100 else "")
         raise ValueError(f"The 'margin' parameter of {owner} must be a float in (0, 1] (the share "
                          f"of revenue that is profit). Got {margin!r} instead.{hint}")

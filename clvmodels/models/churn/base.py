@@ -33,7 +33,7 @@ import pandas as pd
 
 from ...data.compress import compress_rows
 from ...data.subscriptions import account_arrays
-from ...errors import FitError, IncompatibleModelError, check_parameter
+from ...errors import DataError, FitError, IncompatibleModelError, check_parameter
 from ...timeunits import annual_rate_to_continuous
 from ..backend import NUMPY, pytensor_ops
 from ..base import BaseModel
@@ -160,6 +160,28 @@ def observe_lifetimes(life, *, entry=0, tenure_max, holdout: int = 0, time_unit:
     return out
 
 
+def _check_some_renewal(arr: dict, owner: str) -> None:
+    """Refuse, in words, accounts of which none was seen renewing although some were seen
+    cancelling: every account observed cancelled at its first renewal decision observed,
+    so maximum likelihood puts the churn probability at 1 and has no finite answer."""
+    w, churned = arr["weight"], arr["churned"]
+    renewals = float(w @ (arr["tenure"] - arr["entry"] - churned))
+    cancelled = float(w @ churned)
+    if renewals > 0 or cancelled == 0:
+        return
+    what = (f"{owner}: no account was seen renewing: all {cancelled:,.0f} accounts observed "
+            "cancelled at the first renewal decision they were seen making, so maximum "
+            "likelihood puts the churn probability at 1 (nobody ever renews) and has no finite "
+            "answer. Check that the tenure column counts the renewal decisions made (an "
+            "account that paid for 3 periods and then cancelled has tenure 3; see "
+            "clvmodels.data.subscriptions), ")
+    raise DataError(what + "or fit with method='map', whose prior keeps the churn "
+                    "probability below 1.",
+                    cli_message=what.replace("the tenure column", "the tenure column "
+                                             "(--tenure-col)")
+                    + "or add --method map, whose prior keeps the churn probability below 1.")
+
+
 class ChurnModel(BaseModel):
     """Shared engine of the contractual churn models (module docstring). Settings as in
     :class:`~clvmodels.models.base.BaseModel`."""
@@ -248,6 +270,12 @@ class ChurnModel(BaseModel):
         return {None: note["message"]} if note else {}
 
     # ---------------------------------------------------------- engine hooks
+    def _fit_once(self, data, method):
+        if method == "mle":
+            _check_some_renewal(self.account_columns(data, type(self).__name__),
+                                type(self).__name__)
+        super()._fit_once(data, method)
+
     def account_columns(self, data: pd.DataFrame, owner: str, *,
                         need_churned: bool = True) -> dict[str, np.ndarray]:
         """The account table's columns this model reads, validated (clear errors naming

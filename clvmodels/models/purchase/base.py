@@ -43,7 +43,7 @@ import pandas as pd
 from ...data.compress import compress_rows
 from ...simulate import purchase_process
 from ..base import BaseModel
-from ..inputs import summary_arrays
+from ..inputs import check_fit_data, summary_arrays
 
 __all__ = ["PurchaseModel", "expected_cumulative_purchases", "accumulate_purchases",
            "broadcast_flat", "draw_alive", "simulate_live_customers"]
@@ -182,6 +182,7 @@ class PurchaseModel(BaseModel):
 
     # ------------------------------------------------------------ engine hooks
     def _fit_once(self, data, method):
+        check_fit_data(data, type(self).__name__)  # degenerate data in words, not a failed fit
         super()._fit_once(data, method)
 
     def _prepare(self, data):

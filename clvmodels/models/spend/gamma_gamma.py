@@ -13,10 +13,10 @@ import pandas as pd
 from scipy import special
 
 from ...errors import DataError
-from ...priors import LogNormal
+from ...priors import LogNormal, log_prior_log_scale
 from ..backend import NUMPY, pytensor_ops
 from ..base import BaseModel
-from ..inputs import summary_arrays
+from ..inputs import check_fit_data, summary_arrays
 from ..registry import register_model
 
 __all__ = ["GammaGammaModel", "gamma_gamma_log_likelihood", "gamma_gamma_expected_spend"]
@@ -88,17 +88,37 @@ def gamma_gamma_spend_sampler(p, q, gamma, frequency, monetary_value, rng):
     return lambda idx: rng.standard_gamma(p[idx]) / nu[idx]
 
 
-def _sufficient_statistics(x, m, w):
+def _sufficient_statistics(x, m, w, log_scale: float = 0.0):
     """What the summed likelihood needs, computed once per fit: per distinct ``x``
-    the total weight, and the weighted sums of ``x log m`` and ``log m``."""
+    the total weight, and the weighted sums of ``x log m`` and ``log m``. ``log_scale``
+    records that the amounts ``m`` were divided by ``exp(log_scale)`` (see
+    :func:`_money_scale`)."""
     ux, idx = np.unique(x, return_inverse=True)
     log_m = np.log(m)
     return {
         "x": x, "m": m, "xm": x * m, "w": w, "wx": w * x,
         "ux": ux, "level_weight": np.bincount(idx, weights=w, minlength=ux.size),
         "total_weight": float(w.sum()), "s_xlogm": float((w * x) @ log_m),
-        "s_logm": float(w @ log_m),
+        "s_logm": float(w @ log_m), "log_scale": float(log_scale),
     }
+
+
+def _money_scale(m: np.ndarray) -> float:
+    """A power of ten near the median amount when amounts are far from 1 (below 0.01
+    or above 1,000: cents of a large currency, or amounts in millions), else 1.
+
+    ``gamma`` is a money scale: amounts ``c`` times larger give ``gamma`` exactly ``c``
+    times larger and the same ``p`` and ``q``, with the log-likelihood lower by ``n
+    log c``. The optimiser searches log parameters within +-15, so the fit runs on
+    amounts divided by this scale and the estimates are scaled back.
+
+    >>> _money_scale(np.array([20.0, 35.0, 50.0])), _money_scale(np.array([3e8, 4e9]))
+    (1.0, 1000000000.0)
+    """
+    mid = float(np.median(m))
+    if 1e-2 <= mid <= 1e3:
+        return 1.0
+    return float(10.0 ** np.round(np.log10(mid)))
 
 
 def _total_log_likelihood(params, st):
@@ -165,6 +185,40 @@ class GammaGammaModel(BaseModel):
             )
         x, m = arr["frequency"][keep], arr["monetary_value"][keep]
         return _sufficient_statistics(x, m, np.ones_like(x)), np.ones_like(x)
+
+    def _fit_once(self, data, method):
+        check_fit_data(data, type(self).__name__, spend=True)  # absurd amounts, in words
+        super()._fit_once(data, method)
+
+    def _fit_optimum(self, arrays, weights, *, with_prior: bool) -> None:
+        """The engine's optimum, on amounts rescaled to about 1 when they are far from it
+        (:func:`_money_scale`: amounts in the millions or billions are valid, and their
+        ``gamma`` would lie beyond the search range); ``gamma``, the log-likelihood and
+        AIC are then scaled back exactly, and a prior applies to the real ``gamma``."""
+        scale = _money_scale(arrays["m"])
+        if scale == 1.0:
+            return super()._fit_optimum(arrays, weights, with_prior=with_prior)
+        scaled = _sufficient_statistics(arrays["x"], arrays["m"] / scale, arrays["w"],
+                                        log_scale=np.log(scale))
+        super()._fit_optimum(scaled, weights, with_prior=with_prior)
+        self.log_params_ = self.log_params_ + self._shift(scaled)
+        self.params_ = pd.Series(np.exp(self.log_params_), index=list(self.param_names),
+                                 name="estimate")
+        self.log_likelihood_ = float(self._loglik_and_grad(self.log_params_, arrays,
+                                                           weights)[0])
+        if not with_prior:
+            self.aic_ = 2.0 * len(self.param_names) - 2.0 * self.log_likelihood_
+
+    def _shift(self, arrays) -> np.ndarray:
+        """Log parameters of the real amounts minus those of the rescaled ones."""
+        return np.array([0.0, 0.0, arrays.get("log_scale", 0.0)])
+
+    def _log_posterior_terms(self, theta, arrays, weights, with_prior):
+        if not (with_prior and arrays.get("log_scale", 0.0)):
+            return super()._log_posterior_terms(theta, arrays, weights, with_prior)
+        ll, grad = self._loglik_and_grad(theta, arrays, weights)
+        lp, g = log_prior_log_scale(self.priors_, self.param_names, theta + self._shift(arrays))
+        return ll + lp, grad + g
 
     def _start(self, arrays, weights):
         m = arrays["m"]
