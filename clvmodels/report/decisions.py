@@ -25,10 +25,10 @@ import pandas as pd
 from scipy import sparse
 
 from ..data.compress import compress_rows
-from ..models.spend.gamma_gamma import gamma_gamma_expected_spend
 from ..timeunits import annual_rate_to_continuous, convert_duration
 from ..value.intervals import credible_bounds
-from ..value.purchase import discount_argument, model_summary_arrays, pick_draws
+from ..value.portfolio import expected_values
+from ..value.purchase import model_summary_arrays, pick_draws
 
 __all__ = ["at_risk", "cash_flows", "draw_totals", "row_values", "top_share"]
 
@@ -53,26 +53,8 @@ def _parameter_sets(model, spend_model, n_draws, random_state):
 def row_values(model, params, spend, rows, horizon, delta, *, if_alive=False) -> np.ndarray:
     """``(n_parameter_sets, n_rows)``: each row's expected discounted spend (before
     margin) over ``horizon`` (model units) at each parameter set; ``if_alive`` leaves
-    out P(alive)."""
-    return next(_row_values(model, params, spend, rows, [horizon], delta, if_alive=if_alive))
-
-
-def _row_values(model, params, spend, rows, horizons, delta, *, if_alive=False):
-    """:func:`row_values` for several horizons at once (P(alive) and the expected spend
-    are evaluated once)."""
-    col = {k: np.atleast_1d(np.asarray(v, dtype=np.float64))[:, None] for k, v in params.items()}
-    gcol = {k: np.atleast_1d(np.asarray(v, dtype=np.float64))[:, None] for k, v in spend.items()}
-    pairs = compress_rows(rows, ["frequency", "T"])
-    money = gamma_gamma_expected_spend(**gcol, frequency=rows["frequency"],
-                                       monetary_value=np.nan_to_num(rows["monetary_value"]))
-    if not if_alive:
-        money = money * model.formula("probability_alive")(
-            **col, frequency=rows["frequency"], recency=rows["recency"], T=rows["T"])
-    purchases = model.formula("discounted_purchases_if_alive")
-    for horizon in horizons:
-        yield purchases(**col, frequency=pairs.unique["frequency"], T=pairs.unique["T"],
-                        horizon=float(horizon), **discount_argument(model, delta)
-                        )[:, pairs.inverse] * money
+    out P(alive) (:func:`~clvmodels.value.portfolio.expected_values`)."""
+    return expected_values(model, params, spend, rows, [horizon], delta, if_alive=if_alive)[0]
 
 
 def draw_totals(model, spend_model, summary: pd.DataFrame, *, horizons, discount_rate: float,
@@ -101,8 +83,8 @@ def draw_totals(model, spend_model, summary: pd.DataFrame, *, horizons, discount
         block = {c: v[idx] for c, v in rows.items()}
         summing = sparse.csr_matrix((comp.weights[idx], (row_group[idx], np.arange(idx.size))),
                                     shape=(n_groups, idx.size))
-        for h, values in enumerate(_row_values(model, params, spend, block, horizons, delta,
-                                               if_alive=if_alive)):
+        for h, values in enumerate(expected_values(model, params, spend, block, horizons,
+                                                   delta, if_alive=if_alive)):
             out[h] += summing @ values.T
     return margin * out
 

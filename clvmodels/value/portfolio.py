@@ -82,7 +82,7 @@ from .purchase import (
     pick_draws,
 )
 
-__all__ = ["portfolio_value"]
+__all__ = ["expected_values", "portfolio_value"]
 
 _OWNER = "portfolio_value"
 _ALL = "all customers"
@@ -117,23 +117,36 @@ def _group_matrix(groups: np.ndarray, n_groups: int, weights: np.ndarray):
     return sparse.csr_matrix((weights, (groups, np.arange(n))), shape=(n_groups, n))
 
 
-def _expected_values(model, draws, gg, cust, horizon, delta) -> np.ndarray:
-    """``E[discounted spend | theta_d]`` (before margin) for each draw ``d`` (rows) and
-    each entry of ``cust`` (columns), through the model's formulas: P(alive) once per
-    distinct ``(frequency, recency, T)``, the discounted purchases if alive once per
-    distinct ``(frequency, T)``, expected spend per entry."""
-    col = {k: np.asarray(v, dtype=np.float64)[:, None] for k, v in draws.items()}
-    gcol = {k: np.asarray(v, dtype=np.float64)[:, None] for k, v in gg.items()}
-    triples = compress_rows(cust, list(_CUSTOMER))
+def expected_values(model, draws, spend_draws, customers, horizons, delta, *,
+                    if_alive: bool = False) -> list[np.ndarray]:
+    """``E[discounted spend | theta_d]`` (before margin) for each parameter set ``d``
+    (rows: ``draws`` and ``spend_draws`` aligned by index) and each customer of
+    ``customers`` (columns: ``frequency``, ``recency``, ``T``, ``monetary_value``), one
+    array per horizon of ``horizons`` (model units), through the model's formulas:
+    P(alive) once per distinct ``(frequency, recency, T)`` (left out with
+    ``if_alive``: the value of a customer *if she is still active*), the discounted
+    purchases if alive once per distinct ``(frequency, T)`` and horizon, the expected
+    spend once per customer. The one place the report, the portfolio totals and their
+    intervals get a customer's expected value at a parameter draw."""
+    col = {k: np.atleast_1d(np.asarray(v, dtype=np.float64))[:, None] for k, v in draws.items()}
+    gcol = {k: np.atleast_1d(np.asarray(v, dtype=np.float64))[:, None]
+            for k, v in spend_draws.items()}
+    triples = compress_rows(customers, list(_CUSTOMER))
     pairs = compress_rows(triples.unique, ["frequency", "T"])
-    pa = model.formula("probability_alive")(**col, **triples.unique)
-    if_alive = model.formula("discounted_purchases_if_alive")(
-        **col, frequency=pairs.unique["frequency"], T=pairs.unique["T"], horizon=horizon,
-        **discount_argument(model, delta))
-    purchases = (pa * if_alive[:, pairs.inverse])[:, triples.inverse]
-    spend = gamma_gamma_expected_spend(**gcol, frequency=cust["frequency"],
-                                       monetary_value=cust["monetary_value"])
-    return purchases * spend
+    spend = gamma_gamma_expected_spend(**gcol, frequency=customers["frequency"],
+                                       monetary_value=np.nan_to_num(customers["monetary_value"]))
+    if not if_alive:
+        pa = model.formula("probability_alive")(**col, **triples.unique)
+        spend = spend * pa[:, triples.inverse]
+    purchases = model.formula("discounted_purchases_if_alive")
+    return [purchases(**col, frequency=pairs.unique["frequency"], T=pairs.unique["T"],
+                      horizon=float(h), **discount_argument(model, delta)
+                      )[:, pairs.inverse][:, triples.inverse] * spend for h in horizons]
+
+
+def _expected_values(model, draws, gg, cust, horizon, delta) -> np.ndarray:
+    """:func:`expected_values` over one horizon."""
+    return expected_values(model, draws, gg, cust, [horizon], delta)[0]
 
 
 def _expected_totals(model, draws, gg, entries, n_groups, horizon, delta) -> np.ndarray:
