@@ -67,11 +67,13 @@ def rfm_summary_duckdb(
     allow_refunds: bool = False,
     memory_limit: str = "3GB",
     threads: int | None = None,
+    regularity: bool = False,
 ) -> pd.DataFrame:
     """RFM summary of a CSV/Parquet file, folder or glob, computed by DuckDB.
 
     Parameters are those of :func:`clvmodels.data.rfm_summary`, plus DuckDB's
-    ``memory_limit`` and ``threads``. Returns the same DataFrame.
+    ``memory_limit`` and ``threads``. Returns the same DataFrame (``regularity``:
+    with ``log_gap_sum``, :mod:`clvmodels.data.regularity`).
     """
     try:
         import duckdb
@@ -158,6 +160,10 @@ def rfm_summary_duckdb(
                date_diff('day', per.first_d, DATE '{end_iso}') AS t_days,
                rep.repeat_total
         FROM per LEFT JOIN rep ON per.c = rep.c ORDER BY per.c""").df()
+    if regularity:
+        from .regularity import LOG_GAP_SUM, duckdb_log_gap_days, log_gap_sum_column
+
+        log_gap_days = duckdb_log_gap_days(con)
     con.close()
     unit_days = unit_length_days(unit)
     frequency = df["frequency"].to_numpy(dtype=np.int64)
@@ -170,6 +176,9 @@ def rfm_summary_duckdb(
         total = df["repeat_total"].to_numpy(dtype=np.float64, na_value=np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             columns["monetary_value"] = np.where(frequency > 0, total / frequency, np.nan)
+    if regularity:
+        columns[LOG_GAP_SUM] = log_gap_sum_column(log_gap_days, df["customer_id"], frequency,
+                                                  unit_days)
     out = pd.DataFrame(columns, index=pd.Index(df["customer_id"], name="customer_id"))
     out.attrs = {"time_unit": unit, "observation_end": end_iso}
     return out

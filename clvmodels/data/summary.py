@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from clvmodels.data.purchase_days import PurchaseDays, in_id_order, purchase_days
+from clvmodels.data.regularity import LOG_GAP_SUM, log_gap_sums
 from clvmodels.data.transactions import day_to_iso, parse_day
 from clvmodels.errors import DataError
 from clvmodels.timeunits import check_time_unit, unit_length_days
@@ -85,6 +86,7 @@ def rfm_summary(
     amount_col: str | None = "amount",
     allow_refunds: bool = False,
     date_format: str | None = None,
+    regularity: bool = False,
 ) -> pd.DataFrame:
     """Frequency, recency, age and mean spend of each customer.
 
@@ -100,6 +102,10 @@ def rfm_summary(
     time_unit : {'day', 'week', 'month', 'year'}
         Unit of ``recency`` and ``T``: day counts divided by 1, 7, 365.25/12 or
         365.25.
+    regularity : bool
+        Also ``log_gap_sum``, each customer's sum of the logs of her times between
+        purchase days, in ``time_unit`` (:mod:`clvmodels.data.regularity`): what the
+        Erlang-k models and the regularity check need.
 
     Returns
     -------
@@ -107,7 +113,8 @@ def rfm_summary(
         Indexed by ``customer_id`` (sorted), with ``frequency`` (int64: distinct
         purchase days after the first), ``recency`` and ``T`` (float64, in
         ``time_unit``) and, with amounts, ``monetary_value`` (mean of the repeat
-        purchase days' summed amounts; NaN when ``frequency`` is 0).
+        purchase days' summed amounts; NaN when ``frequency`` is 0); with
+        ``regularity``, ``log_gap_sum``.
         ``attrs`` holds ``time_unit`` and ``observation_end`` ('YYYY-MM-DD').
 
     Notes
@@ -141,6 +148,8 @@ def rfm_summary(
                       date_format=date_format, end_day=end_day, end_name="observation_end")
     end_day = p.end if end_day is None else end_day
     keep, columns = _rfm_columns(p, None, end_day, unit_length_days(unit))
+    if regularity:
+        columns[LOG_GAP_SUM] = log_gap_sums(p, keep, None, unit_length_days(unit))
     out = pd.DataFrame(columns, index=p.ids[keep].rename("customer_id"))
     out.attrs = {"time_unit": unit, "observation_end": day_to_iso(end_day)}
     return out
@@ -157,6 +166,7 @@ def calibration_holdout_summary(
     amount_col: str | None = "amount",
     allow_refunds: bool = False,
     date_format: str | None = None,
+    regularity: bool = False,
 ) -> pd.DataFrame:
     """RFM summary of a calibration period plus what each customer did in the holdout.
 
@@ -172,6 +182,9 @@ def calibration_holdout_summary(
         transaction date. Transactions after it are an error.
     time_unit : {'day', 'week', 'month', 'year'}
         Unit of ``recency``, ``T`` and ``holdout_length``.
+    regularity : bool
+        Also ``log_gap_sum`` of the calibration period's purchase days (see
+        :func:`rfm_summary`).
 
     Returns
     -------
@@ -225,6 +238,8 @@ def calibration_holdout_summary(
         )
     unit_days = unit_length_days(unit)
     keep, columns = _rfm_columns(p, cal_day, cal_day, unit_days)
+    if regularity:
+        columns[LOG_GAP_SUM] = log_gap_sums(p, keep, cal_day, unit_days)
     n = p.ids.size
     holdout_pairs = p.pair_day > cal_day - p.start
     counts = np.bincount(p.pair_customer[holdout_pairs], minlength=n)[keep]

@@ -78,6 +78,7 @@ from .purchase import (
     check_clv_options,
     check_value_models,
     discount_argument,
+    if_alive_columns,
     model_summary_arrays,
     pick_draws,
 )
@@ -132,15 +133,14 @@ def expected_values(model, draws, spend_draws, customers, horizons, delta, *,
     gcol = {k: np.atleast_1d(np.asarray(v, dtype=np.float64))[:, None]
             for k, v in spend_draws.items()}
     triples = compress_rows(customers, list(_CUSTOMER))
-    pairs = compress_rows(triples.unique, ["frequency", "T"])
+    pairs = compress_rows(triples.unique, if_alive_columns(model))
     spend = gamma_gamma_expected_spend(**gcol, frequency=customers["frequency"],
                                        monetary_value=np.nan_to_num(customers["monetary_value"]))
     if not if_alive:
         pa = model.formula("probability_alive")(**col, **triples.unique)
         spend = spend * pa[:, triples.inverse]
     purchases = model.formula("discounted_purchases_if_alive")
-    return [purchases(**col, frequency=pairs.unique["frequency"], T=pairs.unique["T"],
-                      horizon=float(h), **discount_argument(model, delta)
+    return [purchases(**col, **pairs.unique, horizon=float(h), **discount_argument(model, delta)
                       )[:, pairs.inverse][:, triples.inverse] * spend for h in horizons]
 
 

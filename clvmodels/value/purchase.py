@@ -223,6 +223,17 @@ def discount_argument(model, delta: float) -> dict:
     return {getattr(type(model), "discount_keyword", "delta"): delta}
 
 
+def if_alive_columns(model) -> list[str]:
+    """The customer columns ``model``'s ``discounted_purchases_if_alive`` depends on, so
+    value code evaluates it once per distinct combination of them: ``frequency`` and
+    ``T``, and ``recency`` too for a model whose live customer's future depends on the
+    time since her last purchase (``if_alive_needs_recency``: the Erlang-k models,
+    where it says how far she is through her usual gap)."""
+    if getattr(type(model), "if_alive_needs_recency", False):
+        return ["frequency", "recency", "T"]
+    return ["frequency", "T"]
+
+
 def model_summary_arrays(model, data: pd.DataFrame, owner: str, **kwargs) -> dict:
     """:func:`~clvmodels.models.inputs.summary_arrays` of ``data`` for ``model``: a
     discrete-time model (``discrete_time``, BG/BB) takes a discrete summary, its
@@ -344,8 +355,8 @@ def _generic_intervals(model, draws, gg, rows, pairs, horizon, delta, margin, le
         idx = order[start:start + step]
         up, in_pair = np.unique(pairs.inverse[idx], return_inverse=True)
         ut, in_triple = np.unique(triples.inverse[idx], return_inverse=True)
-        per_pair = if_alive(**col, frequency=pairs.unique["frequency"][up],
-                            T=pairs.unique["T"][up], horizon=horizon, **discount)
+        per_pair = if_alive(**col, **{c: v[up] for c, v in pairs.unique.items()},
+                            horizon=horizon, **discount)
         pa = p_alive(**col, **{c: triples.unique[c][ut] for c in ("frequency", "recency", "T")})
         spend = gamma_gamma_expected_spend(**gcol, frequency=rows["frequency"][idx],
                                            monetary_value=rows["monetary_value"][idx])
@@ -561,7 +572,10 @@ def customer_lifetime_value(
     arr = model_summary_arrays(transaction_model, data, _OWNER, need_monetary=True)
     comp = compress_rows(arr, ["frequency", "recency", "T", "monetary_value"])
     rows = comp.unique
-    pairs = compress_rows(rows, ["frequency", "T"])
+    # rows grouped by what the discounted purchases if alive depend on: (frequency, T)
+    # (and recency for the Erlang-k models: if_alive_columns)
+    pairs = compress_rows(rows, ["frequency", "T"] if fast
+                          else if_alive_columns(transaction_model))
     rng = np.random.default_rng(random_state)
 
     # point estimate
@@ -590,7 +604,7 @@ def customer_lifetime_value(
         expected_purchases = transaction_model.formula("conditional_expected_purchases")(
             **point, **cust, t=H)[triples.inverse]
         discounted = transaction_model.formula("discounted_purchases_if_alive")(
-            **point, frequency=pairs.unique["frequency"], T=pairs.unique["T"], horizon=H,
+            **point, **pairs.unique, horizon=H,
             **discount_argument(transaction_model, delta))
         expected_clv = margin * pa * discounted[pairs.inverse] * expected_spend
 

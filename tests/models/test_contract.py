@@ -6,8 +6,10 @@ import pytest
 
 import clvmodels
 from clvmodels import (
+    BetaGeoCNBDModel,
     BetaGeoModel,
     GammaGammaModel,
+    ModifiedBetaGeoCNBDModel,
     ModifiedBetaGeoModel,
     NotFittedError,
     ParetoNBDModel,
@@ -15,7 +17,8 @@ from clvmodels import (
 from clvmodels.datasets import load_cdnow_summary
 from clvmodels.models.purchase.base import PurchaseModel
 
-MODELS = [BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel]
+MODELS = [BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel,
+          ModifiedBetaGeoCNBDModel, BetaGeoCNBDModel]
 PURCHASE = [m for m in MODELS if issubclass(m, PurchaseModel)]
 
 

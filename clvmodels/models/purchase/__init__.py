@@ -3,7 +3,9 @@
 
 from .base import PurchaseModel
 from .bgbb import BetaGeoBetaBinomModel
+from .bgcnbd import BetaGeoCNBDModel
 from .bgnbd import BetaGeoModel
+from .mbgcnbd import ModifiedBetaGeoCNBDModel
 from .mbgnbd import ModifiedBetaGeoModel
 from .pnbd import ParetoNBDModel
 
@@ -11,4 +13,4 @@ from .pnbd import ParetoNBDModel
 from . import bgbb_limits, bgnbd_limits, mbgnbd_limits, pnbd_limits  # noqa: E402, F401
 
 __all__ = ["PurchaseModel", "BetaGeoModel", "ModifiedBetaGeoModel", "ParetoNBDModel",
-           "BetaGeoBetaBinomModel"]
+           "BetaGeoBetaBinomModel", "ModifiedBetaGeoCNBDModel", "BetaGeoCNBDModel"]
