@@ -25,8 +25,9 @@ venv: $(VENV)/.installed
 demo: venv
 	$(PY) -m clvmodels demo
 
+# two workers, each taking a whole test file at a time (its module fixtures fitted once)
 test: venv
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 bench: venv
 	$(PY) bench/bench_noncontractual.py

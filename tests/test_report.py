@@ -1,5 +1,7 @@
 """The HTML report: self-contained, complete, and rendered by headless Chromium."""
 
+import base64
+import html
 import os
 import re
 import shutil
@@ -202,3 +204,51 @@ def test_contractual_totals_carry_both_intervals_and_cash_flows(contractual_repo
     assert "Expected value by quarter" in text and "churn.cashflows.csv" in text
     flows = pd.read_csv(path.with_suffix(".cashflows.csv"), index_col=0)
     assert len(flows) == 20 and flows.index[0] == "months 1-3"
+
+
+def test_segments_carry_both_intervals_and_a_chart(report):
+    """Each segment's expected value is shown with a credible and a predictive range,
+    both bracketing it, and the segments add up to the 1-year total; the section has
+    its chart (the error bars)."""
+    _, text = report
+    section = text[text.index("<h2>By segment</h2>"):text.index("<h2>By acquisition cohort")]
+    assert "thin whisker" in section
+    # the chart has its error bars (matplotlib names the collections in the SVG)
+    svg = base64.b64decode(re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', section)
+                           .group(1)).decode()
+    assert svg.count('id="LineCollection_') >= 2  # an empty chart has none
+    plain = re.sub(r"(<[^>]+>)+", "|", section)
+    money = r"\$([\d,.]+)"
+    totals = 0.0
+    for name in ("big", "small"):
+        row = re.search(rf"\|{name}\|([\d,]+)\|{money}\|{money} to {money}\|{money} to {money}\|",
+                        plain)
+        assert row, name
+        n, total, c_lo, c_hi, p_lo, p_hi = (float(v.replace(",", "")) for v in row.groups())
+        assert n > 0 and c_lo <= total <= c_hi and p_lo <= total <= p_hi and c_lo < c_hi
+        assert p_hi - p_lo > c_hi - c_lo  # what may happen varies more than the expectation
+        totals += total
+    whole = re.sub(r"(<[^>]+>)+", "|", text[text.index("Longer horizons"):])
+    one_year = float(re.search(r"\|1 year\|\$([\d,.]+)\|", whole).group(1).replace(",", ""))
+    # the segment totals are printed to three significant digits
+    assert totals == pytest.approx(one_year, rel=0.01)
+
+
+def test_parameters_are_explained_in_words(report, contractual_report):
+    """Every parameter row of the appendix tables carries its meaning in words, with
+    the fitted values filled in (from the models' own describe_parameters)."""
+    _, text = report
+    appendix = text[text.index("Appendix: the data and the models"):]
+    rows = re.findall(r"<tr><td>(\w+)</td>(?:<td>[^<]*</td>){3}<td class='words'>([^<]+)</td>",
+                      appendix)
+    assert [name for name, _ in rows] == ["r", "alpha", "a", "b", "p", "q", "gamma"]
+    words = dict(rows)
+    assert re.search(r"the average active customer buys r/alpha = 0\.0\d+ times a week", words["alpha"])
+    assert re.search(r"the average customer spends p·gamma/\(q-1\) = \$\d+\.\d\d a purchase",
+                     html.unescape(words["gamma"]))
+    _, churn = contractual_report
+    fit = churn[churn.index("How well the model fits"):]
+    rows = re.findall(r"<tr><td>([^<]+)</td>(?:<td>[^<]*</td>){3}<td class='words'>([^<]+)</td>",
+                      fit)
+    assert [name for name, _ in rows][:2] == ["alpha", "beta"] and len(rows) == 6
+    assert all(re.search(r"\d", w) for _, w in rows)

@@ -485,6 +485,13 @@ class BaseModel:
             out.attrs["boundary"] = self.boundary_
         return out
 
+    def describe_parameters(self) -> dict:
+        """Each parameter's meaning in plain words, with the fitted values filled in,
+        keyed as the rows of :meth:`summary` (for the report's appendix). A model
+        overrides it in its own file (no other module names a model's parameters);
+        this default describes nothing, and a report then shows the bare table."""
+        return {}
+
     def save(self, path, *, overwrite: bool = False):
         """Save the fitted model as a directory: ``draws.nc`` (and ``idata.nc`` for
         Bayesian fits) plus ``model.json`` metadata. No pickle: loading runs no code

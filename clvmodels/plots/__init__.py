@@ -14,10 +14,17 @@ Axis labels carry the model's time unit (``model.time_unit_``) and "$" for money
 
 One module per theme: :mod:`.purchase` (model checks), :mod:`.value` (CLV tables),
 :mod:`.parameters` (posteriors), :mod:`.retention` (subscriptions), :mod:`.decisions`
-(value concentration, gains, money by decile, cash flows per period).
+(value concentration, gains, money by decile, cash flows per period, segments
+with their ranges).
 """
 
-from .decisions import plot_cash_flows, plot_concentration, plot_decile_check, plot_gains
+from .decisions import (
+    plot_cash_flows,
+    plot_concentration,
+    plot_decile_check,
+    plot_gains,
+    plot_segment_values,
+)
 from .parameters import plot_parameter_posterior
 from .purchase import (
                        plot_calibration_vs_holdout,
@@ -40,6 +47,7 @@ __all__ = [
                        "plot_gains",
                        "plot_parameter_posterior",
                        "plot_probability_alive_matrix",
+                       "plot_segment_values",
                        "plot_survival",
                        "plot_top_customers",
                        "plot_tracking",

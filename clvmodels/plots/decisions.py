@@ -1,6 +1,7 @@
 """Plots for decisions: how concentrated value is (a Lorenz-style concentration
 curve), how well a forecast ranks customers (gains curve), forecast against actual
-money by decile, and expected cash flows per period with their ranges."""
+money by decile, expected cash flows per period with their ranges, and the expected
+value of each segment with its two ranges."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pandas as pd
 from ..errors import DataError
 from ._common import ACTUAL_COLOR, MODEL_COLOR, _axes
 
-__all__ = ["plot_cash_flows", "plot_concentration", "plot_decile_check", "plot_gains"]
+__all__ = ["plot_cash_flows", "plot_concentration", "plot_decile_check", "plot_gains",
+           "plot_segment_values"]
 
 
 def _percent_axes(ax) -> None:
@@ -181,4 +183,82 @@ def plot_cash_flows(table: pd.DataFrame, *, ax=None):
     ax.set_ylabel(table.attrs.get("value_label", "Expected value ($)"))
     ax.set_title(table.attrs.get("title", "Expected value per period"))
     ax.legend(fontsize="small")
+    return ax
+
+
+_SEGMENT_COLUMNS = ("expected_total", "expected_total_lower", "expected_total_upper",
+                    "predictive_total_lower", "predictive_total_upper")
+
+
+def plot_segment_values(table: pd.DataFrame, *, level: float | None = None,
+                        what: str = "Expected value", ax=None):
+    """Expected value of each segment (a dot) with its credible range (a thick bar)
+    and its predictive range (a thin whisker with caps): the table of
+    :func:`~clvmodels.value.portfolio.portfolio_value` with ``by=`` (one row per
+    segment), largest expected value at the top.
+
+    The credible range is what the segment's *expected* total could be given what the
+    data leave uncertain about the model; the predictive range is what the segment's
+    customers may *actually* bring. The predictive range holds the credible one up to
+    simulation noise.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Columns ``expected_total``, ``expected_total_lower``/``upper`` and
+        ``predictive_total_lower``/``upper``; the index names the segments.
+    level : float, optional
+        Probability of both ranges, for the legend (default: ``table.attrs["level"]``).
+    what : str
+        What the values are, for the axis label.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"expected_total": [100.0, 40.0],
+    ...                   "expected_total_lower": [90.0, 35.0],
+    ...                   "expected_total_upper": [110.0, 45.0],
+    ...                   "predictive_total_lower": [70.0, 20.0],
+    ...                   "predictive_total_upper": [140.0, 70.0]}, index=["a", "b"])
+    >>> ax = plot_segment_values(t, level=0.9)
+    >>> [t.get_text() for t in ax.get_yticklabels()]  # largest first, at the top
+    ['b', 'a']
+    >>> ax.get_legend().get_texts()[1].get_text()
+    '90% credible range (expected total)'
+    """
+    missing = [c for c in _SEGMENT_COLUMNS if c not in table.columns]
+    if missing:
+        raise DataError(f"plot_segment_values: missing column(s) {missing}; pass the table of "
+                        "portfolio_value(..., by='segment').")
+    t = table.sort_values("expected_total")  # barh draws bottom-up: the largest on top
+    mid = _values(t["expected_total"], "plot_segment_values", "expected_total")
+    level = t.attrs.get("level", table.attrs.get("level")) if level is None else level
+    pct = f"{level:.0%} " if level is not None else ""
+    y = np.arange(len(t))
+    ax = _axes(ax)
+    ax.errorbar(mid, y, xerr=[mid - t["predictive_total_lower"].to_numpy(dtype=np.float64),
+                              t["predictive_total_upper"].to_numpy(dtype=np.float64) - mid],
+                fmt="none", ecolor=ACTUAL_COLOR, elinewidth=1, capsize=5, zorder=2,
+                label=f"{pct}predictive range (what may actually come in)")
+    ax.hlines(y, t["expected_total_lower"], t["expected_total_upper"], color=MODEL_COLOR,
+              lw=7, alpha=0.55, zorder=3, label=f"{pct}credible range (expected total)")
+    ax.plot(mid, y, "o", color=MODEL_COLOR, ms=6, zorder=4, label="Expected value")
+    ax.set_yticks(y, [str(i) for i in t.index])
+    ax.set_ylim(-0.6, len(t) - 0.4)
+    _money_axis(ax.xaxis)  # dots and ranges, no bars: the axis need not start at $0
+    ax.set_xlabel(f"{what} of the segment's customers ($)")
+    ax.set_title(f"{what}, by segment")
+    ax.grid(axis="x", color="0.9", lw=0.8)
+    ax.set_axisbelow(True)
+    # legend below the chart (never over a segment): the dot, the credible bar, the
+    # predictive whisker
+    handles, labels = ax.get_legend_handles_labels()
+    order = [labels.index(s) for s in sorted(labels, key=lambda s: (
+        not s.startswith("Expected"), "predictive" in s))]
+    ax.legend([handles[i] for i in order], [labels[i] for i in order], fontsize="small",
+              loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, frameon=False)
     return ax

@@ -26,11 +26,12 @@ from scipy import sparse
 
 from ..data.compress import compress_rows
 from ..timeunits import annual_rate_to_continuous, convert_duration
-from ..value.intervals import credible_bounds
+from ..value.intervals import credible_bounds, tail_probabilities
 from ..value.portfolio import expected_values
-from ..value.purchase import model_summary_arrays, pick_draws
+from ..value.purchase import model_summary_arrays, pick_draws, simulate_model_futures
 
-__all__ = ["at_risk", "cash_flows", "draw_totals", "row_values", "top_share"]
+__all__ = ["at_risk", "cash_flows", "draw_totals", "printed_bounds", "row_values",
+           "top_share"]
 
 _OWNER = "build_report"
 _BLOCK_NUMBERS = 2_000_000
@@ -199,3 +200,77 @@ def cash_flows(model, spend_model, summary, *, years: float, start, discount_rat
         "present_value_upper": out["present"][2]})
     table.attrs.update(total=whole["cash"], present_total=whole["present"])
     return table
+
+
+#: simulated futures per printed customer (:func:`printed_bounds`)
+PRINTED_FUTURES = 50_000
+_STEPS = (1.0, 2.0, 5.0)
+
+
+def _step(se: float, minimum: float = 1.0) -> float:
+    """The smallest of 1, 2, 5 x 10^k (at least ``minimum``) that is at least six
+    Monte Carlo standard errors."""
+    need = max(6.0 * se, minimum)
+    k = np.floor(np.log10(need))
+    for unit in (*_STEPS, 10.0):
+        if unit * 10.0 ** k >= need * (1 - 1e-12):
+            return float(unit * 10.0 ** k)
+    return float(10.0 ** (k + 1))  # pragma: no cover - the loop always returns
+
+
+def printed_bounds(model, spend_model, summary: pd.DataFrame, ids, *, horizon: float,
+                   discount_rate: float, margin: float, level: float,
+                   n_samples: int = PRINTED_FUTURES, random_state=None) -> pd.DataFrame:
+    """Predictive bounds of the customers ``ids`` stable enough to print: each
+    customer's future simulated ``n_samples`` times (every parameter draw taking its
+    turn at random: :func:`~clvmodels.value.purchase.simulate_model_futures`), the
+    bounds rounded to a step the Monte Carlo error supports.
+
+    A bound's Monte Carlo standard error is read off the simulated values themselves
+    (distribution-free: the values at ranks ``n q -/+ sqrt(n q (1 - q))`` bracket the
+    quantile ``q`` with about 68% probability, so half their distance is one standard
+    error). Both columns (lower, upper) are rounded to the smallest step of 1, 2, 5 x
+    10^k dollars that is at least six times the largest standard error of the printed
+    bounds (one step for the whole table): two runs with different seeds then print the
+    same bound (at least about four times in five), or, when a bound sits near a
+    rounding edge, bounds one step apart (no finite simulation can do better at an
+    edge); two steps apart would need the estimates to differ by more than a step, six
+    standard errors or 4.2 standard errors of their difference: about one chance in
+    40,000 per bound. A bound whose bracket reaches $0 sits at the edge of the chance
+    that the customer brings nothing (that chance is, within Monte Carlo error, the
+    bound's tail probability): it prints as $0.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``ids``: ``clv_predictive_lower``/``upper`` (unrounded),
+        ``printed_lower``/``upper`` (rounded), ``lower_se``/``upper_se``; ``attrs``
+        hold ``step`` (the rounding step, dollars), ``se`` (the largest standard
+        error of a bound not at $0) and ``n_samples``.
+    """
+    ids = pd.Index(ids)
+    rows = model_summary_arrays(model, summary.loc[ids], _OWNER, need_monetary=True)
+    delta = annual_rate_to_continuous(discount_rate, model.time_unit_, _OWNER)
+    rng = np.random.default_rng(random_state)
+    sims = simulate_model_futures(model, rows, horizon, delta, n_samples, rng,
+                                  spend_model=spend_model)
+    values = margin * np.sort(sims.value, axis=1)
+    q = tail_probabilities(level)
+    bounds = np.quantile(values, q, axis=1)  # as customer_lifetime_value computes them
+    half = np.sqrt(n_samples * q * (1 - q))
+    lo_rank = np.clip(np.floor(n_samples * q - half).astype(int), 0, n_samples - 1)
+    hi_rank = np.clip(np.ceil(n_samples * q + half).astype(int), 0, n_samples - 1)
+    se = (values[:, hi_rank] - values[:, lo_rank]).T / 2.0  # (2, customers)
+    out = pd.DataFrame({"clv_predictive_lower": bounds[0], "clv_predictive_upper": bounds[1],
+                        "lower_se": se[0], "upper_se": se[1]}, index=ids)
+    # a bound whose bracket reaches $0 sits at the edge of the customer's chance of
+    # bringing nothing: within Monte Carlo error that chance is the bound's tail
+    # probability, so the bound is $0 (printed so), not a few noisy dollars
+    at_zero = (values[:, lo_rank] <= 0).T
+    worst = float(se[~at_zero].max()) if (~at_zero).any() else 0.0
+    step = _step(worst)
+    for j, side in enumerate(("lower", "upper")):
+        out[f"printed_{side}"] = np.where(at_zero[j], 0.0, np.round(bounds[j] / step) * step)
+    out.attrs.update(step=step, se=worst)
+    out.attrs["n_samples"] = n_samples
+    return out

@@ -22,6 +22,7 @@ h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:2px solid #ddd;padding-bo
 table{border-collapse:collapse;margin:.8em 0;font-size:.92em}
 th,td{border:1px solid #ddd;padding:.3em .6em;text-align:right}th{background:#f4f4f4}
 td:first-child,th:first-child{text-align:left}
+td.words,th.words{text-align:left;min-width:24em}td.words{font-size:.95em}
 .note{color:#555;font-size:.92em}.flag{color:#b00020;font-weight:600}
 .boundary{background:#fff8e1;padding:.6em .8em;border-left:3px solid #e0a000}
 .grid{display:flex;flex-wrap:wrap;gap:1em}.grid img{width:calc(50% - .5em);min-width:340px}
@@ -75,16 +76,19 @@ def _money(v: float) -> str:
     return "n/a" if not np.isfinite(v) else f"${v:,.0f}" if abs(v) >= 100 else f"${v:,.2f}"
 
 
-def _table(frame: pd.DataFrame, fmt=None) -> str:
+def _table(frame: pd.DataFrame, fmt=None, words=()) -> str:
+    """An HTML table; ``fmt`` maps columns to formatters, ``words`` names the columns
+    of sentences (left-aligned and wrapped, not numbers)."""
     fmt = fmt or {}
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in [frame.index.name or ""]
-                   + list(frame.columns))
+    head = "".join(f"<th{' class=words' if c in words else ''}>{html.escape(str(c))}</th>"
+                   for c in [frame.index.name or ""] + list(frame.columns))
     rows = []
     for idx, row in frame.iterrows():
         cells = [f"<td>{html.escape(str(idx))}</td>"]
         for col, v in row.items():
             text = fmt[col](v) if col in fmt else (f"{v:,.4g}" if isinstance(v, float) else str(v))
-            cells.append(f"<td>{html.escape(text)}</td>")
+            cls = " class='words'" if col in words else ""
+            cells.append(f"<td{cls}>{html.escape(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
@@ -173,3 +177,18 @@ def _version() -> str:
 
 def _years_to_unit(years: float, unit: str) -> float:
     return convert_duration(years, "year", unit)
+
+
+def _parameter_table(model, summary: pd.DataFrame, columns=("estimate", "lower", "upper")) -> str:
+    """A model's parameter table, each row with what the parameter means in words
+    (the model's own ``describe_parameters``; a model without it shows the bare
+    table)."""
+    table = summary[list(columns)].copy()
+    words = model.describe_parameters() if hasattr(model, "describe_parameters") else {}
+    if words:
+        table["what it means (fitted values filled in)"] = [words.get(k, "") for k in
+                                                           table.index]
+    if isinstance(table.index, pd.MultiIndex):
+        table.index = pd.Index([" · ".join(map(str, i)) for i in table.index], name="parameter")
+    return _table(table.rename_axis("parameter"),
+                  words=("what it means (fitted values filled in)",))

@@ -25,7 +25,7 @@ from ..timeunits import convert_duration
 from ..value.new_customer import new_customer_value
 from ..value.portfolio import portfolio_value
 from ..value.purchase import customer_lifetime_value
-from .decisions import at_risk, cash_flows, top_share
+from .decisions import at_risk, cash_flows, printed_bounds, top_share
 from .page import (
     _figure,
     _generated,
@@ -35,6 +35,7 @@ from .page import (
     _money,
     _money_note,
     _money_range,
+    _parameter_table,
     _provenance,
     _ratio,
     _sig_money,
@@ -48,6 +49,8 @@ from .validation import not_validated, validate_on_holdout
 
 __all__ = ["build_report"]
 
+#: the column the segments go in for portfolio_value(by=...)
+_SEGMENT = "__segment__"
 _MODEL_LABELS = {"BetaGeoModel": "BG/NBD", "ModifiedBetaGeoModel": "MBG/NBD",
                  "ParetoNBDModel": "Pareto/NBD", "BetaGeoBetaBinomModel": "BG/BB"}
 
@@ -305,7 +308,14 @@ def build_report(
             pd.DataFrame(rows).T.rename_axis("horizon"),
             fmt={"total expected value ($)": _money, "average per customer ($)": _money}))
 
-    # ---- per-account predictive CLV
+    # ---- per-account predictive CLV: the printed customers re-simulated, so that a
+    # printed bound does not move between runs at its printed precision
+    shown_ids = clv.sort_values("expected_clv", ascending=False).index[:15]
+    steady = printed_bounds(transaction_model, spend_model, summary, shown_ids,
+                            horizon=main_units, **decided)
+    clv = clv.copy()
+    clv.loc[shown_ids, ["clv_predictive_lower", "clv_predictive_upper"]] = steady[
+        ["clv_predictive_lower", "clv_predictive_upper"]].to_numpy()
     parts.append(f"<h2>What each customer is worth over the next {next_main}</h2>")
     parts.append("<div class='grid'>"
                  + _figure(lambda ax: plots.plot_clv_distribution(
@@ -313,18 +323,26 @@ def build_report(
                  + _figure(lambda ax: plots.plot_top_customers(clv, n=15, ax=ax), figsize=(7, 6))
                  + "</div>")
     best = clv.sort_values("expected_clv", ascending=False).head(10)
-    parts.append("<p class='note'>The narrow range is what the customer is worth on average "
-                 "given what we know; the wide range is what the customer may actually bring, "
-                 "since one person's future is uncertain.</p>" + _table(
-        best[["expected_purchases", "expected_clv", "clv_predictive_lower",
-              "clv_predictive_upper"]].rename(columns={
+    top_table = best[["expected_purchases", "expected_clv"]].assign(
+        low=steady["printed_lower"], high=steady["printed_upper"]).rename(columns={
             "expected_purchases": "expected purchases", "expected_clv": "expected value ($)",
-            "clv_predictive_lower": "could be as low as ($)",
-            "clv_predictive_upper": "could be as high as ($)"}).rename_axis("customer"),
-        # the simulated bounds are stable to about a dollar, not to the cent
-        fmt={"expected value ($)": _money, "expected purchases": lambda v: f"{v:.1f}",
-             "could be as low as ($)": _whole_dollars,
-             "could be as high as ($)": _whole_dollars}))
+            "low": "could be as low as ($)", "high": "could be as high as ($)"})
+    parts.append(
+        "<p class='note'>The narrow range is what the customer is worth on average given what "
+        "we know; the wide range is what the customer may actually bring, since one person's "
+        f"future is uncertain ({pct} predictive range).</p>"
+        + _table(top_table.rename_axis("customer"),
+                 fmt={"expected value ($)": _money, "expected purchases": lambda v: f"{v:.1f}",
+                      "could be as low as ($)": _whole_dollars,
+                      "could be as high as ($)": _whole_dollars})
+        + f"<p class='note'>The ranges of these customers (and of the {len(shown_ids)} in the "
+        f"chart) come from {steady.attrs['n_samples']:,} simulated futures each and are "
+        f"rounded to the nearest {_whole_dollars(steady.attrs['step'])}: the largest Monte Carlo standard "
+        f"error of a bound is {_money(steady.attrs['se'])}, so a run with another seed prints "
+        "the same bound or, when one sits at a rounding edge, a bound one step away. A $0 "
+        f"lower bound means the customer has at least about a {(1 - level) / 2:.0%} chance of "
+        f"bringing nothing. The other customers' ranges (in the table of every customer) come "
+        f"from {n_samples:,} futures each.</p>")
     parts.append(f"<p class='note'>Every customer's numbers are in <code>"
                  f"{export.with_suffix('.clv.csv').name}</code> next to this file.</p>")
 
@@ -340,22 +358,44 @@ def build_report(
         "<p class='note'>This, not the remaining value of customers already acquired, is what an "
         "acquisition cost should be compared with.</p>")
     if segments is not None:
-        seg = segments.reindex(summary.index).fillna("unknown").rename("segment")
-        g = pd.DataFrame({"customers": 1, "expected value ($)": clv.expected_clv}).groupby(seg).sum()
-        g["average per customer ($)"] = g["expected value ($)"] / g["customers"]
+        seg = segments.reindex(summary.index).fillna("unknown")
+        # one call for every segment: each total with its two intervals
+        by_segment = portfolio_value(
+            transaction_model, spend_model, summary.assign(**{_SEGMENT: seg.to_numpy()}),
+            by=_SEGMENT, horizon=(main_years, "year"), n_samples=n_samples,
+            random_state=random_state, **settings).rename_axis("segment")
+        g = pd.DataFrame({
+            "customers": by_segment["customers"],
+            "expected value ($)": by_segment["expected_total"],
+            f"{pct} credible range ($)": [_range(a, b) for a, b in zip(
+                by_segment["expected_total_lower"], by_segment["expected_total_upper"])],
+            f"{pct} predictive range ($)": [_range(a, b) for a, b in zip(
+                by_segment["predictive_total_lower"], by_segment["predictive_total_upper"])],
+            "average per customer ($)": by_segment["expected_value_per_customer"]})
         if acquisition_cost is not None:
             cac = (acquisition_cost if isinstance(acquisition_cost, pd.Series)
                    else pd.Series(float(acquisition_cost), index=g.index))
             g["cost to acquire ($)"] = cac.reindex(g.index)
             g["LTV:CAC"] = new.expected_value / g["cost to acquire ($)"]
-        parts.append("<h2>By segment</h2>" + (
-            f"<p class='note'>Expected value over the next {next_main} of the "
-            f"customers in each segment; LTV:CAC holds the value of a new customer "
+        parts.append(
+            f"<h2>By segment</h2><p>Expected value over the next {next_main} of the customers "
+            f"in each segment. The dot is the expected value; the thick bar its {pct} credible "
+            "range (what the expected value could be given what the data leave uncertain "
+            f"about the model); the thin whisker its {pct} predictive range (what the "
+            "segment's customers may actually bring, their own ups and downs included). "
+            "Small segments have wide predictive ranges: a few customers' choices move their "
+            "total. The segments' expected values add up to the total of the next "
+            f"{next_main}; their ranges do not add up to the total's range.</p><div>" + _figure(
+                lambda ax: plots.plot_segment_values(by_segment, level=level, what=(
+                    f"Expected value over the next {next_main}"), ax=ax),
+                figsize=(9, 2.2 + 0.45 * len(by_segment))) + "</div>" + (
+            f"<p class='note'>LTV:CAC holds the value of a new customer "
             f"({_money(new.expected_value)} over {long_years:g} years) against each segment's "
             "acquisition cost. One model is fitted to all customers, so a new customer is worth "
             "the same in every segment; fit a model per segment to compare their new "
             "customers.</p>" if "LTV:CAC" in g.columns else "") + _table(
-            g, fmt={"expected value ($)": _money, "average per customer ($)": _money,
+            g, fmt={"expected value ($)": _sig_money, "average per customer ($)": _money,
+                    "customers": lambda v: f"{v:,.0f}",
                     "cost to acquire ($)": _money, "LTV:CAC": _ratio}))
         if "LTV:CAC" in g.columns:
             parts.append(_ltv_cac_flag(g["LTV:CAC"]) + (
@@ -429,7 +469,7 @@ def build_report(
     prov["generated"] = _generated()
     parts.append(_provenance(prov))
 
-    export_frame = summary.join(clv)
+    export_frame = summary.join(clv)  # the printed customers' ranges as printed, unrounded
     if history is not None:
         export_frame["value_so_far"] = history * margin
     return _write_report(out, title, parts, export_frame,
@@ -504,7 +544,7 @@ def _appendix(transaction_model, spend_model, summary, transactions, comparison,
         s = model.summary(level=level)
         parts.append(f"<h3>{name}</h3><p class='note'>Parameters of the {what} model, with "
                      f"{level:.0%} intervals; fitted by {model.fit_method_.upper()}.</p>"
-                     + _table(s[["estimate", "lower", "upper"]].rename_axis("parameter")))
+                     + _parameter_table(model, s))
         note = getattr(model, "boundary_", None)
         if note:  # a boundary is an answer: say what the data show
             parts.append(f"<p class='boundary'>{html.escape(note['message'])}</p>")

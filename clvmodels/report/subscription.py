@@ -24,6 +24,7 @@ from .page import (
     _ltv_cac_flag,
     _money,
     _money_range,
+    _parameter_table,
     _provenance,
     _ratio,
     _sig_money,
@@ -203,9 +204,6 @@ def build_contractual_report(
     projected = overall[0][0]
     gap = float(np.nanmax(np.abs(actual - projected[:actual.size])))
     summary = model.summary(level=0.95)
-    table = summary[["estimate", "lower", "upper"]].copy()
-    if isinstance(table.index, pd.MultiIndex):
-        table.index = pd.Index([" · ".join(map(str, i)) for i in table.index], name="parameter")
     notes = [v if k is None else f"{k}: {v}" for k, v in model.boundary_statements().items()]
     if segment_col is None:
         fit_words = (f" Over the {tau} {unit}s seen, the model's survival curve stays within "
@@ -225,7 +223,8 @@ def build_contractual_report(
         + "<p class='note'>Parameters with 95% intervals, fitted by "
         f"{model.fit_method_.upper()}"
         + (" (a multiplier above 1 on beta, or below 1 on alpha, means less churn)"
-           if model._covariate_names() and not notes else "") + ".</p>" + _table(table))
+           if model._covariate_names() and not notes else "") + ".</p>"
+        + _parameter_table(model, summary))
     r_actual, r_proj = actual[1:] / actual[:-1], projected[1:] / projected[:-1]
 
     def retention_plot(ax):

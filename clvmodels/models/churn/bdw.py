@@ -36,6 +36,7 @@ from ..boundary import beta_spread
 from ..registry import register_model
 from .base import ChurnModel, observe_lifetimes
 from .covariates import CovariateChurnMixin
+from .sbg import churn_words
 
 __all__ = [
     "BetaDiscreteWeibullModel",
@@ -475,6 +476,22 @@ class BetaDiscreteWeibullModel(ChurnModel):
     reference = ("Fader, Hardie, Liu, Davin & Steenburgh (2018), Journal of Interactive "
                  "Marketing 43")
     fit_tips = _BDW_TIPS
+
+    def describe_parameters(self) -> dict:
+        """The parameters in words, with the fitted values: the churn probability as
+        in the sBG, and how an account's churn changes with its tenure (``c``)."""
+        self._require_fitted()
+        v = self.point_params()
+        unit = getattr(self, "time_unit_", None) or "period"
+        out = churn_words(v, unit, renewals="at its first renewal")
+        c = v["c"]
+        trend = ("falls" if c < 1 else "rises") + " with its tenure"
+        out["c"] = (f"How an account's own churn changes with its tenure: c = {c:.3g} "
+                    f"({'below' if c < 1 else 'above'} 1, so each account's churn {trend}; "
+                    f"at c = 1 it would stay the same): staying 12 {unit}s is as likely as "
+                    f"staying {12 ** c:.3g} {unit}s would be at the churn of the first "
+                    "renewal (t^c for t = 12).")
+        return out
 
     def _start(self, arrays, weights):
         rate = self._start_churn_rate(arrays, weights)

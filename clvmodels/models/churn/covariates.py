@@ -59,6 +59,29 @@ class CovariateChurnMixin:
     #: the fit explains it in words instead (``_check_convergence``)
     limit_models = {}
 
+    def describe_parameters(self) -> dict:
+        """The cohort model's parameters in words for accounts with every covariate at
+        0 (the reference), and each coefficient as the multiplier it is."""
+        base = super().describe_parameters()
+        covs = self._covariate_names()
+        ref = f"For accounts with {', '.join(covs)} all 0: " if covs else ""
+        out = {k: (ref + v[:1].lower() + v[1:]) if ref else v for k, v in base.items()}
+        v = self.point_params()
+        first = v["alpha"] / (v["alpha"] + v["beta"])
+        own = {}
+        for c in covs:
+            a, b = (v[f"{n}[{c}]"] if n in self.linked else 1.0 for n in ("alpha", "beta"))
+            own[c] = a * v["alpha"] / (a * v["alpha"] + b * v["beta"])
+        for name in self.linked:  # the order of the parameter table
+            for c in covs:
+                key = f"{name}[{c}]"
+                out[key] = (f"{key} = {v[key]:.3g}: {name} is multiplied by {v[key]:.3g} for "
+                            f"an account with {c} = 1 (by {v[key]:.3g}^x for a value x). With "
+                            f"both multipliers, such an account churns with probability "
+                            f"{own[c]:.1%} at its first renewal, against {first:.1%} for the "
+                            "reference accounts.")
+        return out
+
     def __init__(self, *, covariates=(), coefficient_prior_sd: float = 2.0, **settings):
         super().__init__(**settings)
         self.covariates = covariates

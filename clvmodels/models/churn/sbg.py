@@ -403,6 +403,27 @@ _SBG_TIPS = (
 )
 
 
+def churn_words(params: dict, unit: str, renewals: str = "at each renewal") -> dict:
+    """The churn probability of an account in words: beta-distributed (``alpha``,
+    ``beta``) or one shared ``p``; keyed by parameter name."""
+    if "p" in params:
+        p = params["p"]
+        return {"p": f"Every account churns {renewals} with the same probability p = {p:.1%} "
+                     f"per {unit}: the data show no difference between accounts in how likely "
+                     "they are to leave."}
+    a, b = params["alpha"], params["beta"]
+    mean = a / (a + b)
+    return {"alpha": f"Each account churns {renewals} with a probability of its own, which "
+                     f"varies between accounts as a beta distribution with alpha = {a:.3g} and "
+                     f"beta = {b:.3g}: a new account churns with probability "
+                     f"alpha/(alpha+beta) = {mean:.1%} at its first renewal; later the "
+                     "accounts still there are the more loyal ones, so a cohort's churn falls "
+                     "with tenure.",
+            "beta": f"Together with alpha, beta = {b:.3g} sets that churn probability; alpha + beta = "
+                    f"{a + b:.3g} says how alike accounts are in it (the larger, the more "
+                    "alike, and the less a cohort's churn falls with tenure)."}
+
+
 @register_model
 class ShiftedBetaGeoModel(ChurnModel):
     """Shifted-beta-geometric model of contract renewals for a cohort of accounts,
@@ -438,6 +459,19 @@ class ShiftedBetaGeoModel(ChurnModel):
     default_priors = {"alpha": LogNormal(0.0, 2.0), "beta": LogNormal(0.0, 3.0)}
     reference = "Fader & Hardie (2007), Journal of Interactive Marketing 21(1)"
     fit_tips = _SBG_TIPS
+
+    def describe_parameters(self) -> dict:
+        """The parameters in words, with the fitted values.
+
+        >>> regular = accounts_from_survival([1000, 631, 468, 382, 326, 289, 262, 241],
+        ...                                  time_unit="year")
+        >>> words = ShiftedBetaGeoModel().fit(regular).describe_parameters()
+        >>> "churns with probability alpha/(alpha+beta) = 37.3% at its first renewal" in words["alpha"]
+        True
+        """
+        self._require_fitted()
+        unit = getattr(self, "time_unit_", None) or "period"
+        return churn_words(self.point_params(), unit)
 
     def _start(self, arrays, weights):
         rate = self._start_churn_rate(arrays, weights)

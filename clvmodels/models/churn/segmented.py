@@ -93,6 +93,13 @@ class SegmentedChurnModel(ChurnModel):
     0.8872
     """
 
+    def describe_parameters(self) -> dict:
+        """Each segment's parameters in words, keyed ``(segment, parameter)`` as the
+        rows of :meth:`summary`."""
+        self._require_fitted()
+        return {(k, n): text for k, m in self.models_.items()
+                for n, text in m.describe_parameters().items()}
+
     def __init__(self, *, segment_col: str, model="sbg", periods: dict | None = None,
                  time_unit: str | None = None,
                  priors: dict | None = None, draws: int = 1000, tune: int = 1000,

@@ -684,6 +684,49 @@ class BetaGeoBetaBinomFamily(PurchaseModel):
     #: the keyword of the discount rate in the formulas (``delta`` is a parameter)
     discount_keyword = "discount"
 
+    def describe_parameters(self) -> dict:
+        """The parameters in words, with the fitted values: beta-distributed chances
+        of a transaction (``alpha``, ``beta``) or one shared chance ``p``;
+        beta-distributed drop-out chances (``gamma``, ``delta``) or one shared ``theta``.
+
+        >>> from clvmodels.datasets import load_donations
+        >>> model = BetaGeoBetaBinomModel(random_state=1).fit(load_donations())
+        >>> "on average gamma/(gamma+delta) = 19.1% each year" in model.describe_parameters()["gamma"]
+        True
+        """
+        self._require_fitted()
+        v = self.point_params()
+        unit = getattr(self, "time_unit_", None) or "period"
+        out = {}
+        if "p" in v:
+            out["p"] = (f"While active, every customer transacts in a {unit} with the same "
+                        f"chance p = {v['p']:.1%}: the data show no difference between customers "
+                        "in how often they transact.")
+        else:
+            a, b = v["alpha"], v["beta"]
+            out["alpha"] = (f"While active, a customer transacts in a {unit} with a chance that "
+                            f"varies between customers as a beta distribution with alpha = "
+                            f"{a:.3g} and beta = {b:.3g}: on average alpha/(alpha+beta) = "
+                            f"{a / (a + b):.1%} of the {unit}s.")
+            out["beta"] = (f"Together with alpha, beta = {b:.3g} sets that chance; alpha + beta = "
+                           f"{a + b:.3g} says how alike customers are in it (the larger, the "
+                           "more alike).")
+        start = f"At the start of each {unit} after the first, "
+        if "theta" in v:
+            t = v["theta"]
+            out["theta"] = (f"{start}every customer drops out for good with the same chance "
+                            f"theta = {t:.1%}: she stays {1 / t:.3g} {unit}s on average.")
+        else:
+            g, d = v["gamma"], v["delta"]
+            out["gamma"] = (f"{start}a customer drops out for good with a chance that varies "
+                            f"between customers as a beta distribution with gamma = {g:.3g} and "
+                            f"delta = {d:.3g}: on average gamma/(gamma+delta) = "
+                            f"{g / (g + d):.1%} each {unit}.")
+            out["delta"] = (f"Together with gamma, delta = {d:.3g} sets that chance; gamma + delta = "
+                            f"{g + d:.3g} says how alike customers are in it (the larger, the "
+                            "more alike).")
+        return out
+
     @staticmethod
     def _parts(**params):
         """``(purchase, dropout)`` mixings at ``params``."""

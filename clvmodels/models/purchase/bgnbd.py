@@ -440,6 +440,74 @@ def bgnbd_simulate_future(r, alpha, a, b, frequency, recency, T, horizon, delta,
     return simulate_live_customers(shape, live, lam, last, float(horizon), delta, rng, amounts)
 
 
+# ------------------------------------------------------------- in plain words
+def _n(v: float) -> str:
+    """A fitted value for a sentence: three significant digits."""
+    return f"{v:.3g}"
+
+
+def unit_words(model) -> tuple[str, float | None]:
+    """The model's time unit for a sentence and how many of them make a year (None
+    when the unit is unknown)."""
+    from ...timeunits import convert_duration
+
+    unit = getattr(model, "time_unit_", None)
+    if not unit:
+        return "time unit", None
+    return unit, convert_duration(1.0, "year", unit)
+
+
+def rate_words(mean: float, unit: str, per_year: float | None) -> str:
+    """'0.055 times a week (2.87 a year)'."""
+    year = f" ({_n(mean * per_year)} a year)" if per_year and unit != "year" else ""
+    return f"{_n(mean)} times a {unit}{year}"
+
+
+def gamma_rate_words(shape: float, rate: float, unit: str, per_year: float | None,
+                     shape_name: str = "r", rate_name: str = "alpha") -> tuple[str, str]:
+    """The two sentences of a gamma mixing of purchase rates (shape, rate)."""
+    spread = ("below 1, so most customers buy rarely and a few often" if shape < 1 else
+              "at least 1, so most customers buy at rates not far from the average")
+    first = (f"While active, customers buy at rates that vary between customers as a gamma "
+             f"distribution with shape {shape_name} = {_n(shape)} and rate {rate_name}: "
+             f"{spread} (the rates' standard deviation is {_n(shape ** -0.5)} times their "
+             "mean).")
+    second = (f"The rate of that gamma distribution, {rate_name} = {_n(rate)} {unit}s: the "
+              f"average active customer buys {shape_name}/{rate_name} = "
+              f"{rate_words(shape / rate, unit, per_year)}.")
+    return first, second
+
+
+def point_rate_words(lam: float, unit: str, per_year: float | None,
+                     name: str = "lam") -> str:
+    """The sentence of a purchase rate shared by every customer."""
+    return (f"Every customer buys at the same rate while active, {name} = "
+            f"{rate_words(lam, unit, per_year)}: the data show no difference between "
+            "customers in how often they buy.")
+
+
+def beta_dropout_words(a: float, b: float, when: str) -> tuple[str, str]:
+    """The two sentences of a beta mixing of drop-out probabilities (a, b)."""
+    mean = a / (a + b)
+    first = (f"{when[:1].upper() + when[1:]} a customer drops out for good with a "
+             f"probability that varies between customers as a beta distribution with a = "
+             f"{_n(a)} and b = {_n(b)}: on average a/(a+b) = {mean:.1%} each time.")
+    second = (f"Together with a, b = {_n(b)} sets that drop-out probability; a + b = "
+              f"{_n(a + b)} says how alike customers are in it (the larger, the more alike).")
+    return first, second
+
+
+def point_dropout_words(p: float, when: str, name: str = "p") -> str:
+    """The sentence of a drop-out probability shared by every customer."""
+    return (f"{when[:1].upper() + when[1:]} every customer drops out for good with the same "
+            f"probability {name} = {p:.1%}; she makes {_n(1 / p)} purchases on average "
+            "before dropping out.")
+
+
+#: when a BG/NBD customer may drop out
+BGNBD_DROPOUT = "after each repeat purchase"
+
+
 @register_model
 class BetaGeoModel(PurchaseModel):
     """BG/NBD model of repeat purchases, fitted by ``fit(summary, method=...)`` with
@@ -489,6 +557,21 @@ class BetaGeoModel(PurchaseModel):
         limits they lead to are in :mod:`clvmodels.models.purchase.bgnbd_limits`."""
         return {"dropout": beta_spread(params["a"], params["b"]),
                 "purchase": gamma_spread(params["r"])}
+
+    def describe_parameters(self) -> dict:
+        """The four parameters in words, with the fitted values.
+
+        >>> from clvmodels.datasets import load_cdnow_summary
+        >>> words = BetaGeoModel(random_state=1).fit(load_cdnow_summary()).describe_parameters()
+        >>> words["alpha"]
+        'The rate of that gamma distribution, alpha = 4.41 weeks: the average active customer buys r/alpha = 0.055 times a week (2.87 a year).'
+        """
+        self._require_fitted()
+        v = self.point_params()
+        unit, per_year = unit_words(self)
+        r, alpha = gamma_rate_words(v["r"], v["alpha"], unit, per_year)
+        a, b = beta_dropout_words(v["a"], v["b"], BGNBD_DROPOUT)
+        return {"r": r, "alpha": alpha, "a": a, "b": b}
 
     def _loglik_and_grad(self, log_params, arrays, weights):
         return bgnbd_total_log_likelihood(*np.exp(log_params), arrays["stats"], gradient=True)

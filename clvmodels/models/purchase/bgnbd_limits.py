@@ -43,7 +43,15 @@ from ..backend import NUMPY, pytensor_ops
 from ..boundary import beta_spread, boundary_statement, estimate_text, gamma_spread
 from ..registry import register_model
 from .base import PurchaseModel, broadcast_flat, draw_alive, simulate_live_customers
-from .bgnbd import BetaGeoModel
+from .bgnbd import (
+    BGNBD_DROPOUT,
+    BetaGeoModel,
+    beta_dropout_words,
+    gamma_rate_words,
+    point_dropout_words,
+    point_rate_words,
+    unit_words,
+)
 
 __all__ = [
     "BetaGeoHomogeneousDropoutModel",
@@ -591,6 +599,24 @@ class _BetaGeoLimit(PurchaseModel):
     _log_likelihood = None
     #: the model in words, for the boundary statement
     _words = ""
+
+    def describe_parameters(self) -> dict:
+        """The parameters in words, with the fitted values: a shared rate ``lam`` or
+        gamma-distributed rates (``r``, ``alpha``); a shared drop-out probability ``p``
+        or beta-distributed ones (``a``, ``b``)."""
+        self._require_fitted()
+        v = self.point_params()
+        unit, per_year = unit_words(self)
+        out = {}
+        if "lam" in v:
+            out["lam"] = point_rate_words(v["lam"], unit, per_year)
+        else:
+            out["r"], out["alpha"] = gamma_rate_words(v["r"], v["alpha"], unit, per_year)
+        if "p" in v:
+            out["p"] = point_dropout_words(v["p"], BGNBD_DROPOUT)
+        else:
+            out["a"], out["b"] = beta_dropout_words(v["a"], v["b"], BGNBD_DROPOUT)
+        return out
 
     def _loglik_and_grad(self, log_params, arrays, weights):
         ll, grad = type(self)._log_likelihood(*np.exp(log_params), arrays["x"], arrays["t_x"],

@@ -37,15 +37,21 @@ from ..boundary import beta_spread, gamma_spread
 from ..registry import register_model
 from .base import PurchaseModel, broadcast_flat, draw_alive, simulate_live_customers
 from .bgnbd import (
+    beta_dropout_words,
     bgnbd_discounted_purchases_if_alive,
     bgnbd_expected_cumulative_purchases,
     bgnbd_expected_purchases_new,
     bgnbd_live_state,
     bgnbd_probability_of_purchases,
+    gamma_rate_words,
     grouped_weights,
     regrouped_log_likelihood,
+    unit_words,
 )
 from .bgnbd_kernel import repeat_term_data
+
+#: when an MBG/NBD customer may drop out
+MBGNBD_DROPOUT = "right after her first purchase and after each repeat purchase"
 
 __all__ = [
     "ModifiedBetaGeoModel",
@@ -300,6 +306,15 @@ class ModifiedBetaGeoModel(PurchaseModel):
         "discounted_purchases_if_alive": mbgnbd_discounted_purchases_if_alive,
         "simulate_future": mbgnbd_simulate_future,
     }
+
+    def describe_parameters(self) -> dict:
+        """The four parameters in words, with the fitted values."""
+        self._require_fitted()
+        v = self.point_params()
+        unit, per_year = unit_words(self)
+        r, alpha = gamma_rate_words(v["r"], v["alpha"], unit, per_year)
+        a, b = beta_dropout_words(v["a"], v["b"], MBGNBD_DROPOUT)
+        return {"r": r, "alpha": alpha, "a": a, "b": b}
 
     def mixing_spread(self, params):
         """How far the drop-out beta and the purchase-rate gamma are from a point

@@ -40,7 +40,14 @@ from ..backend import NUMPY, pytensor_ops
 from ..boundary import beta_spread, boundary_statement, estimate_text, gamma_spread
 from ..registry import register_model
 from .base import PurchaseModel, broadcast_flat, draw_alive, simulate_live_customers
-from .mbgnbd import ModifiedBetaGeoModel
+from .bgnbd import (
+    beta_dropout_words,
+    gamma_rate_words,
+    point_dropout_words,
+    point_rate_words,
+    unit_words,
+)
+from .mbgnbd import MBGNBD_DROPOUT, ModifiedBetaGeoModel
 
 __all__ = [
     "ModifiedBetaGeoHomogeneousDropoutModel",
@@ -669,6 +676,25 @@ def _start_with_p(model, others, arrays, weights):
     return np.append(logs, np.log(_P_GRID[int(np.argmax(ll))]))
 
 
+def _describe(model) -> dict:
+    """The parameters of an MBG/NBD limit in words, with the fitted values: a shared
+    rate ``lam`` or gamma-distributed rates (``r``, ``alpha``); a shared drop-out
+    probability ``p`` or beta-distributed ones (``a``, ``b``)."""
+    model._require_fitted()
+    v = model.point_params()
+    unit, per_year = unit_words(model)
+    out = {}
+    if "lam" in v:
+        out["lam"] = point_rate_words(v["lam"], unit, per_year)
+    else:
+        out["r"], out["alpha"] = gamma_rate_words(v["r"], v["alpha"], unit, per_year)
+    if "p" in v:
+        out["p"] = point_dropout_words(v["p"], MBGNBD_DROPOUT)
+    else:
+        out["a"], out["b"] = beta_dropout_words(v["a"], v["b"], MBGNBD_DROPOUT)
+    return out
+
+
 @register_model
 class ModifiedBetaGeoHomogeneousDropoutModel(PurchaseModel):
     """The MBG/NBD with the same drop-out probability ``p`` for every customer (``a, b
@@ -701,6 +727,10 @@ class ModifiedBetaGeoHomogeneousDropoutModel(PurchaseModel):
         "discounted_purchases_if_alive": mbgnbd_hdropout_discounted_purchases_if_alive,
         "simulate_future": mbgnbd_hdropout_simulate_future,
     }
+
+    def describe_parameters(self) -> dict:
+        """The parameters in words, with the fitted values."""
+        return _describe(self)
 
     def mixing_spread(self, params):
         return {"purchase": gamma_spread(params["r"])}
@@ -761,6 +791,10 @@ class ModifiedBetaGeoHomogeneousRateModel(PurchaseModel):
         "simulate_future": mbgnbd_hrate_simulate_future,
     }
 
+    def describe_parameters(self) -> dict:
+        """The parameters in words, with the fitted values."""
+        return _describe(self)
+
     def mixing_spread(self, params):
         return {"dropout": beta_spread(params["a"], params["b"])}
 
@@ -810,6 +844,10 @@ class ModifiedBetaGeoHomogeneousModel(PurchaseModel):
         "discounted_purchases_if_alive": mbgnbd_homogeneous_discounted_purchases_if_alive,
         "simulate_future": mbgnbd_homogeneous_simulate_future,
     }
+
+    def describe_parameters(self) -> dict:
+        """The parameters in words, with the fitted values."""
+        return _describe(self)
 
     def _start(self, arrays, weights):
         return _start_with_p(self, [1.0 / self._start_alpha(arrays, weights)], arrays, weights)

@@ -67,6 +67,7 @@ from .base import (
     expected_cumulative_purchases,
     simulate_live_customers,
 )
+from .bgnbd import gamma_rate_words, unit_words
 
 __all__ = [
     "ParetoNBDModel",
@@ -503,6 +504,32 @@ def pnbd_expected_cumulative_purchases(r, alpha, s, beta, first_purchase_times, 
         lambda age: pnbd_expected_purchases_new(r, alpha, s, beta, age), first_purchase_times, t)
 
 
+# ------------------------------------------------------------- in plain words
+def gamma_dropout_words(s: float, beta: float, unit: str) -> tuple[str, str]:
+    """The two sentences of a gamma mixing of drop-out rates (shape ``s``, rate
+    ``beta``): across customers a lifetime survives ``t`` with probability
+    ``(beta / (beta + t))^s``, so half of them are still active after
+    ``beta (2^(1/s) - 1)``."""
+    median = beta * (2.0 ** (1.0 / s) - 1.0)
+    first = (f"Customers drop out for good at any moment, at rates that vary between "
+             f"customers as a gamma distribution with shape s = {s:.3g} and rate beta: half "
+             f"of the customers are still active {median:.3g} {unit}s after their first "
+             "purchase.")
+    second = (f"The rate of that gamma distribution, beta = {beta:.3g} {unit}s: the average "
+              f"drop-out rate is s/beta = {s / beta:.3g} per {unit}"
+              + (f", an average lifetime of beta/(s-1) = {beta / (s - 1):.3g} {unit}s."
+                 if s > 1 else "; with s at most 1 the average lifetime is unbounded (a few "
+                 "customers stay very long)."))
+    return first, second
+
+
+def point_dropout_rate_words(mu: float, unit: str, name: str = "mu") -> str:
+    """The sentence of a drop-out rate shared by every customer."""
+    return (f"Every customer drops out for good at the same rate {name} = {mu:.3g} per {unit}: "
+            f"an average lifetime of {1 / mu:.3g} {unit}s; the data show no difference between "
+            "customers in how long they stay.")
+
+
 @register_model
 class ParetoNBDModel(PurchaseModel):
     """Pareto/NBD model of repeat purchases, fitted by ``fit(summary, method=...)``
@@ -534,6 +561,15 @@ class ParetoNBDModel(PurchaseModel):
         "discounted_purchases_if_alive": pnbd_discounted_purchases_if_alive,
         "simulate_future": pnbd_simulate_future,
     }
+
+    def describe_parameters(self) -> dict:
+        """The four parameters in words, with the fitted values."""
+        self._require_fitted()
+        v = self.point_params()
+        unit, per_year = unit_words(self)
+        r, alpha = gamma_rate_words(v["r"], v["alpha"], unit, per_year)
+        s, beta = gamma_dropout_words(v["s"], v["beta"], unit)
+        return {"r": r, "alpha": alpha, "s": s, "beta": beta}
 
     def _start(self, arrays, weights):
         alpha0 = self._start_alpha(arrays, weights)

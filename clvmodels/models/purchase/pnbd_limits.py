@@ -57,7 +57,10 @@ from ..backend import NUMPY, pytensor_ops
 from ..boundary import boundary_statement, estimate_text, gamma_spread
 from ..registry import register_model
 from .base import NEVER, PurchaseModel, broadcast_flat, draw_alive, simulate_live_customers
+from .bgnbd import gamma_rate_words, point_rate_words, unit_words
 from .pnbd import (
+    gamma_dropout_words,
+    point_dropout_rate_words,
     _NUMPY_EXTRA,
     ParetoNBDModel,
     _as_float,
@@ -652,6 +655,24 @@ class _LimitModel(PurchaseModel):
     _loglik = None
     #: the model in words, for the boundary statement
     _words = ""
+
+    def describe_parameters(self) -> dict:
+        """The parameters in words, with the fitted values: a shared rate ``lam`` or
+        gamma-distributed rates (``r``, ``alpha``); a shared drop-out rate ``mu`` or
+        gamma-distributed ones (``s``, ``beta``)."""
+        self._require_fitted()
+        v = self.point_params()
+        unit, per_year = unit_words(self)
+        out = {}
+        if "lam" in v:
+            out["lam"] = point_rate_words(v["lam"], unit, per_year)
+        else:
+            out["r"], out["alpha"] = gamma_rate_words(v["r"], v["alpha"], unit, per_year)
+        if "mu" in v:
+            out["mu"] = point_dropout_rate_words(v["mu"], unit)
+        else:
+            out["s"], out["beta"] = gamma_dropout_words(v["s"], v["beta"], unit)
+        return out
 
     def _loglik_and_grad(self, log_params, arrays, weights):
         ll, g = type(self)._loglik(*np.exp(log_params), arrays["x"], arrays["t_x"], arrays["T"],

@@ -173,6 +173,33 @@ class GammaGammaModel(BaseModel):
                       "gamma": LogNormal(0.0, 5.0)}
     reference = "Fader & Hardie (2013), The Gamma-Gamma Model of Monetary Value"
 
+    def describe_parameters(self) -> dict:
+        """The three parameters in words, with the fitted values.
+
+        >>> from clvmodels.datasets import load_cdnow_summary
+        >>> words = GammaGammaModel(random_state=1).fit(load_cdnow_summary()).describe_parameters()
+        >>> "the average customer spends p·gamma/(q-1) = $35.17 a purchase" in words["gamma"]
+        True
+        """
+        self._require_fitted()
+        v = self.point_params()
+        p, q, g = v["p"], v["q"], v["gamma"]
+        mean = (f"the average customer spends p·gamma/(q-1) = ${p * g / (q - 1):,.2f} a purchase."
+                if q > 1 else "with q at most 1 the average over customers is unbounded (a "
+                "few customers spend very much).")
+        spread = (f"they vary by about {(q - 2) ** -0.5:.0%} of their mean (standard "
+                  "deviation 1/√(q-2) times the mean)" if q > 2 else "with q at most 2 their spread is "
+                  "unbounded (a few customers spend far more than the rest)")
+        return {"p": f"A customer's spend varies from one purchase to the next around her own "
+                     f"average as a gamma distribution with shape p = {p:.3g}: the standard "
+                     f"deviation of her purchases is about {p ** -0.5:.0%} of her average "
+                     "(1/√p).",
+                "q": f"Customers' own average spends differ between customers as an inverse "
+                     f"gamma distribution with shape q = {q:.3g}: {spread}; the larger q, the "
+                     "more alike customers are in what they spend.",
+                "gamma": f"The scale of that distribution, gamma = {g:.3g}: with p and q, "
+                         + mean}
+
     def _prepare(self, data):
         arr = summary_arrays(data, type(self).__name__, need_monetary=True,
                              discrete=_is_discrete(data))
