@@ -252,3 +252,19 @@ def test_parameters_are_explained_in_words(report, contractual_report):
                       fit)
     assert [name for name, _ in rows][:2] == ["alpha", "beta"] and len(rows) == 6
     assert all(re.search(r"\d", w) for _, w in rows)
+
+
+def test_cohorts_carry_both_intervals(report):
+    """Each acquisition cohort's expected value is shown with a credible and a predictive
+    range that bracket it."""
+    _, text = report
+    start = text.index("<h2>By acquisition cohort</h2>")
+    section = re.sub(r"(<[^>]+>)+", "|", text[start:text.index("<h2>", start + 5)])
+    money = r"\$([\d,.]+)"
+    rows = re.findall(rf"\|(\d{{4}}Q\d)\|[\d,]+\|{money}\|{money}\|{money} to {money}\|"
+                      rf"{money} to {money}\|", section)
+    assert rows
+    for _, _, total, c_lo, c_hi, p_lo, p_hi in rows:
+        total, c_lo, c_hi, p_lo, p_hi = (float(v.replace(",", ""))
+                                         for v in (total, c_lo, c_hi, p_lo, p_hi))
+        assert c_lo <= total <= c_hi and p_lo <= total <= p_hi and p_hi - p_lo > c_hi - c_lo

@@ -416,8 +416,18 @@ def build_report(
         cohort = first.dt.to_period("Q").astype(str).rename("acquisition quarter")
         by_cohort = frame.groupby(cohort).agg(["sum"]).droplevel(1, axis=1)
         by_cohort.insert(0, "customers", cohort.value_counts().sort_index())
+        # each cohort's expected total with its two intervals, one call for all cohorts
+        totals = portfolio_value(
+            transaction_model, spend_model, summary.assign(**{_SEGMENT: cohort.to_numpy()}),
+            by=_SEGMENT, horizon=(main_years, "year"), n_samples=n_samples,
+            random_state=random_state, **settings).reindex(by_cohort.index)
+        by_cohort[f"{pct} credible range ($)"] = [_range(a, b) for a, b in zip(
+            totals["expected_total_lower"], totals["expected_total_upper"])]
+        by_cohort[f"{pct} predictive range ($)"] = [_range(a, b) for a, b in zip(
+            totals["predictive_total_lower"], totals["predictive_total_upper"])]
         parts.append("<h2>By acquisition cohort</h2><p class='note'>Value already earned next "
-                     "to the value still expected.</p>"
+                     f"to the value still expected over the next {next_main}, with its {pct} "
+                     "credible and predictive ranges.</p>"
                      + _table(by_cohort, fmt={c: _money for c in frame.columns}))
     if serving_cost_rate > 0:
         gross = clv.expected_clv.sum()
