@@ -508,6 +508,28 @@ def point_dropout_words(p: float, when: str, name: str = "p") -> str:
 BGNBD_DROPOUT = "after each repeat purchase"
 
 
+def limit_parameter_words(model, dropout: str, point_dropout, mixed_dropout) -> dict:
+    """The parameters of a nested limit model in words, with the fitted values: a shared
+    purchase rate ``lam`` or gamma-distributed rates (``r``, ``alpha``), and the
+    drop-out side, ``dropout`` naming its one shared parameter: ``point_dropout(value,
+    unit)`` words it, else ``mixed_dropout`` is ``((name, name), words(v1, v2, unit))``
+    for its mixing distribution's two."""
+    model._require_fitted()
+    v = model.point_params()
+    unit, per_year = unit_words(model)
+    out = {}
+    if "lam" in v:
+        out["lam"] = point_rate_words(v["lam"], unit, per_year)
+    else:
+        out["r"], out["alpha"] = gamma_rate_words(v["r"], v["alpha"], unit, per_year)
+    if dropout in v:
+        out[dropout] = point_dropout(v[dropout], unit)
+    else:
+        (n1, n2), words = mixed_dropout
+        out[n1], out[n2] = words(v[n1], v[n2], unit)
+    return out
+
+
 @register_model
 class BetaGeoModel(PurchaseModel):
     """BG/NBD model of repeat purchases, fitted by ``fit(summary, method=...)`` with

@@ -47,10 +47,8 @@ from .bgnbd import (
     BGNBD_DROPOUT,
     BetaGeoModel,
     beta_dropout_words,
-    gamma_rate_words,
+    limit_parameter_words,
     point_dropout_words,
-    point_rate_words,
-    unit_words,
 )
 
 __all__ = [
@@ -601,22 +599,12 @@ class _BetaGeoLimit(PurchaseModel):
     _words = ""
 
     def describe_parameters(self) -> dict:
-        """The parameters in words, with the fitted values: a shared rate ``lam`` or
-        gamma-distributed rates (``r``, ``alpha``); a shared drop-out probability ``p``
-        or beta-distributed ones (``a``, ``b``)."""
-        self._require_fitted()
-        v = self.point_params()
-        unit, per_year = unit_words(self)
-        out = {}
-        if "lam" in v:
-            out["lam"] = point_rate_words(v["lam"], unit, per_year)
-        else:
-            out["r"], out["alpha"] = gamma_rate_words(v["r"], v["alpha"], unit, per_year)
-        if "p" in v:
-            out["p"] = point_dropout_words(v["p"], BGNBD_DROPOUT)
-        else:
-            out["a"], out["b"] = beta_dropout_words(v["a"], v["b"], BGNBD_DROPOUT)
-        return out
+        """The parameters in words, with the fitted values (:func:`~clvmodels.models.
+        purchase.bgnbd.limit_parameter_words`): a shared drop-out probability ``p`` or
+        beta-distributed ones (``a``, ``b``)."""
+        return limit_parameter_words(
+            self, "p", lambda p, unit: point_dropout_words(p, BGNBD_DROPOUT),
+            (("a", "b"), lambda a, b, unit: beta_dropout_words(a, b, BGNBD_DROPOUT)))
 
     def _loglik_and_grad(self, log_params, arrays, weights):
         ll, grad = type(self)._log_likelihood(*np.exp(log_params), arrays["x"], arrays["t_x"],

@@ -40,13 +40,7 @@ from ..backend import NUMPY, pytensor_ops
 from ..boundary import beta_spread, boundary_statement, estimate_text, gamma_spread
 from ..registry import register_model
 from .base import PurchaseModel, broadcast_flat, draw_alive, simulate_live_customers
-from .bgnbd import (
-    beta_dropout_words,
-    gamma_rate_words,
-    point_dropout_words,
-    point_rate_words,
-    unit_words,
-)
+from .bgnbd import beta_dropout_words, limit_parameter_words, point_dropout_words
 from .mbgnbd import MBGNBD_DROPOUT, ModifiedBetaGeoModel
 
 __all__ = [
@@ -677,22 +671,11 @@ def _start_with_p(model, others, arrays, weights):
 
 
 def _describe(model) -> dict:
-    """The parameters of an MBG/NBD limit in words, with the fitted values: a shared
-    rate ``lam`` or gamma-distributed rates (``r``, ``alpha``); a shared drop-out
-    probability ``p`` or beta-distributed ones (``a``, ``b``)."""
-    model._require_fitted()
-    v = model.point_params()
-    unit, per_year = unit_words(model)
-    out = {}
-    if "lam" in v:
-        out["lam"] = point_rate_words(v["lam"], unit, per_year)
-    else:
-        out["r"], out["alpha"] = gamma_rate_words(v["r"], v["alpha"], unit, per_year)
-    if "p" in v:
-        out["p"] = point_dropout_words(v["p"], MBGNBD_DROPOUT)
-    else:
-        out["a"], out["b"] = beta_dropout_words(v["a"], v["b"], MBGNBD_DROPOUT)
-    return out
+    """The parameters of an MBG/NBD limit in words, with the fitted values
+    (:func:`~clvmodels.models.purchase.bgnbd.limit_parameter_words`)."""
+    return limit_parameter_words(
+        model, "p", lambda p, unit: point_dropout_words(p, MBGNBD_DROPOUT),
+        (("a", "b"), lambda a, b, unit: beta_dropout_words(a, b, MBGNBD_DROPOUT)))
 
 
 @register_model

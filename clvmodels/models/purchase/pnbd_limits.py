@@ -57,7 +57,7 @@ from ..backend import NUMPY, pytensor_ops
 from ..boundary import boundary_statement, estimate_text, gamma_spread
 from ..registry import register_model
 from .base import NEVER, PurchaseModel, broadcast_flat, draw_alive, simulate_live_customers
-from .bgnbd import gamma_rate_words, point_rate_words, unit_words
+from .bgnbd import limit_parameter_words
 from .pnbd import (
     gamma_dropout_words,
     point_dropout_rate_words,
@@ -657,22 +657,11 @@ class _LimitModel(PurchaseModel):
     _words = ""
 
     def describe_parameters(self) -> dict:
-        """The parameters in words, with the fitted values: a shared rate ``lam`` or
-        gamma-distributed rates (``r``, ``alpha``); a shared drop-out rate ``mu`` or
+        """The parameters in words, with the fitted values (:func:`~clvmodels.models.
+        purchase.bgnbd.limit_parameter_words`): a shared drop-out rate ``mu`` or
         gamma-distributed ones (``s``, ``beta``)."""
-        self._require_fitted()
-        v = self.point_params()
-        unit, per_year = unit_words(self)
-        out = {}
-        if "lam" in v:
-            out["lam"] = point_rate_words(v["lam"], unit, per_year)
-        else:
-            out["r"], out["alpha"] = gamma_rate_words(v["r"], v["alpha"], unit, per_year)
-        if "mu" in v:
-            out["mu"] = point_dropout_rate_words(v["mu"], unit)
-        else:
-            out["s"], out["beta"] = gamma_dropout_words(v["s"], v["beta"], unit)
-        return out
+        return limit_parameter_words(self, "mu", point_dropout_rate_words,
+                                     (("s", "beta"), gamma_dropout_words))
 
     def _loglik_and_grad(self, log_params, arrays, weights):
         ll, g = type(self)._loglik(*np.exp(log_params), arrays["x"], arrays["t_x"], arrays["T"],
