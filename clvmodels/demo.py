@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     cal = calibration_holdout_summary(tx, calibration_end="1997-09-30",
                                       observation_end="1998-06-30", time_unit="week")
     bg_cal = BetaGeoModel(random_state=args.seed).fit(cal)
-    print("BG/NBD on the calibration period (weeks 1-39):")
-    print(bg_cal.summary().round(4).to_string(), "\n")
+    print("BG/NBD on the calibration period (weeks 1-39); lower/upper: 90% interval:")
+    print(bg_cal.summary(level=0.90).round(4).to_string(), "\n")
     score = evaluate_holdout(bg_cal, cal, random_state=args.seed)
     m = score.metrics
     print(f"Holdout weeks 40-78: actual {m.actual_total:,.0f} repeat purchases, expected "
@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = rfm_summary(tx, observation_end="1998-06-30", time_unit="week")
     bg = BetaGeoModel(random_state=args.seed).fit(summary)
     gg = GammaGammaModel(random_state=args.seed).fit(summary)
-    print("Fitted on all 78 weeks:")
-    print(pd.concat([bg.summary(), gg.summary()]).round(4).to_string(), "\n")
+    print("Fitted on all 78 weeks; lower/upper: 90% interval:")
+    print(pd.concat([bg.summary(level=0.90), gg.summary(level=0.90)]).round(4).to_string(), "\n")
     clv = customer_lifetime_value(bg, gg, summary, horizon="12 months", discount_rate=0.10,
                                   margin=0.30, level=0.90, random_state=args.seed)
     table = summary.join(clv)
@@ -76,12 +76,16 @@ def main(argv: list[str] | None = None) -> int:
         out = out.with_name(out.name + ".parquet")  # the file says what it is
     write_parquet_atomically(table, out)
 
-    cols = ["frequency", "recency", "T", "monetary_value", "probability_alive",
-            "expected_purchases", "expected_clv", "expected_clv_lower", "expected_clv_upper",
-            "clv_predictive_lower", "clv_predictive_upper"]
-    print("Top 10 customers by expected 12-month CLV ($, 10% discount rate, 30% margin; "
-          "90% intervals):")
-    print(table.sort_values("expected_clv", ascending=False)[cols].head(10).round(2).to_string())
+    # short headers keep the table under 100 characters; the Parquet file has the full names
+    cols = {"frequency": "x", "recency": "t_x", "T": "T", "monetary_value": "spend",
+            "probability_alive": "P(alive)", "expected_purchases": "E[buys]",
+            "expected_clv": "CLV", "expected_clv_lower": "cred lo", "expected_clv_upper": "cred hi",
+            "clv_predictive_lower": "pred lo", "clv_predictive_upper": "pred hi"}
+    print("Top 10 customers by expected 12-month CLV ($, 10% discount rate, 30% margin; x: repeat "
+          "purchases, t_x and T in weeks, spend: mean repeat spend; cred/pred: 90% credible and "
+          "predictive interval):")
+    top = table.sort_values("expected_clv", ascending=False)[list(cols)].head(10)
+    print(top.rename(columns=cols).round(2).to_string())
     print(f"\nTotal expected 12-month CLV: ${table.expected_clv.sum():,.0f} over "
           f"{len(table):,} customers")
     print(f"Wrote {out} ({len(table):,} rows) in {time.perf_counter() - started:.1f} s")
