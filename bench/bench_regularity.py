@@ -3,7 +3,8 @@
 Usage::
 
     .venv/bin/python bench/bench_regularity.py [--customers 1000000]
-        [--recovery-customers 100000] [--only recovery,holdout,scale] [--out FILE]
+        [--recovery-customers 100000] [--clv-customers 100000]
+        [--only recovery,holdout,scale,clv] [--out FILE]
 
 Only public names of ``clvmodels`` are used.
 
@@ -27,6 +28,14 @@ as ``rss_before_mb``):
    ``BetaGeoModel().fit``, ``ModifiedBetaGeoCNBDModel(k=3).fit`` and
    ``ModifiedBetaGeoCNBDModel().fit`` (k chosen by likelihood), time and peak memory
    side by side.
+4. ``clv``: ``--clv-customers`` (default 100,000) day-resolution customers as
+   ``bench_purchase_family.py`` simulates them (days as the unit, ages 0..729 whole days,
+   recency floored to whole days, MBG/NBD's CDNOW estimates with alpha in days, mean
+   spend from ``simulate_spend`` at the CDNOW Gamma-Gamma estimates), drawn from
+   MBG/CNBD-3: ``customer_lifetime_value(model, gg, df, horizon="12 months",
+   discount_rate=0.10, random_state=0)`` (defaults: 100 draws, 200 samples) timed for
+   ``ModifiedBetaGeoCNBDModel(k=3)`` and ``ModifiedBetaGeoModel()`` on the same data, each
+   in its own subprocess after an untimed warm-up call on the first 2,000 customers.
 """
 
 from __future__ import annotations
@@ -136,6 +145,47 @@ def task_scale(n, which):
             "distinct_rows": model.n_unique_}
 
 
+SPEND = (6.25, 3.74, 15.44)
+
+
+def _clv_data(n, seed=0):
+    from clvmodels import simulate_mbgcnbd, simulate_spend
+
+    T = np.random.default_rng(seed).integers(0, 730, n).astype(float)
+    df = simulate_mbgcnbd(n, 3, 0.5248, 43.2817, 0.8914, 1.6140, T=T, time_unit="day",
+                          random_state=seed + 1)
+    days = np.floor(df["recency"])
+    df["recency"] = np.where(df["frequency"] > 0, np.maximum(days, 1.0), 0.0)
+    df["T"] = np.maximum(df["T"], df["recency"])
+    df["monetary_value"] = simulate_spend(df["frequency"].to_numpy(), *SPEND, random_state=2)
+    return df.drop(columns="log_gap_sum")
+
+
+def task_clv(n, which):
+    from clvmodels import (
+        GammaGammaModel,
+        ModifiedBetaGeoCNBDModel,
+        ModifiedBetaGeoModel,
+        customer_lifetime_value,
+    )
+
+    data = _clv_data(n)
+    model = {"MBG/NBD": lambda: ModifiedBetaGeoModel(),
+             "MBG/CNBD-3": lambda: ModifiedBetaGeoCNBDModel(k=3)}[which]().fit(data)
+    gg = GammaGammaModel().fit(data)
+    kw = {"horizon": "12 months", "discount_rate": 0.10, "random_state": 0}
+    customer_lifetime_value(model, gg, data.head(2000), **kw)
+    before = _rss_mb()
+    t0 = time.perf_counter()
+    clv = customer_lifetime_value(model, gg, data, **kw)
+    seconds = time.perf_counter() - t0
+    return {"model": which, "customers": n, "clv_seconds": round(seconds, 2),
+            "peak_rss_mb": round(_rss_mb(), 1), "rss_before_mb": round(before, 1),
+            "distinct_rows": len(data[["frequency", "recency", "T"]].drop_duplicates()),
+            "mean_expected_clv": round(float(clv["expected_clv"].mean()), 4),
+            "nan_rows": int(clv.isna().any(axis=1).sum())}
+
+
 def run_child(args_list):
     load = os.getloadavg()
     proc = subprocess.run([sys.executable, __file__, *args_list], capture_output=True,
@@ -150,7 +200,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--recovery-customers", type=int, default=100_000)
-    parser.add_argument("--only", default="recovery,holdout,scale")
+    parser.add_argument("--clv-customers", type=int, default=100_000)
+    parser.add_argument("--only", default="recovery,holdout,scale,clv")
     parser.add_argument("--out", default=None)
     parser.add_argument("--task", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--which", default=None, help=argparse.SUPPRESS)
@@ -164,10 +215,13 @@ def main():
     if args.task == "scale":
         print(json.dumps(task_scale(args.customers, args.which)))
         return
+    if args.task == "clv":
+        print(json.dumps(task_clv(args.clv_customers, args.which)))
+        return
     tasks = args.only.split(",")
     report = {"load_start": [round(v, 2) for v in os.getloadavg()]}
     base = ["--customers", str(args.customers), "--recovery-customers",
-            str(args.recovery_customers)]
+            str(args.recovery_customers), "--clv-customers", str(args.clv_customers)]
     if "recovery" in tasks:
         report["recovery"] = run_child(["--task", "recovery", *base])
         print(json.dumps(report["recovery"], indent=1), flush=True)
@@ -178,6 +232,10 @@ def main():
         report["scale"] = [run_child(["--task", "scale", "--which", w, *base])
                            for w in ("BG/NBD", "MBG/CNBD-3 (k fixed)", "MBG/CNBD-k (k chosen)")]
         print(json.dumps(report["scale"], indent=1), flush=True)
+    if "clv" in tasks:
+        report["clv"] = [run_child(["--task", "clv", "--which", w, *base])
+                         for w in ("MBG/NBD", "MBG/CNBD-3")]
+        print(json.dumps(report["clv"], indent=1), flush=True)
     report["load_end"] = [round(v, 2) for v in os.getloadavg()]
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:

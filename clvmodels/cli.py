@@ -202,7 +202,7 @@ def _check_kind_options(args, kind: str) -> None:
 
 
 def _cmd_fit(args) -> str:
-    from .scoring import check_job_target, fit_job
+    from .scoring import ERLANG_MODELS, check_job_target, fit_job
 
     _check_kind_options(args, args.kind)
     check_job_target(args.out, args.overwrite)  # before the work, not after it
@@ -212,11 +212,13 @@ def _cmd_fit(args) -> str:
     if args.kind == "contractual":
         return _fit_contractual(args)
     model = args.model or "bgnbd"
-    if model not in ("bgnbd", "mbgnbd", "pnbd", "bgbb", "auto"):
+    if model not in ("bgnbd", "mbgnbd", "pnbd", "mbgcnbd", "bgcnbd", "bgbb", "auto"):
         raise UsageError(f"--model {model}: transactions take bgnbd (BG/NBD, default), mbgnbd "
-                         "(MBG/NBD), pnbd (Pareto/NBD), bgbb (BG/BB: transaction periods, with "
-                         "--period) or auto (the best by holdout with --calibration-end, else "
-                         "by BIC); churn models (sbg, bdw) need --kind contractual.")
+                         "(MBG/NBD), pnbd (Pareto/NBD), mbgcnbd or bgcnbd (MBG/CNBD-k, "
+                         "BG/CNBD-k: regular purchase timing), bgbb (BG/BB: transaction "
+                         "periods, with --period) or auto (the best of bgnbd, mbgnbd and pnbd "
+                         "by holdout with --calibration-end, else by BIC); churn models (sbg, "
+                         "bdw) need --kind contractual.")
     if model == "bgbb":
         return _fit_discrete(args)
     if args.period is not None:
@@ -232,7 +234,9 @@ def _cmd_fit(args) -> str:
                         date_format=args.date_format, observation_end=args.observation_end,
                         time_unit=args.time_unit, customer_col=args.customer_col,
                         date_col=args.date_col, amount_col=args.amount_col,
-                        allow_refunds=args.allow_refunds)
+                        allow_refunds=args.allow_refunds,
+                        # the Erlang-k models choose their order on the gaps between purchases
+                        regularity=model in ERLANG_MODELS)
     holdout = None
     if args.calibration_end is not None:
         from .data.summary import calibration_holdout_summary
@@ -294,8 +298,11 @@ def _fit_discrete(args) -> str:
 
 
 def _fitted_line(job) -> str:
-    return (f"{type(job.transactions).__name__} " + ", ".join(
-        f"{k}={v:.4g}" for k, v in job.transactions.params_.items()) + "; Gamma-Gamma "
+    model = job.transactions
+    # settings the fit fixed besides the parameters (the Erlang order of (M)BG/CNBD-k)
+    fixed = {k: v for k, v in model.point_params().items() if k not in model.params_}
+    return (f"{type(model).__name__} " + ", ".join(
+        f"{k}={v:.4g}" for k, v in {**fixed, **model.params_}.items()) + "; Gamma-Gamma "
         + ", ".join(f"{k}={v:.4g}" for k, v in job.spend.params_.items()))
 
 
@@ -762,6 +769,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "in different ways, e.g. contract type); not with --covariates")
     fit.add_argument("--model", default=None,
                      help="transactions: bgnbd (BG/NBD, default), mbgnbd, pnbd (Pareto/NBD), "
+                     "mbgcnbd or bgcnbd (MBG/CNBD-k, BG/CNBD-k: regular purchase timing, the "
+                     "Erlang order k chosen on the gaps between purchases), "
                      "bgbb (BG/BB on transaction periods, with --period) or auto (compares "
                      "bgnbd, mbgnbd and pnbd: by holdout with --calibration-end, else BIC). "
                      "Contractual: sbg "

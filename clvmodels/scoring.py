@@ -222,6 +222,11 @@ def _job_meta(kind: str, **fields) -> dict:
 #: "auto" compares these
 PURCHASE_MODELS = {"bgnbd": "BetaGeoModel", "mbgnbd": "ModifiedBetaGeoModel",
                    "pnbd": "ParetoNBDModel"}
+#: the Erlang-k models of regular purchase timing, by their ``--model`` name: fitted from a
+#: summary with ``log_gap_sum`` (``rfm_summary(..., regularity=True)``: the order k is
+#: chosen on the gaps), not compared by "auto" (each fit tries several orders; see
+#: bench/README.md, "Regularity models")
+ERLANG_MODELS = {"mbgcnbd": "ModifiedBetaGeoCNBDModel", "bgcnbd": "BetaGeoCNBDModel"}
 #: discrete-time purchase models (a summary of transaction periods, ``discrete_summary``)
 DISCRETE_MODELS = {"bgbb": "BetaGeoBetaBinomModel"}
 
@@ -234,7 +239,7 @@ def purchase_model_class(name: str):
     """
     import clvmodels
 
-    names = {**PURCHASE_MODELS, **DISCRETE_MODELS}
+    names = {**PURCHASE_MODELS, **ERLANG_MODELS, **DISCRETE_MODELS}
     if name not in names:
         raise ValueError(f"The 'model' parameter must be one of {sorted(names)} or "
                          f"'auto'. Got {name!r} instead.")
@@ -276,7 +281,8 @@ def fit_job(summary: pd.DataFrame, out_dir: str | os.PathLike, *, columns: dict,
             method: str = "mle", seed: int | None = None, overwrite: bool = False,
             model: str = "bgnbd", holdout: pd.DataFrame | None = None,
             max_iter: int = 1000) -> Job:
-    """Fit a purchase model (``model``: "bgnbd", "mbgnbd", "pnbd", or "auto": the best
+    """Fit a purchase model (``model``: "bgnbd", "mbgnbd", "pnbd", "mbgcnbd", "bgcnbd"
+    (Erlang-k timing; ``summary`` best with ``log_gap_sum``), or "auto": the best
     by holdout MAE when ``holdout`` — a calibration/holdout summary — is given, else by
     BIC; :func:`choose_purchase_model`; or "bgbb" on a discrete summary of transaction
     periods, :func:`~clvmodels.data.discrete.discrete_summary`) and Gamma-Gamma to

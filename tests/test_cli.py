@@ -512,3 +512,64 @@ def test_report_takes_level_and_horizons(workdir, tmp_path, capsys):
     page = (tmp_path / "r.html").read_text()
     assert "over the next 2 years" in page and "80% credible range" in page
     assert "3 years" not in page
+
+
+@pytest.fixture(scope="module")
+def regular_csv(tmp_path_factory):
+    """Transactions of 120 customers who buy regularly (Erlang-3 gaps, about one purchase
+    in two months, drop-out after each purchase with probability p ~ Beta(1, 6)), first
+    purchases over 2020, observed to the end of 2021; Gamma-Gamma amounts."""
+    rng = np.random.default_rng(14)
+    n = 120
+    start = pd.Timestamp("2020-01-01")
+    end_days = 730
+    first = rng.integers(0, 365, n).astype(float)
+    rate = rng.gamma(2.0, 1.0 / 120.0, n)  # purchases per day: mean 1 in 60 days
+    rows_id, rows_day = [np.arange(n)], [first]
+    drop = rng.beta(1.0, 6.0, n)
+    t, alive = first.copy(), np.ones(n, dtype=bool)
+    while alive.any():
+        t = t + rng.standard_gamma(3.0, n) / (3.0 * rate)
+        alive &= t < end_days
+        rows_id.append(np.flatnonzero(alive))
+        rows_day.append(np.floor(t[alive]))
+        alive &= rng.random(n) > drop
+    ids, days = np.concatenate(rows_id), np.concatenate(rows_day)
+    nu = rng.gamma(4.0, 1.0 / 15.0, n)  # Gamma-Gamma spend: p = 6, q = 4, gamma = 15
+    tx = pd.DataFrame({"customer_id": ids, "date": start + pd.to_timedelta(days, unit="D"),
+                       "amount": np.round(rng.gamma(6.0, 1.0 / nu[ids]), 2)})
+    d = tmp_path_factory.mktemp("regular")
+    tx.to_csv(d / "regular.csv", index=False)
+    return d
+
+
+@pytest.mark.parametrize(("model", "cls"), [("mbgcnbd", "ModifiedBetaGeoCNBDModel"),
+                                            ("bgcnbd", "BetaGeoCNBDModel")])
+def test_erlang_models_fit_score_and_report_from_the_command_line(regular_csv, capsys, model,
+                                                                  cls):
+    """--model mbgcnbd|bgcnbd: the summary carries log_gap_sum, so the order k is chosen on
+    the gaps (regular data: k > 1); the saved job keeps k; score runs on it, and report
+    (on MBG/CNBD-k: the report evaluates a few dozen value tables, the slow part)."""
+    from clvmodels.scoring import load_job
+
+    d, name = regular_csv, regular_csv / model
+    assert main(["fit", str(d / "regular.csv"), "--out", str(name), "--model", model,
+                 "--observation-end", "2021-12-31", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert f"{cls} erlang_k=" in out
+    job = load_job(name)
+    bg = job.transactions
+    assert type(bg).__name__ == cls and job.meta["model"] == model
+    assert bg.regularity_source_ == "gaps" and bg.k_ > 1
+    assert bg.point_params()["erlang_k"] == bg.k_
+    assert main(["score", str(name), str(d / "regular.csv"), "--out",
+                 str(d / f"{model}.parquet"), "--margin", "0.3"]) == 0
+    scores = pd.read_parquet(d / f"{model}.parquet")
+    assert list(scores.columns) == list(SCORE_COLUMNS) and len(scores) == 120
+    assert np.isfinite(scores["expected_clv"]).all()
+    assert (scores.expected_clv_lower <= scores.expected_clv_upper).all()
+    if model != "mbgcnbd":
+        return
+    assert main(["report", str(name), str(d / "regular.csv"), "--out",
+                 str(d / f"{model}.html")]) == 0
+    assert (d / f"{model}.html").stat().st_size > 0
