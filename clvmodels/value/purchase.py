@@ -40,6 +40,7 @@ import pandas as pd
 from ..data.compress import compress_rows
 from ..errors import IncompatibleModelError, check_parameter
 from ..models.inputs import summary_arrays
+from ..models.interpolation import barycentric_matrix
 from ..models.purchase.base import PurchaseModel, accumulate_purchases
 from ..models.purchase.bgnbd import (
     bgnbd_alive_draws,
@@ -428,7 +429,7 @@ def _per_pair(bg, pairs, horizon, delta, interpolate: bool = True,
         if not np.isfinite(f).all():  # a failed node would spread to the whole group
             direct.append(idx)
             continue
-        out[idx] = _barycentric_matrix(nodes, y) @ f.T
+        out[idx] = barycentric_matrix(nodes, y) @ f.T
     if direct:
         idx = np.concatenate(direct)
         step = max(1, block_elements // idx.size)
@@ -458,22 +459,6 @@ def _interpolation_nodes(y):
     if k >= y.size:
         return None
     return (y[0] + y[-1]) / 2.0 + half * np.cos(np.pi * np.arange(k) / (k - 1))
-
-
-def _barycentric_matrix(nodes, points):
-    """``M`` with ``M @ f(nodes) = p(points)``, ``p`` the polynomial interpolant of
-    ``f`` at Chebyshev extreme points ``nodes`` (barycentric form, weights ``(-1)^j``
-    halved at the ends)."""
-    w = (-1.0) ** np.arange(nodes.size)
-    w[[0, -1]] /= 2.0
-    diff = points[:, None] - nodes[None, :]
-    hit = diff == 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        m = w / diff
-        m /= m.sum(axis=1, keepdims=True)
-    rows = hit.any(axis=1)
-    m[rows] = hit[rows]
-    return m
 
 
 def customer_lifetime_value(

@@ -34,6 +34,8 @@ import threading
 import numpy as np
 from numba import njit
 
+from ..interpolation import barycentric_matrix
+
 __all__ = ["INTERPOLATION_TOLERANCE", "by_parts_range", "if_alive_table", "outer_layout"]
 
 #: relative error allowed to the interpolation in ``T``
@@ -55,21 +57,6 @@ def interpolation_nodes(y_lo: float, y_hi: float) -> np.ndarray:
     # below the tolerance; tested against direct evaluation)
     n = int(np.ceil(np.log(100.0 / INTERPOLATION_TOLERANCE) / np.log(rho))) + 4
     return (y_lo + y_hi) / 2.0 + half * np.cos(np.pi * np.arange(n) / (n - 1))
-
-
-def barycentric_matrix(nodes: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """``M`` with ``M @ f(nodes) = p(points)``, ``p`` the polynomial interpolant at the
-    Chebyshev extreme points ``nodes`` (weights ``(-1)^i``, halved at the ends)."""
-    w = (-1.0) ** np.arange(nodes.size)
-    w[[0, -1]] /= 2.0
-    diff = points[:, None] - nodes[None, :]
-    hit = diff == 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        m = w / diff
-        m /= m.sum(axis=1, keepdims=True)
-    rows = hit.any(axis=1)
-    m[rows] = hit[rows]
-    return m
 
 
 def outer_layout(params, customers):
