@@ -27,6 +27,7 @@ demo: venv
 
 # two workers, each taking a whole test file at a time (its module fixtures fitted once)
 test: venv
+	@.ci/system-packages
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 bench: venv

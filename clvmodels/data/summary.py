@@ -87,6 +87,8 @@ def rfm_summary(
     allow_refunds: bool = False,
     date_format: str | None = None,
     regularity: bool = False,
+    covariates: pd.DataFrame | None = None,
+    covariate_cols=None,
 ) -> pd.DataFrame:
     """Frequency, recency, age and mean spend of each customer.
 
@@ -106,6 +108,11 @@ def rfm_summary(
         Also ``log_gap_sum``, each customer's sum of the logs of her times between
         purchase days, in ``time_unit`` (:mod:`clvmodels.data.regularity`): what the
         Erlang-k models and the regularity check need.
+    covariates : DataFrame, optional
+        Per-customer covariates with a ``customer_col`` column, joined on by
+        :func:`~clvmodels.data.covariates.attach_covariates` (which lists what it
+        refuses: customers without covariates, duplicates, constant or collinear
+        columns); ``covariate_cols`` picks the columns (default all).
 
     Returns
     -------
@@ -152,7 +159,19 @@ def rfm_summary(
         columns[LOG_GAP_SUM] = log_gap_sums(p, keep, None, unit_length_days(unit))
     out = pd.DataFrame(columns, index=p.ids[keep].rename("customer_id"))
     out.attrs = {"time_unit": unit, "observation_end": day_to_iso(end_day)}
-    return out
+    return _with_covariates(out, covariates, covariate_cols, customer_col, "rfm_summary")
+
+
+def _with_covariates(summary, covariates, columns, customer_col, owner):
+    if covariates is None:
+        if columns is not None:
+            raise ValueError(f"{owner}: covariate_cols needs a covariates table "
+                             "(covariates=...).")
+        return summary
+    from .covariates import attach_covariates
+
+    return attach_covariates(summary, covariates, columns=columns, customer_col=customer_col,
+                             owner=owner)
 
 
 def calibration_holdout_summary(
@@ -167,6 +186,8 @@ def calibration_holdout_summary(
     allow_refunds: bool = False,
     date_format: str | None = None,
     regularity: bool = False,
+    covariates: pd.DataFrame | None = None,
+    covariate_cols=None,
 ) -> pd.DataFrame:
     """RFM summary of a calibration period plus what each customer did in the holdout.
 
@@ -185,6 +206,8 @@ def calibration_holdout_summary(
     regularity : bool
         Also ``log_gap_sum`` of the calibration period's purchase days (see
         :func:`rfm_summary`).
+    covariates, covariate_cols : optional
+        Per-customer covariates joined on (see :func:`rfm_summary`).
 
     Returns
     -------
@@ -258,7 +281,8 @@ def calibration_holdout_summary(
         "observation_end": day_to_iso(end_day),
         "holdout_length": length,
     }
-    return out
+    return _with_covariates(out, covariates, covariate_cols, customer_col,
+                            "calibration_holdout_summary")
 
 
 def repeat_purchase_tracking(
