@@ -62,3 +62,31 @@ def test_bad_input(cdnow_split):
         compare_models({"gg": GammaGammaModel()}, cdnow_split)
     with pytest.raises(ValueError, match="at least one fitted purchase model"):
         compare_models({}, cdnow_split)
+
+
+def test_an_erlang_order_chosen_by_likelihood_counts_as_a_parameter(tmp_path):
+    """k chosen over a grid by likelihood is fitted too: 5 parameters; the same order
+    given by the user is not: 4, at the same likelihood. The count survives a save."""
+    from clvmodels import load_model
+    from clvmodels.models.purchase.mbgcnbd import (
+        ModifiedBetaGeoCNBDModel,
+        simulate_mbgcnbd,
+    )
+
+    data = simulate_mbgcnbd(800, 3, 0.8, 8.0, 0.5, 3.0, T=39.0, holdout=20.0, random_state=3)
+    chosen = ModifiedBetaGeoCNBDModel(max_k=4, random_state=0).fit(data)
+    fixed = ModifiedBetaGeoCNBDModel(k=chosen.k_, random_state=0).fit(data)
+    assert chosen.k_ == 3 and len(chosen.k_log_likelihoods_) > 1
+    models = {"chosen": chosen, "fixed": fixed}
+    t = compare_models(models, data, levels=(0.9,), n_samples=50)
+    assert t["parameters"].to_dict() == {"chosen": 5, "fixed": 4}
+    ll = t["log_likelihood"]
+    assert ll["fixed"] == pytest.approx(ll["chosen"], rel=1e-9)
+    for name, m in models.items():
+        p = t.loc[name, "parameters"]
+        assert t.loc[name, "aic"] == pytest.approx(2 * p - 2 * ll[name], rel=1e-12)
+        assert t.loc[name, "aic"] == pytest.approx(m.aic_, rel=1e-9)  # the model's own AIC
+        assert t.loc[name, "bic"] == pytest.approx(p * np.log(800) - 2 * ll[name], rel=1e-12)
+    assert t.loc["chosen", "aic"] - t.loc["fixed", "aic"] == pytest.approx(2.0, abs=1e-5)
+    chosen.save(tmp_path / "chosen")
+    assert load_model(tmp_path / "chosen").parameter_count() == 5

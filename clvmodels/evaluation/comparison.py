@@ -46,8 +46,10 @@ def compare_models(models, data: pd.DataFrame, *, spend_model=None, levels=_LEVE
     -------
     DataFrame
         One row per model, sorted by holdout MAE: ``log_likelihood`` (calibration
-        data), ``parameters``, ``aic``, ``bic`` (``n`` = customers), ``actual_total``,
-        ``expected_total``, ``aggregate_error`` (expected / actual - 1), ``mae``,
+        data), ``parameters`` (the model's ``parameter_count()`` where it has one: an
+        Erlang-k model counts ``k`` when its fit chose it), ``aic``, ``bic`` (``n`` =
+        customers), ``actual_total``, ``expected_total``, ``aggregate_error``
+        (expected / actual - 1), ``mae``,
         ``relative_mae`` (sum |expected - actual| / sum actual), ``rmse``,
         ``coverage_<level>`` (randomized PIT) and ``conventional_coverage_<level>``
         (``lower <= actual <= upper``) per level and, with a spend model,
@@ -85,7 +87,9 @@ def compare_models(models, data: pd.DataFrame, *, spend_model=None, levels=_LEVE
     for name, m in models.items():
         arrays, weights = m._prepare(data)
         ll = float(m._loglik_and_grad(np.log(m.params_.to_numpy()), arrays, weights)[0])
-        k = len(m.param_names)
+        # a model whose fit chose more than its continuous parameters (the Erlang order k
+        # chosen by likelihood) counts those too
+        k = m.parameter_count() if hasattr(m, "parameter_count") else len(m.param_names)
         row = {"log_likelihood": ll, "parameters": k, "aic": 2 * k - 2 * ll,
                "bic": k * np.log(len(data)) - 2 * ll}
         for i, level in enumerate(levels):

@@ -44,6 +44,13 @@ def test_k1_reproduces_the_bgnbd_reference_fit():
     np.testing.assert_allclose(model.params_, bg.params_, rtol=1e-6)
     auto = BetaGeoCNBDModel().fit(with_gaps)
     assert auto.k_ == 1 and auto.log_likelihood_ == pytest.approx(model.log_likelihood_)
+    # in words: the BG/NBD's sentences, and k = 1 is its random timing, set or chosen
+    words, bg_words = model.describe_parameters(), bg.describe_parameters()
+    assert words["r"] == bg_words["r"] and words["a"] == bg_words["a"]
+    assert words["alpha"].startswith(bg_words["alpha"] + " Purchases come at random times")
+    assert "Erlang-k with k = 1 (set for the fit), as in the BG/NBD" in words["alpha"]
+    assert "k = 1 (chosen by likelihood over k = 1 to 3)" in auto.describe_parameters()["alpha"]
+    assert (model.parameter_count(), auto.parameter_count()) == (4, 5)
 
 
 def test_customers_without_repeat_purchases_are_alive(rng):

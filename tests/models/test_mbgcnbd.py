@@ -514,6 +514,25 @@ def test_model_interface_at_k3_and_round_trip(fitted_regular, regular, tmp_path)
     assert "k=3" in repr(back)
 
 
+def test_parameters_in_words_say_k_and_what_it_means(fitted_regular):
+    """describe_parameters: the MBG/NBD's four sentences with the fitted numbers, the
+    one of alpha going on to k: how it was set, the 1/sqrt(k) variation of the gaps."""
+    model = fitted_regular
+    v, words = model.point_params(), model.describe_parameters()
+    assert list(words) == list(model.summary().index) == list(NAMES)
+    top = max(model.k_log_likelihoods_.index)
+    assert f"r/alpha = {v['r'] / v['alpha']:.3g} times a week" in words["alpha"]
+    assert (f"Erlang-k with k = 3 (chosen by likelihood over k = 1 to {top}), each the sum of "
+            "k exponential phases, so their coefficient of variation is 1/sqrt(k) = 0.577: a "
+            "customer's gaps vary about 58% as much as random timing (k = 1, the MBG/NBD) "
+            "would") in words["alpha"]
+    assert words["a"].startswith("Right after her first purchase and after each repeat purchase")
+    assert f"a/(a+b) = {v['a'] / (v['a'] + v['b']):.1%}" in words["a"]
+    # k chosen over a grid is a fitted parameter too (compare_models counts it)
+    assert model.k_was_chosen() and model.parameter_count() == 5
+    assert model.aic_ == pytest.approx(10.0 - 2.0 * model.log_likelihood_)
+
+
 def test_map_fit_at_a_fixed_order(regular):
     model = ModifiedBetaGeoCNBDModel(k=3, draws=200).fit(regular.head(3000), method="map")
     assert model.k_ == 3 and model.fit_method_ == "map"

@@ -42,8 +42,6 @@ def _check(model, words: dict) -> None:
 @pytest.mark.parametrize("name", list(registered_models()))
 def test_every_registered_model_describes_every_parameter(name, data):
     cls = registered_models()[name]
-    if "CNBD" in name and cls.describe_parameters is BaseModel.describe_parameters:
-        pytest.skip("the Erlang purchase models do not describe their parameters yet")
     model = cls(random_state=0)
     assert model.describe_parameters.__func__ is not BaseModel.describe_parameters, name
     model.fit(data[_family(cls)], method="map")  # priors keep a limit model finite

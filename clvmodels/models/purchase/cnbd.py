@@ -92,6 +92,7 @@ __all__ = [
     "cnbd_simulate_future",
     "cnbd_statistics",
     "cnbd_total_log_likelihood",
+    "erlang_formulas",
     "lgamma_ratio",
     "simulate_cnbd",
     "survival_sum",
@@ -895,11 +896,168 @@ def simulate_cnbd(n_customers, k, r, alpha, a, b, *, T, holdout=0.0,
     return out
 
 
+# ---------------------------------------------------------- a model's formula set
+_ROLES = ("probability_alive", "conditional_expected_purchases", "expected_purchases_new",
+          "probability_of_purchases", "discounted_purchases_if_alive", "simulate_future")
+
+#: each formula's docstring: what it is, and an example run as a doctest in the model's
+#: module (``{f}`` the model's prefix, ``PARS`` its CDNOW fit there; the model gives the
+#: numbers ``{alive}``, ``{expected}`` and ``{new}``)
+_DOCS = {
+    "probability_alive": """P(alive at T | x, t_x, T) (:func:`~{m}.cnbd_probability_alive`).
+
+A regular customer whose pause is long for her rhythm is less likely alive:
+
+>>> [float(np.round({f}_probability_alive(*PARS, k, 10, 30.0, 38.86), 3)) for k in (1, 2, 4)]
+{alive}
+""",
+    "conditional_expected_purchases": """E[purchases in (T, T+t] | x, t_x, T]
+(:func:`~{m}.cnbd_conditional_expected_purchases`).
+
+>>> float(np.round({f}_conditional_expected_purchases(*PARS, 3, 2, 30.43, 38.86, 39), 4))
+{expected}
+""",
+    "expected_purchases_new": """E[X(t)] for a customer just acquired
+(:func:`~{m}.cnbd_expected_purchases_new`).
+
+>>> float(np.round({f}_expected_purchases_new(*PARS, 3, 39.0), 4))
+{new}
+""",
+    "probability_of_purchases": """P(X(t) = k) for a customer just acquired (``k`` the count, \
+``erlang_k`` the order; :func:`~{m}.cnbd_probability_of_purchases`).
+
+>>> p = {f}_probability_of_purchases(*PARS, 3, np.arange(300), 52.0)
+>>> float(np.round(p.sum(), 6))
+1.0
+""",
+    "discounted_purchases_if_alive": """Expected discounted purchases in (T, T+horizon] for a \
+customer alive at T; for ``erlang_k > 1`` it needs ``recency``
+(:func:`~{m}.cnbd_discounted_purchases_if_alive`).
+
+>>> e = {f}_discounted_purchases_if_alive(*PARS, 3, 2, 38.86, 39.0, 0.0, recency=30.43)
+>>> p = {f}_probability_alive(*PARS, 3, 2, 30.43, 38.86)
+>>> float(np.round(e * p, 4))  # {f}_conditional_expected_purchases
+{expected}
+""",
+    "simulate_future": """Simulate each customer's purchases in ``(T, T+horizon]`` given her \
+history (:func:`~{m}.cnbd_simulate_future`).
+
+>>> rng = np.random.default_rng(0)
+>>> n, d = {f}_simulate_future(*(np.full((1, 100_000), v) for v in PARS), 3, 2, 30.43,
+...                            38.86, 39.0, 0.0, rng)
+>>> bool(abs(n.mean() - {expected}) < 0.02)  # E = {expected} ({f}_conditional_expected_purchases)
+True
+""",
+    "simulate": """Simulate customers (:func:`~{m}.simulate_cnbd` with {when}): the summary \
+with ``log_gap_sum`` and the ``true_*`` columns.
+
+>>> df = simulate_{f}(5, 3, 0.52, 6.18, 0.89, 1.61, T=39.0, random_state=1)
+>>> list(df.columns)[:4], len(df)
+(['frequency', 'recency', 'T', 'log_gap_sum'], 5)
+""",
+}
+
+
+def _documented(fn, name: str, module: str, doc: str):
+    """``fn`` named ``name`` in ``module`` with docstring ``doc`` (its example runs as a
+    doctest through that module's ``__test__``)."""
+    fn.__name__ = fn.__qualname__ = name
+    fn.__module__ = module
+    fn.__doc__ = doc
+    return fn
+
+
+def erlang_formulas(prefix: str, *, dropout_at_zero: bool, random_timing: dict, module: str,
+                    numbers: dict) -> dict:
+    """The functions of one Erlang-k model: its ``formulas`` (by role, in the order of
+    ``_ROLES``, named ``<prefix>_<role>``) and its simulator ``simulate_<prefix>``. At
+    ``erlang_k = 1`` the random-timing model's own closed forms (``random_timing``, its
+    ``formulas``: they take the same arguments without ``erlang_k``, and without
+    ``recency`` for ``discounted_purchases_if_alive``), otherwise this module's
+    formulas with ``dropout_at_zero``. ``module`` is the model module's name, ``numbers``
+    the results of the examples there (``_DOCS``)."""
+    s = bool(dropout_at_zero)
+    closed = {role: random_timing[role] for role in _ROLES}
+
+    def probability_alive(r, alpha, a, b, erlang_k, frequency, recency, T):
+        if erlang_order(erlang_k) == 1:
+            return closed["probability_alive"](r, alpha, a, b, frequency, recency, T)
+        return cnbd_probability_alive(r, alpha, a, b, erlang_k, frequency, recency, T,
+                                      dropout_at_zero=s)
+
+    def conditional_expected_purchases(r, alpha, a, b, erlang_k, frequency, recency, T, t):
+        if erlang_order(erlang_k) == 1:
+            return closed["conditional_expected_purchases"](r, alpha, a, b, frequency, recency,
+                                                            T, t)
+        return cnbd_conditional_expected_purchases(r, alpha, a, b, erlang_k, frequency, recency,
+                                                   T, t, dropout_at_zero=s)
+
+    def expected_purchases_new(r, alpha, a, b, erlang_k, t):
+        if erlang_order(erlang_k) == 1:
+            return closed["expected_purchases_new"](r, alpha, a, b, t)
+        return cnbd_expected_purchases_new(r, alpha, a, b, erlang_k, t, dropout_at_zero=s)
+
+    def probability_of_purchases(r, alpha, a, b, erlang_k, k, t):
+        if erlang_order(erlang_k) == 1:
+            return closed["probability_of_purchases"](r, alpha, a, b, k, t)
+        return cnbd_probability_of_purchases(r, alpha, a, b, erlang_k, k, t, dropout_at_zero=s)
+
+    def discounted_purchases_if_alive(r, alpha, a, b, erlang_k, frequency, T, horizon, delta,
+                                      recency=None):
+        if erlang_order(erlang_k) == 1:
+            return closed["discounted_purchases_if_alive"](r, alpha, a, b, frequency, T,
+                                                           horizon, delta)
+        return cnbd_discounted_purchases_if_alive(r, alpha, a, b, erlang_k, frequency, T,
+                                                  horizon, delta, recency, dropout_at_zero=s)
+
+    def simulate_future(r, alpha, a, b, erlang_k, frequency, recency, T, horizon, delta, rng,
+                        amounts=None, alive_probability=None):
+        if erlang_order(erlang_k) == 1:
+            return closed["simulate_future"](r, alpha, a, b, frequency, recency, T, horizon,
+                                             delta, rng, amounts, alive_probability)
+        return cnbd_simulate_future(r, alpha, a, b, erlang_k, frequency, recency, T, horizon,
+                                    delta, rng, amounts, alive_probability, dropout_at_zero=s)
+
+    def simulate(n_customers: int, k: int, r: float, alpha: float, a: float, b: float, *,
+                 T: float | np.ndarray, holdout: float = 0.0, time_unit: str = "week",
+                 random_state: int | np.random.Generator | None = None) -> pd.DataFrame:
+        return simulate_cnbd(n_customers, k, r, alpha, a, b, T=T, holdout=holdout,
+                             dropout_at_zero=s, time_unit=time_unit,
+                             random_state=random_state, owner=f"simulate_{prefix}")
+
+    when = ("drop-out possible right after the first purchase" if s
+            else "drop-out only after repeat purchases")
+    words = {"f": prefix, "m": __name__, "when": when, **numbers}
+    formulas = {fn.__name__: _documented(fn, f"{prefix}_{fn.__name__}", module,
+                                         _DOCS[fn.__name__].format(**words))
+                for fn in (probability_alive, conditional_expected_purchases,
+                           expected_purchases_new, probability_of_purchases,
+                           discounted_purchases_if_alive, simulate_future)}
+    return formulas, _documented(simulate, f"simulate_{prefix}", module,
+                                 _DOCS["simulate"].format(**words))
+
+
 # ---------------------------------------------------------------------------- model
 class ErlangPurchaseModel(PurchaseModel):
-    """The engine of the (M)BG/CNBD-k models: settings ``k`` (None: chosen by likelihood
-    over ``1 .. max_k``) and ``max_k``, the fit over ``k``, the likelihood hooks. The
-    subclasses set ``dropout_at_zero`` and ``formulas``."""
+    """The engine of the (M)BG/CNBD-k models: the settings, the fit over ``k``, the
+    likelihood hooks, the parameters in words. A model sets ``dropout_at_zero``,
+    ``dropout_when``, ``random_timing_name`` and ``formulas`` (:func:`erlang_formulas`).
+
+    Parameters
+    ----------
+    k : int or None
+        Erlang order of the inter-purchase times (1: the random-timing model, BG/NBD or
+        MBG/NBD). None: chosen by likelihood over ``1 .. max_k`` (:meth:`fit`).
+    max_k : int
+        Highest order tried when ``k`` is None.
+
+    Other settings are those of :class:`~clvmodels.models.base.BaseModel`. The summary
+    needs ``frequency``, ``recency`` and ``T``, and for choosing ``k`` best also
+    ``log_gap_sum`` (``rfm_summary(..., regularity=True)``): without it orders are
+    compared on the summary alone (``regularity_source_``). The parameters are the
+    random-timing model's, ``alpha`` the rate of the purchase-rate gamma for every ``k``
+    (module docstring; BTYDplus's ``alpha`` is ``alpha / k``).
+    """
 
     param_names = ("r", "alpha", "a", "b")
     default_priors = {"r": LogNormal(0.0, 2.0), "alpha": LogNormal(0.0, 3.0),
@@ -908,6 +1066,8 @@ class ErlangPurchaseModel(PurchaseModel):
     dropout_at_zero: bool = False
     #: the model at k = 1, for messages
     random_timing_name: str = ""
+    #: when a customer may drop out, for :meth:`describe_parameters`
+    dropout_when: str = ""
     #: a live customer's future depends on how far she is through her usual gap, so
     #: value code passes recency to discounted_purchases_if_alive (value.purchase.
     #: if_alive_columns)
@@ -1002,9 +1162,64 @@ class ErlangPurchaseModel(PurchaseModel):
         self.k_ = int(best)
         self.regularity_source_ = source
         self.k_log_likelihoods_ = pd.Series(tried, name="log_likelihood").rename_axis("k")
-        if len(orders) > 1 and method == "mle":
-            self.aic_ = 2.0 * (len(self.param_names) + 1) - 2.0 * self.log_likelihood_
+        if method == "mle":
+            self.aic_ = 2.0 * self.parameter_count() - 2.0 * self.log_likelihood_
         return self
+
+    def k_was_chosen(self) -> bool:
+        """Whether the fit chose ``k`` by likelihood over more than one order (setting
+        ``k=None`` with ``max_k > 1``) rather than being given it: then ``k`` is a fitted
+        parameter too."""
+        return self.k is None and self.max_k > 1
+
+    def parameter_count(self) -> int:
+        """Fitted parameters, for AIC and BIC: ``r, alpha, a, b`` and, when the fit chose
+        it by likelihood (:meth:`k_was_chosen`), the order ``k``."""
+        return len(self.param_names) + int(self.k_was_chosen())
+
+    def describe_parameters(self) -> dict:
+        """The four parameters in words, with the fitted values; the sentence of ``alpha``
+        (the average purchase rate) goes on to the Erlang order ``k``, the regularity of
+        each customer's gaps (``k`` is not a row of :meth:`summary`: its ``attrs`` hold it).
+
+        >>> from clvmodels.datasets import load_cdnow_summary
+        >>> from clvmodels.models.purchase.mbgcnbd import ModifiedBetaGeoCNBDModel
+        >>> fit = ModifiedBetaGeoCNBDModel(k=3).fit(load_cdnow_summary())
+        >>> print(fit.describe_parameters()["alpha"].split(": ", 2)[2])
+        the gaps between a customer's purchases are Erlang-k with k = 3 (set for the fit), each the sum of k exponential phases, so their coefficient of variation is 1/sqrt(k) = 0.577: a customer's gaps vary about 58% as much as random timing (k = 1, the MBG/NBD) would, and a pause long for her rhythm is stronger evidence that she has dropped out.
+        """
+        from .bgnbd import beta_dropout_words, gamma_rate_words, unit_words
+
+        self._require_fitted()
+        v = self.point_params()
+        unit, per_year = unit_words(self)
+        r, alpha = gamma_rate_words(v["r"], v["alpha"], unit, per_year)
+        a, b = beta_dropout_words(v["a"], v["b"], self.dropout_when)
+        return {"r": r, "alpha": f"{alpha} {self._order_words()}", "a": a, "b": b}
+
+    def _order_words(self) -> str:
+        """The Erlang order of the fit in words (:meth:`describe_parameters`)."""
+        k = int(self.k_)
+        if self.k_was_chosen():
+            tried = self.k_log_likelihoods_.index
+            how = f"chosen by likelihood over k = {min(tried)} to {max(tried)}"
+            if self.regularity_source_ == "summary":
+                how += (", compared on (frequency, recency, T) alone: a summary with "
+                        "log_gap_sum compares them more sharply")
+        else:
+            how = "set for the fit"
+        if k == 1:
+            return (f"Purchases come at random times while active: the gaps between a "
+                    f"customer's purchases are exponential, Erlang-k with k = 1 ({how}), as "
+                    f"in the {self.random_timing_name}; their coefficient of variation is "
+                    "1/sqrt(k) = 1.")
+        cv = 1.0 / math.sqrt(k)
+        return (f"Purchases are regular while active: the gaps between a customer's purchases "
+                f"are Erlang-k with k = {k} ({how}), each the sum of k exponential phases, so their "
+                f"coefficient of variation is 1/sqrt(k) = {cv:.3g}: a customer's gaps vary "
+                f"about {cv:.0%} as much as random timing (k = 1, the "
+                f"{self.random_timing_name}) would, and a pause long for her rhythm is "
+                "stronger evidence that she has dropped out.")
 
     # ------------------------------------------------------------ engine hooks
     def _prepare_rows(self, data):
