@@ -32,6 +32,7 @@ import pandas as pd
 import xarray as xr
 
 from ..errors import (
+    FitError,
     IncompatibleModelError,
     NotFittedError,
     check_parameter,
@@ -156,6 +157,9 @@ def save_model(model, path, *, overwrite: bool = False) -> Path:
         The model has not been fitted.
     FileNotFoundError
         The parent folder of ``path`` does not exist.
+    FitError
+        The fit's parameters or draws are ones :func:`load_model` refuses (beyond
+        exp(+-50): a parameter the data barely identify); nothing is written.
 
     Examples
     --------
@@ -176,6 +180,7 @@ def save_model(model, path, *, overwrite: bool = False) -> Path:
     path = Path(path)
     # everything that can fail on the model is checked before touching the disk
     metadata, idata = _describe(model)
+    check_fitted_values(model, f"Cannot save to {path}", saving=True)
     text = json.dumps(metadata, indent=2, allow_nan=False) + "\n"
     parent = path.parent
     if not parent.is_dir():
@@ -616,10 +621,12 @@ def _bad_values(values: np.ndarray) -> np.ndarray:
                  & (np.abs(np.log(np.where(values > 0, values, 1.0))) <= LOG_PARAM_LIMIT))
 
 
-def check_fitted_values(model, where: str) -> None:
+def check_fitted_values(model, where: str, *, saving: bool = False) -> None:
     """Refuse a loaded model whose parameters or draws would give NaN or infinite values:
     not finite, not positive, beyond exp(+-50), or (maximum likelihood, MAP) a point
-    estimate that is not exp(log_params_). Raises IncompatibleModelError naming them."""
+    estimate that is not exp(log_params_). Raises IncompatibleModelError naming them;
+    with ``saving``, a FitError: :func:`save_model` refuses such a fit, so at load they
+    mean a corrupted or edited file."""
     names = list(type(model).param_names)
     problems = []
     params = getattr(model, "params_", None)
@@ -641,13 +648,27 @@ def check_fitted_values(model, where: str) -> None:
         if bad.any():
             problems.append(f"{int(bad.sum()):,} of the {draws.size:,} draws of {n!r}, e.g. "
                             f"{format_examples(draws[bad].tolist(), 3)}")
+    if problems and saving:
+        raise FitError(
+            f"{where}: the fitted {type(model).__name__} has parameter values that "
+            f"load_model refuses ({'; '.join(problems[:4])}): they must be finite, positive "
+            f"and between exp(-{LOG_PARAM_LIMIT:g}) and exp({LOG_PARAM_LIMIT:g}), or its "
+            "predictions would be NaN or infinite. The data barely identify a parameter (its "
+            "draws spread over many orders of magnitude, typically a fit next to a boundary "
+            "where a mixing distribution collapses). Nothing was written: fit again with "
+            "method='map' (its priors keep every parameter finite) or a simpler model, and "
+            "save that.",
+            cli_message=f"{where}: the fitted {type(model).__name__} has parameter values a "
+            f"saved model cannot hold ({'; '.join(problems[:4])}): the data barely identify a "
+            "parameter. Nothing was written: fit again with --method map."
+        )
     if problems:
         raise IncompatibleModelError(
             f"{where}: the saved {type(model).__name__} has unusable parameter values "
             f"({'; '.join(problems[:4])}): a fitted model has finite, positive parameters "
             f"between exp(-{LOG_PARAM_LIMIT:g}) and exp({LOG_PARAM_LIMIT:g}), so its "
-            "predictions would be NaN or infinite. The files were corrupted or edited: fit "
-            "and save the model again."
+            "predictions would be NaN or infinite. save_model refuses to write such a fit, so "
+            "the files were corrupted or edited: fit and save the model again."
         )
 
 

@@ -4,12 +4,15 @@ parameters and k are recovered from simulated regular customers. The math shared
 MBG/CNBD-k is checked for both variants in test_mbgcnbd.py."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from clvmodels import (
     BetaGeoCNBDModel,
     BetaGeoModel,
+    FitError,
     calibration_holdout_summary,
+    load_model,
     simulate_bgcnbd,
 )
 from clvmodels.datasets import load_cdnow_summary, load_cdnow_transactions
@@ -95,3 +98,35 @@ def test_regular_customers_recovered_and_judged_better(regular):
     mae, mae_bg = (np.abs(m.expected_purchases(regular, 26.0).to_numpy() - h).mean()
                    for m in (model, bg))
     assert mae < 0.97 * mae_bg
+
+
+@pytest.fixture(scope="module")
+def same_dropout():
+    """3,000 BG/CNBD-3 customers, two years old, with one drop-out probability p = 0.25
+    (a beta with a + b = 1e6); on this draw maximum likelihood runs a and b to infinity."""
+    return simulate_bgcnbd(3000, 3, 1.0, 4.0, 2.5e5, 7.5e5, T=104.0, random_state=3)
+
+
+def test_homogeneous_dropout_is_a_fit_error_in_words(same_dropout):
+    model = BetaGeoCNBDModel(k=3)
+    with pytest.raises(FitError, match=r"^BetaGeoCNBDModel at Erlang order k = 3: the drop-out "
+                                       r"probability looks the same for every customer: maximum "
+                                       r"likelihood drives a and b of its beta distribution to "
+                                       r"infinity together") as info:
+        model.fit(same_dropout)
+    text = str(info.value)
+    assert "the Erlang-k models have no such limit model yet" in text
+    assert "fit with method='map'" in text and "or fit BetaGeoModel (random timing)" in text
+    assert "--model bgnbd" in info.value.cli_message
+    assert not hasattr(model, "params_")
+
+
+def test_homogeneous_dropout_fits_by_map_and_round_trips(same_dropout, tmp_path):
+    model = BetaGeoCNBDModel(k=3, draws=200, random_state=0).fit(same_dropout, method="map")
+    v = model.params_
+    assert v["a"] / (v["a"] + v["b"]) == pytest.approx(0.25, abs=0.02)
+    back = load_model(model.save(tmp_path / "m"), expected_type=BetaGeoCNBDModel)
+    assert back.k_ == 3 and back.fit_method_ == "map"
+    rows = same_dropout.head(20)
+    pd.testing.assert_series_equal(back.expected_purchases(rows, 26.0),
+                                   model.expected_purchases(rows, 26.0))

@@ -4,6 +4,8 @@ CDNOW reference fit), closed forms against brute-force sums and simulation, the
 likelihood as a density, its gradient and PyMC graph, the choice of k, parameter
 recovery, P(alive) after a long pause, numerical extremes, persistence."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,7 @@ from scipy import integrate, special, stats
 
 from clvmodels import (
     DataError,
+    FitError,
     ModifiedBetaGeoCNBDModel,
     ModifiedBetaGeoModel,
     calibration_holdout_summary,
@@ -565,3 +568,122 @@ def test_errors_name_the_setting_or_column(regular):
     with pytest.raises(ValueError, match=r"The 'k' parameter of simulate_mbgcnbd must be an int "
                                          r"in \[1, 50\]\. Got 2\.0 instead\."):
         simulate_mbgcnbd(10, 2.0, 1.0, 4.0, 0.8, 2.0, T=10.0)
+
+
+# ------------------------------------------ a boundary without a nested model: said in words
+@pytest.fixture(scope="module")
+def same_dropout():
+    """3,000 MBG/CNBD-3 customers, two years old, with one drop-out probability p = 0.25
+    (a beta with a + b = 1e6); on this draw maximum likelihood runs a and b to infinity."""
+    return simulate_mbgcnbd(3000, 3, 1.0, 4.0, 2.5e5, 7.5e5, T=104.0, random_state=3)
+
+
+def test_homogeneous_dropout_is_a_fit_error_in_words(same_dropout):
+    model = ModifiedBetaGeoCNBDModel(k=3)
+    with pytest.raises(FitError, match=r"^ModifiedBetaGeoCNBDModel at Erlang order k = 3: the "
+                                       r"drop-out probability looks the same for every customer: "
+                                       r"maximum likelihood drives a and b of its beta "
+                                       r"distribution to infinity together") as info:
+        model.fit(same_dropout)
+    text, cli = str(info.value), info.value.cli_message
+    share = float(re.search(r"a/\(a\+b\) = ([0-9.]+)", text).group(1))
+    assert share == pytest.approx(0.25, abs=0.02)
+    assert float(re.search(r"spread 1/\(a\+b\+1\) = ([0-9.e+-]+)\)", text).group(1)) < 1e-4
+    assert "the Erlang-k models have no such limit model yet" in text
+    assert "fit with method='map': its priors keep every parameter finite and the fit stays " \
+           "an Erlang-3 model" in text and "or fit ModifiedBetaGeoModel" in text
+    assert "add --method map" in cli and "--model mbgnbd" in cli and "method='map'" not in cli
+    assert "purchase rate looks the same" not in text  # the purchase rates do differ
+    assert not hasattr(model, "params_")  # nothing half-fitted to save
+    # choosing k: the first order already runs to the boundary, and says so
+    with pytest.raises(FitError, match=r"^ModifiedBetaGeoCNBDModel at Erlang order k = 1: the "
+                                       r"drop-out probability looks the same(.|\n)*k is still "
+                                       r"chosen by likelihood, at each order's posterior mode"):
+        ModifiedBetaGeoCNBDModel().fit(same_dropout)
+
+
+
+def test_homogeneous_purchase_rate_is_a_fit_error_in_words():
+    """One purchase rate for everyone (a gamma with r = 1e6): r and alpha run to infinity
+    together, said for the purchase rate (not the drop-out) with the time unit."""
+    data = simulate_mbgcnbd(3000, 3, 1e6, 4e6, 0.8, 2.0, T=104.0, random_state=2)
+    with pytest.raises(FitError, match=r"^ModifiedBetaGeoCNBDModel at Erlang order k = 3: the "
+                                       r"purchase rate looks the same for every customer: maximum "
+                                       r"likelihood drives r and alpha of its gamma distribution "
+                                       r"to infinity together") as info:
+        ModifiedBetaGeoCNBDModel(k=3).fit(data)
+    text = str(info.value)
+    rate = float(re.search(r"r/alpha = ([0-9.]+) purchases per week", text).group(1))
+    assert rate == pytest.approx(0.25, rel=0.02)
+    assert "drop-out probability looks the same" not in text
+    assert "or fit ModifiedBetaGeoModel (random timing), which then becomes its limit model " \
+           "with one purchase rate." in text
+
+
+def test_homogeneous_dropout_fits_by_map_and_round_trips(same_dropout, tmp_path):
+    """method="map" keeps a and b finite; with k=None the orders are compared at their
+    posterior modes, so the search gets past the boundary and finds k = 3."""
+    model = ModifiedBetaGeoCNBDModel(draws=200, random_state=0).fit(same_dropout, method="map")
+    lls = model.k_log_likelihoods_
+    assert model.k_ == 3 and lls.idxmax() == 3 and list(lls.index[:3]) == [1, 2, 3]
+    assert model.fit_method_ == "map" and model.log_likelihood_ == lls[3]
+    v = model.params_
+    assert v["a"] / (v["a"] + v["b"]) == pytest.approx(0.25, abs=0.02)
+    assert v["r"] / v["alpha"] == pytest.approx(0.25, rel=0.1)
+    back = load_model(model.save(tmp_path / "m"), expected_type=ModifiedBetaGeoCNBDModel)
+    pd.testing.assert_series_equal(back.params_, model.params_)
+    rows = same_dropout.head(20)
+    pd.testing.assert_series_equal(back.probability_alive(rows), model.probability_alive(rows))
+
+
+def test_order_search_raises_when_a_higher_order_fails(regular, monkeypatch):
+    """k=None: a failed fit at k = 2 is an error naming k = 2 and why, not a silent
+    choice of k = 1 (the only order fitted)."""
+    real = ModifiedBetaGeoCNBDModel._fit_order
+
+    def fail_at_2(self, data, method):
+        if self.k_ == 2:
+            raise FitError("ModifiedBetaGeoCNBDModel did not converge: a stand-in failure.",
+                           cli_message="a stand-in failure in flags")
+        real(self, data, method)
+
+    monkeypatch.setattr(ModifiedBetaGeoCNBDModel, "_fit_order", fail_at_2)
+    model = ModifiedBetaGeoCNBDModel(max_k=4)
+    with pytest.raises(FitError, match=r"^ModifiedBetaGeoCNBDModel chooses the Erlang order k by "
+                                       r"likelihood over k = 1 to 4, but the fit at k = 2 failed, "
+                                       r"so no order is kept") as info:
+        model.fit(regular.head(2000))
+    text = str(info.value)
+    assert re.search(r"Orders fitted before it: k = 1 \(log-likelihood -\d+\.\d\d\)\.", text)
+    assert "a stand-in failure." in text and text.endswith("set k (e.g. k=1).")
+    assert info.value.cli_message.endswith("a stand-in failure in flags")
+    assert not hasattr(model, "params_") and not hasattr(model, "k_")
+
+
+def test_heterogeneous_dropout_still_fits(regular, tmp_path):
+    """Well inside the boundary (true a = 0.8, b = 2): the maximum-likelihood fit at k = 3
+    is kept, near the truth, and saves and loads."""
+    model = ModifiedBetaGeoCNBDModel(k=3, random_state=0).fit(regular.head(3000))
+    v = model.params_
+    assert 1.0 / (v["a"] + v["b"] + 1.0) > 0.1
+    for name, true in zip(NAMES, (1.0, 4.0, 0.8, 2.0)):
+        assert v[name] == pytest.approx(true, rel=0.35), name
+    back = load_model(model.save(tmp_path / "m"))
+    pd.testing.assert_series_equal(back.params_, model.params_)
+
+
+def test_a_fit_whose_draws_load_would_refuse_is_not_saved(tmp_path):
+    """Next to the drop-out boundary but not at it (spread 1/(a+b+1) between 1e-4 and
+    1e-3) the fit is kept, but a few of its draws of a and b pass exp(50): save refuses
+    them in words and writes nothing, instead of a save that load calls corrupted."""
+    data = simulate_mbgcnbd(3000, 3, 1.0, 4.0, 2.5e5, 7.5e5, T=104.0, random_state=7)
+    model = ModifiedBetaGeoCNBDModel(k=3, random_state=0).fit(data)
+    v = model.params_
+    assert 1e-4 < 1.0 / (v["a"] + v["b"] + 1.0) < 1e-3
+    assert (np.abs(np.log(model.draws_["a"].values)) > 50).any()
+    with pytest.raises(FitError, match=r"Cannot save to .*: the fitted ModifiedBetaGeoCNBDModel "
+                                       r"has parameter values that load_model refuses \(\d+ of "
+                                       r"the 1,000 draws of 'a'.*Nothing was written: fit again "
+                                       r"with method='map'"):
+        model.save(tmp_path / "m")
+    assert list(tmp_path.iterdir()) == []

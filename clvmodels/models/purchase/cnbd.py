@@ -69,6 +69,7 @@ from ...data.regularity import LOG_GAP_SUM, log_gap_sum_array
 from ...errors import DataError, FitError, check_parameter, format_examples
 from ...parallel import run_split, threads_for
 from ...priors import LogNormal
+from .. import boundary as bd
 from ..backend import NUMPY, pytensor_ops
 from ..inputs import summary_arrays
 from .base import PurchaseModel, broadcast_flat, draw_alive
@@ -1116,21 +1117,38 @@ class ErlangPurchaseModel(PurchaseModel):
     def fit(self, data: pd.DataFrame, *, method: str = "mle") -> ErlangPurchaseModel:
         """Fit the model; returns ``self``.
 
-        With ``k`` set, a fit at that order. With ``k=None``, a maximum-likelihood fit for
-        ``k = 1, 2, ...`` (each started at the previous optimum), stopping after
-        ``max_k`` or once the likelihood has fallen twice in a row (as BTYDplus), and the
-        order with the highest likelihood is kept; a Bayesian ``method`` then samples at
-        that order. ``k_`` is the order, ``k_log_likelihoods_`` the likelihood of each
+        With ``k`` set, a fit at that order. With ``k=None``, a fit for ``k = 1, 2, ...``
+        (each started at the previous optimum), stopping after ``max_k`` or once the
+        likelihood has fallen twice in a row (as BTYDplus), and the order with the
+        highest likelihood is kept. The orders are compared by maximum likelihood
+        (``method="mle"``) or, for ``"map"``, ``"mcmc"`` and ``"advi"``, by the likelihood
+        at each order's posterior mode (the priors keep every order's fit finite where
+        maximum likelihood runs to a boundary); ``"mcmc"`` and ``"advi"`` then sample at
+        the order kept. ``k_`` is the order, ``k_log_likelihoods_`` the likelihood of each
         order tried, ``regularity_source_`` says whether the regularity term came from
         the gaps (``log_gap_sum``) or from the summary alone (then orders are compared on
         ``(x, t_x, T)``, less sharply). Other arguments as
         :meth:`~clvmodels.models.base.BaseModel.fit`.
+
+        Raises
+        ------
+        FitError
+            Maximum likelihood runs to a boundary (:meth:`_check_boundary`): every
+            customer looks to have the same drop-out probability (``a, b -> inf``
+            together) or the same purchase rate (``r, alpha -> inf``). The other purchase
+            models become their nested limit model there (DESIGN.md principle 8); the
+            Erlang-k models have none yet, so the error says so and what to fit instead.
+            Also when the fit at one order of the search fails: the order is then not
+            chosen by likelihood over the orders, so no order is kept (the message names
+            the order, why it failed and the orders fitted before it). A failed fit
+            leaves the model unfitted.
         """
         self._check_order_settings()
         self._check_settings(method)
         for attr in ("_cache", "_warm"):
             vars(self).pop(attr, None)
         orders = [int(self.k)] if self.k is not None else list(range(1, int(self.max_k) + 1))
+        search = "mle" if method == "mle" else "map"
         tried: dict[int, float] = {}
         kept: dict[int, dict] = {}
         try:
@@ -1139,11 +1157,11 @@ class ErlangPurchaseModel(PurchaseModel):
             for order in orders:
                 self.k_ = order
                 try:
-                    super().fit(data, method=method if len(orders) == 1 else "mle")
-                except FitError:
-                    if not tried:
+                    self._fit_order(data, method if len(orders) == 1 else search)
+                except FitError as exc:
+                    if not tried:  # the first order: its own error names it
                         raise
-                    break  # BTYDplus stops here too: higher orders will not do better
+                    raise self._search_error(exc, order, tried) from exc
                 tried[order] = self.log_likelihood_
                 kept[order] = {n: v for n, v in vars(self).items()
                                if n.endswith("_") and not n.startswith("_")}
@@ -1153,11 +1171,15 @@ class ErlangPurchaseModel(PurchaseModel):
                     break
             best = max(tried, key=tried.get)
             vars(self).update(kept[best])
-            if len(orders) > 1 and method != "mle":
+            if len(orders) > 1 and method != search:
                 self.k_ = best
-                super().fit(data, method=method)
+                self._fit_order(data, method)
+        except FitError:
+            for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("_")]:
+                delattr(self, name)  # a failed fit leaves no half-fitted model to save
+            raise
         finally:
-            for attr in ("_cache", "_warm"):
+            for attr in ("_cache", "_warm", "_optimum"):
                 vars(self).pop(attr, None)
         self.k_ = int(best)
         self.regularity_source_ = source
@@ -1165,6 +1187,87 @@ class ErlangPurchaseModel(PurchaseModel):
         if method == "mle":
             self.aic_ = 2.0 * self.parameter_count() - 2.0 * self.log_likelihood_
         return self
+
+    def mixing_spread(self, params: dict) -> dict[str, float]:
+        """How far the drop-out beta (``1 / (a + b + 1)``) and the purchase-rate gamma
+        (``1 / (1 + r)``) are from a point (:mod:`clvmodels.models.boundary`); the Erlang-k
+        models have no nested limit models (``limit_models`` is empty), so
+        :meth:`_check_boundary` turns a collapse into a :class:`FitError` in words."""
+        return {"dropout": bd.beta_spread(params["a"], params["b"]),
+                "purchase": bd.gamma_spread(params["r"])}
+
+    def _fit_order(self, data, method: str) -> None:
+        """One fit at order ``k_`` with the boundary checked (:meth:`_check_boundary`)."""
+        try:
+            super().fit(data, method=method)
+        except FitError as exc:
+            optimum = vars(self).pop("_optimum", None)
+            if method == "mle" and optimum is not None:
+                at = dict(zip(self.param_names, np.exp(optimum[0])))
+                self._check_boundary(at, bd.FAILED_AT_POINT, cause=exc)
+            raise
+        if method == "mle":
+            self._check_boundary(dict(self.params_), bd.AT_POINT)
+
+    def _check_boundary(self, params: dict, threshold: float, cause=None) -> None:
+        """Raise a :class:`FitError` in words when a mixing of ``params`` has collapsed
+        (spread below ``threshold``): the criterion by which BG/NBD and MBG/NBD become
+        their nested limit model (:mod:`clvmodels.models.boundary`: spread below
+        ``AT_POINT`` at the optimum, or ``FAILED_AT_POINT`` where a failed fit stopped).
+        Nearer the boundary than that the fit is kept: a finite ``a + b`` or ``r`` is a
+        usable model, and without the nested model there is no likelihood-ratio test."""
+        spread = self.mixing_spread(params)
+        gone = [m for m in ("dropout", "purchase") if spread[m] <= threshold]
+        if not gone:
+            return
+        name, k, p = type(self).__name__, int(self.k_), params
+        unit = getattr(self, "time_unit_", None) or "time unit"
+        dropout = ("the drop-out probability looks the same for every customer: maximum "
+                   "likelihood drives a and b of its beta distribution to infinity together "
+                   f"(a = {p['a']:.4g}, b = {p['b']:.4g}, a/(a+b) = "
+                   f"{p['a'] / (p['a'] + p['b']):.3f}, spread 1/(a+b+1) = "
+                   f"{spread['dropout']:.2g})")
+        purchase = ("the purchase rate looks the same for every customer: maximum likelihood "
+                    "drives r and alpha of its gamma distribution to infinity together "
+                    f"(r = {p['r']:.4g}, alpha = {p['alpha']:.4g}, r/alpha = "
+                    f"{p['r'] / p['alpha']:.4g} purchases per {unit}, spread 1/(1+r) = "
+                    f"{spread['purchase']:.2g})")
+        facts = {"dropout": (dropout, "one drop-out probability"),
+                 "purchase": (purchase, "one purchase rate")}
+        said = "; and ".join(facts[m][0] for m in gone)
+        limit = " and ".join(facts[m][1] for m in gone)
+        random = "BetaGeoModel" if not self.dropout_at_zero else "ModifiedBetaGeoModel"
+        random_cli = "bgnbd" if not self.dropout_at_zero else "mbgnbd"
+        what = (f"{name} at Erlang order k = {k}: {said}. BG/NBD and MBG/NBD then become their "
+                f"nested model with {limit} (a boundary is an answer), but the Erlang-k models "
+                "have no such limit model yet, so this fit has no usable parameters (their "
+                "draws would run to infinity).\nWhat to try:\n")
+        kept = (f"the fit stays an Erlang-{k} model" if self.k is not None
+                else "k is still chosen by likelihood, at each order's posterior mode")
+        python = (what + "  1. fit with method='map': its priors keep every parameter finite and "
+                  f"{kept};\n"
+                  f"  2. or fit {random} (random timing), which then becomes its limit model "
+                  f"with {limit}.")
+        cli = (what + "  1. add --method map: its priors keep every parameter finite;\n"
+               f"  2. or use --model {random_cli} (random timing), which then becomes its limit "
+               f"model with {limit}.")
+        error = FitError(python, cli_message=cli)
+        if cause is not None:
+            raise error from cause
+        raise error
+
+    def _search_error(self, exc: FitError, order: int, tried: dict) -> FitError:
+        """The error of the order search (``k=None``) when the fit at ``order`` failed."""
+        name = type(self).__name__
+        fitted = (", ".join(f"k = {k} (log-likelihood {ll:.2f})" for k, ll in tried.items())
+                  or "none")
+        what = (f"{name} chooses the Erlang order k by likelihood over k = 1 to {self.max_k}, "
+                f"but the fit at k = {order} failed, so no order is kept (a lower one would "
+                f"not be the likelihood's choice). Orders fitted before it: {fitted}. "
+                "Why it failed:\n")
+        python = (what + str(exc) + (f"\nTo fit one order without the search, set k (e.g. "
+                                     f"k={max(tried, key=tried.get)})." if tried else ""))
+        return FitError(python, cli_message=what + str(exc.cli_message or exc))
 
     def k_was_chosen(self) -> bool:
         """Whether the fit chose ``k`` by likelihood over more than one order (setting
