@@ -11,12 +11,6 @@ line start without importing pandas, SciPy, PyMC or numba.
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("clvmodels")
-except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-    __version__ = "0.0.0"
 
 #: public name -> the module that defines it
 _LAZY = {
@@ -87,8 +81,21 @@ _LAZY = {
 _SUBMODULES = ('datasets',)
 
 
+def _version() -> str:
+    """The installed version (importlib.metadata costs the command line's start as much
+    as the rest of it: looked up on first use of ``__version__``)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("clvmodels")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0.0.0"
+
+
 def __getattr__(name: str):
-    if name in _LAZY:
+    if name == "__version__":
+        value = _version()
+    elif name in _LAZY:
         value = getattr(import_module(_LAZY[name], __name__), name)
     elif name in _SUBMODULES:
         value = import_module(f".{name}", __name__)

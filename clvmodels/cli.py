@@ -2,6 +2,12 @@
 
 Exit codes: 0 success, 2 bad usage (argparse), 1 bad data or a failed fit, with a
 one-paragraph message (``--debug`` adds the traceback).
+
+Usage errors, and paths that cannot work (a missing input, model directory or output
+folder, an existing --out), are refused before pandas, NumPy or any model code is
+imported, so they answer at once (tests/test_cli_start.py). Progress goes to stderr
+(:mod:`clvmodels.progress`: on a terminal, ``--quiet`` off, ``--progress`` on);
+stdout carries the results only.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ import traceback
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from .progress import Progress
 
 if TYPE_CHECKING:  # pandas is imported where it is used: --help starts at once
     import pandas as pd
@@ -50,14 +58,29 @@ class UsageError(Exception):
     """Bad command-line usage discovered after parsing (exit code 2)."""
 
 
-def _progress(total: int, desc: str):
-    """A tqdm bar on a terminal; silent when stderr is not a terminal."""
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover
-        return None
-    return tqdm(total=total, desc=desc, unit="customers", disable=not sys.stderr.isatty(),
-                leave=False)
+#: progress of a job run without the command line's flags (e.g. ``summarize`` from Python)
+_SILENT = Progress(enabled=False, terminal=False)
+
+
+def _stage(args, text: str):
+    """A stage of the job (:meth:`clvmodels.progress.Progress.stage`), shown as ``args``
+    (``--quiet``, ``--progress``, a terminal) say."""
+    return (getattr(args, "progress", None) or _SILENT).stage(text)
+
+
+def _read(args, path: str, *, id_col: str | None) -> pd.DataFrame:
+    """:func:`read_table` as a stage of the job."""
+    with _stage(args, f"reading {path}") as stage:
+        frame = read_table(path, args, id_col=id_col)
+        stage.detail = f"{len(frame):,} rows"
+    return frame
+
+
+def _check_input(path: str, args) -> None:
+    """The input exists (before any work; pandas reads it later). DuckDB finds its own
+    files: left to it."""
+    if getattr(args, "reader", "pandas") == "pandas":
+        _input_files(path)
 
 
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")
@@ -71,16 +94,8 @@ def read_table(path: str, args=None, *, id_col: str | None = None) -> pd.DataFra
     glob of them. ``id_col`` is read as text, so ids such as "00004" keep their zeros
     (the Python API keeps them too)."""
     import pandas as pd
-    p = Path(path)
-    if p.is_dir():
-        files = sorted(str(f) for f in p.rglob("*.parquet"))
-    elif any(ch in path for ch in "*?["):
-        files = sorted(glob.glob(path))
-    else:
-        files = [path]
-    if not files or (len(files) == 1 and not Path(files[0]).exists()):
-        raise FileNotFoundError(f"No input at {path!r}: give a CSV, text or Parquet file, a folder of "
-                                "Parquet files, or a glob such as 'data/*.parquet'.")
+
+    files = _input_files(path)
     sep = getattr(args, "sep", None)
     names = getattr(args, "names", None)
     frames = []
@@ -94,6 +109,22 @@ def read_table(path: str, args=None, *, id_col: str | None = None) -> pd.DataFra
             raise ValueError(f"Cannot read {f!r}: give a .csv, .tsv or .txt file (add --sep for "
                              "another separator) or a .parquet file.")
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def _input_files(path: str) -> list[str]:
+    """The files at ``path`` (a file, a folder of Parquet files or a glob), or a clear
+    error when there are none."""
+    p = Path(path)
+    if p.is_dir():
+        files = sorted(str(f) for f in p.rglob("*.parquet"))
+    elif any(ch in path for ch in "*?["):
+        files = sorted(glob.glob(path))
+    else:
+        files = [path]
+    if not files or (len(files) == 1 and not Path(files[0]).exists()):
+        raise FileNotFoundError(f"No input at {path!r}: give a CSV, text or Parquet file, a folder of "
+                                "Parquet files, or a glob such as 'data/*.parquet'.")
+    return files
 
 
 def _read_text(f: str, suffix: str, args, id_col: str | None) -> pd.DataFrame:
@@ -144,11 +175,22 @@ def summarize(path: str, reader: str, args=None, **kwargs) -> pd.DataFrame:
                              "--reader duckdb reads CSV (comma-separated, with a header, UTF-8, "
                              "ISO dates) and Parquet.")
         kwargs.pop("date_format", None)
-        return rfm_summary_duckdb(path, **kwargs)
-    from .data.summary import rfm_summary
+        with _stage(args, f"summarising {path} with DuckDB") as stage:
+            summary = rfm_summary_duckdb(path, **kwargs)
+            stage.detail = f"{len(summary):,} customers"
+        return summary
+    return _summarise(args, _read(args, path, id_col=kwargs.get("customer_col") or "customer_id"),
+                      **kwargs)
 
-    id_col = kwargs.get("customer_col") or "customer_id"
-    return rfm_summary(read_table(path, args, id_col=id_col), **kwargs)
+
+def _summarise(args, frame: pd.DataFrame, **kwargs) -> pd.DataFrame:
+    """:func:`clvmodels.rfm_summary` of transactions read, as a stage of the job."""
+    with _stage(args, "summarising transactions") as stage:
+        from .data.summary import rfm_summary
+
+        summary = rfm_summary(frame, **kwargs)
+        stage.detail = f"{len(summary):,} customers"
+    return summary
 
 
 def _is_summary(frame: pd.DataFrame) -> bool:
@@ -201,11 +243,34 @@ def _check_kind_options(args, kind: str) -> None:
                 setattr(args, dest, value)
 
 
-def _cmd_fit(args) -> str:
-    from .scoring import ERLANG_MODELS, check_job_target, fit_job
+#: the models of --model as the stage lines name them
+_MODEL_NAMES = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pnbd": "Pareto/NBD",
+                "mbgcnbd": "MBG/CNBD-k", "bgcnbd": "BG/CNBD-k", "bgbb": "BG/BB",
+                "sbg": "sBG", "bdw": "BdW"}
 
-    _check_kind_options(args, args.kind)
+
+def _fitting(args, model: str, what: str = " and Gamma-Gamma"):
+    """The stage of a fit: "fitting BG/NBD and Gamma-Gamma (mle)"."""
+    return _stage(args, f"fitting {_MODEL_NAMES.get(model, model)}{what} ({args.method})")
+
+
+def _loading(args):
+    """The stage of importing the modelling code (NumPy, pandas, SciPy, the models): a
+    few seconds the first time, worth a line on a terminal."""
+    return _stage(args, "loading clvmodels")
+
+
+def _before_work(args, path: str) -> None:
+    """The paths a fit needs, checked once its options are (exit 1, before any import of
+    pandas): ``--out`` can be written, the input exists."""
+    from .io import check_job_target
+
     check_job_target(args.out, args.overwrite)  # before the work, not after it
+    _check_input(path, args)
+
+
+def _cmd_fit(args) -> str:
+    _check_kind_options(args, args.kind)
     if args.max_iter < 10:
         raise UsageError(f"--max-iter must be a whole number >= 10 (default 1000). Got "
                          f"{args.max_iter}.")
@@ -229,29 +294,44 @@ def _cmd_fit(args) -> str:
         raise UsageError("--calibration-end on fit chooses a model by its holdout forecast; use "
                          "it with --model auto (validation of one model: 'clvmodels report "
                          "... --calibration-end').")
+    _before_work(args, args.transactions)
+    with _loading(args):
+        from .scoring import ERLANG_MODELS, PURCHASE_MODELS, fit_job
     started = time.perf_counter()
-    summary = summarize(args.transactions, args.reader, args,
-                        date_format=args.date_format, observation_end=args.observation_end,
-                        time_unit=args.time_unit, customer_col=args.customer_col,
-                        date_col=args.date_col, amount_col=args.amount_col,
-                        allow_refunds=args.allow_refunds,
-                        # the Erlang-k models choose their order on the gaps between purchases
-                        regularity=model in ERLANG_MODELS)
+    options = {"date_format": args.date_format, "observation_end": args.observation_end,
+               "time_unit": args.time_unit, "customer_col": args.customer_col,
+               "date_col": args.date_col, "amount_col": args.amount_col,
+               "allow_refunds": args.allow_refunds,
+               # the Erlang-k models choose their order on the gaps between purchases
+               "regularity": model in ERLANG_MODELS}
+    frame = None
+    if args.reader == "pandas":  # read once: the holdout split below reads the same rows
+        frame = _read(args, args.transactions, id_col=args.customer_col or "customer_id")
+        summary = _summarise(args, frame, **options)
+    else:
+        summary = summarize(args.transactions, args.reader, args, **options)
     holdout = None
     if args.calibration_end is not None:
-        from .data.summary import calibration_holdout_summary
+        if frame is None:
+            frame = _read(args, args.transactions, id_col=args.customer_col or "customer_id")
+        with _stage(args, f"summarising up to --calibration-end {args.calibration_end} and "
+                    "the holdout after it"):
+            from .data.summary import calibration_holdout_summary
 
-        holdout = calibration_holdout_summary(
-            read_table(args.transactions, args, id_col=args.customer_col or "customer_id"),
-            calibration_end=args.calibration_end, date_format=args.date_format,
-            observation_end=summary.attrs.get("observation_end"),
-            time_unit=summary.attrs.get("time_unit"), customer_col=args.customer_col,
-            date_col=args.date_col, amount_col=args.amount_col)
+            holdout = calibration_holdout_summary(
+                frame, calibration_end=args.calibration_end, date_format=args.date_format,
+                observation_end=summary.attrs.get("observation_end"),
+                time_unit=summary.attrs.get("time_unit"), customer_col=args.customer_col,
+                date_col=args.date_col, amount_col=args.amount_col)
     columns = {"customer_col": args.customer_col, "date_col": args.date_col,
                "amount_col": args.amount_col}
-    job = fit_job(summary, args.out, columns=columns, method=args.method, seed=args.seed,
-                  overwrite=args.overwrite, model=model, holdout=holdout,
-                  max_iter=args.max_iter)
+    compared = ", ".join(_MODEL_NAMES.get(m, m) for m in PURCHASE_MODELS)
+    how = "holdout MAE" if holdout is not None else "BIC"
+    with (_stage(args, f"comparing {compared} by {how}, fitting the best and Gamma-Gamma "
+                 f"({args.method})") if model == "auto" else _fitting(args, model)):
+        job = fit_job(summary, args.out, columns=columns, method=args.method, seed=args.seed,
+                      overwrite=args.overwrite, model=model, holdout=holdout,
+                      max_iter=args.max_iter)
     table = ""
     if job.meta.get("model_comparison"):
         import pandas as pd
@@ -270,9 +350,6 @@ def _cmd_fit(args) -> str:
 
 def _fit_discrete(args) -> str:
     """``fit --model bgbb``: BG/BB on transaction periods of length ``--period``."""
-    from .data.discrete import discrete_summary
-    from .scoring import fit_job
-
     if args.period is None:
         raise UsageError("--model bgbb counts the periods (opportunities) with a transaction: "
                          "add --period year|month|week|day, the length of one opportunity.")
@@ -281,16 +358,23 @@ def _fit_discrete(args) -> str:
         raise UsageError("--model bgbb reads with --reader pandas and takes --period instead of "
                          "--time-unit; --calibration-end is for --model auto (validation: "
                          "'clvmodels report ... --calibration-end').")
+    _before_work(args, args.transactions)
+    with _loading(args):
+        from .data.discrete import discrete_summary
+        from .scoring import fit_job
     started = time.perf_counter()
-    summary = discrete_summary(
-        read_table(args.transactions, args, id_col=args.customer_col), period=args.period,
-        observation_end=args.observation_end, customer_col=args.customer_col,
-        date_col=args.date_col, amount_col=args.amount_col, date_format=args.date_format,
-        allow_refunds=args.allow_refunds)
+    frame = _read(args, args.transactions, id_col=args.customer_col)
+    with _stage(args, f"summarising transactions by {args.period}") as stage:
+        summary = discrete_summary(
+            frame, period=args.period, observation_end=args.observation_end,
+            customer_col=args.customer_col, date_col=args.date_col, amount_col=args.amount_col,
+            date_format=args.date_format, allow_refunds=args.allow_refunds)
+        stage.detail = f"{len(summary):,} customers"
     columns = {"customer_col": args.customer_col, "date_col": args.date_col,
                "amount_col": args.amount_col}
-    job = fit_job(summary, args.out, columns=columns, method=args.method, seed=args.seed,
-                  overwrite=args.overwrite, model="bgbb", max_iter=args.max_iter)
+    with _fitting(args, "bgbb"):
+        job = fit_job(summary, args.out, columns=columns, method=args.method, seed=args.seed,
+                      overwrite=args.overwrite, model="bgbb", max_iter=args.max_iter)
     return (f"fitted {len(summary):,} customers ({args.method}) in "
             f"{time.perf_counter() - started:.1f} s over {args.period}s "
             f"{summary.attrs['start']} .. {summary.attrs['observation_end']}: "
@@ -313,8 +397,6 @@ def _boundary_note(model) -> str:
 
 
 def _fit_contractual(args) -> str:
-    from .scoring import fit_contractual_job
-
     if args.period is None:
         raise UsageError("--kind contractual needs --period (the length of one renewal period, "
                          "the unit of the tenure column): day, week, month or year.")
@@ -327,17 +409,25 @@ def _fit_contractual(args) -> str:
     if args.observed_periods is not None and args.observed_periods < 1:
         raise UsageError(f"--observed-periods must be a whole number >= 1 (1 for a snapshot: one "
                          f"renewal decision seen per account). Got {args.observed_periods}.")
+    _before_work(args, args.transactions)
+    with _loading(args):
+        from .scoring import fit_contractual_job
     started = time.perf_counter()
     covariates = [c.strip() for c in (args.covariates or "").split(",") if c.strip()]
-    job = fit_contractual_job(
-        read_table(args.transactions, args, id_col=args.account_col or "account_id"), args.out,
-        period=args.period,
-        account_col=args.account_col or "account_id", tenure_col=args.tenure_col or "tenure",
-        churned_col=args.churned_col or "churned", covariates=covariates,
-        revenue_col=args.revenue_col, entry_col=args.entry_col,
-        observed_periods=args.observed_periods, segment_col=args.segment_col,
-        model=args.model or "sbg", method=args.method, seed=args.seed, overwrite=args.overwrite,
-        max_iter=args.max_iter)
+    table = _read(args, args.transactions, id_col=args.account_col or "account_id")
+    model = args.model or "sbg"
+    what = (" with covariates " + ", ".join(covariates) if covariates else "") + (
+        f" per segment of {args.segment_col}" if args.segment_col else "")
+    with (_fitting(args, "the better of sBG and BdW", what) if model == "auto"
+          else _fitting(args, model, " churn model" + what)):
+        job = fit_contractual_job(
+            table, args.out, period=args.period,
+            account_col=args.account_col or "account_id", tenure_col=args.tenure_col or "tenure",
+            churned_col=args.churned_col or "churned", covariates=covariates,
+            revenue_col=args.revenue_col, entry_col=args.entry_col,
+            observed_periods=args.observed_periods, segment_col=args.segment_col,
+            model=model, method=args.method, seed=args.seed, overwrite=args.overwrite,
+            max_iter=args.max_iter)
     churn = job.churn
     if hasattr(churn, "models_"):
         params = "; ".join(f"{k}: {type(m).__name__} " + ", ".join(
@@ -359,16 +449,19 @@ def _discrete_summary_for_scoring(args, job) -> pd.DataFrame:
     if args.reader != "pandas":
         raise UsageError("a BG/BB job (transaction periods) reads with --reader pandas.")
     cols = job.meta["columns"]
-    frame = read_table(args.data, args, id_col=cols.get("customer_col"))
+    frame = _read(args, args.data, id_col=cols.get("customer_col"))
     if "n_periods" in frame.columns:  # already a summary of periods
         col = cols["customer_col"]
         summary = frame.set_index(col) if col in frame.columns else frame
         summary.attrs["time_unit"] = _summary_unit(args, job, frame, "periods")
         return summary
-    return discrete_summary(frame, period=job.meta["time_unit"], start=job.meta["period_start"],
-                            observation_end=args.observation_end or job.meta["observation_end"],
-                            date_format=args.date_format, allow_refunds=args.allow_refunds,
-                            **cols)
+    with _stage(args, f"summarising transactions by {job.meta['time_unit']}") as stage:
+        summary = discrete_summary(
+            frame, period=job.meta["time_unit"], start=job.meta["period_start"],
+            observation_end=args.observation_end or job.meta["observation_end"],
+            date_format=args.date_format, allow_refunds=args.allow_refunds, **cols)
+        stage.detail = f"{len(summary):,} customers"
+    return summary
 
 
 def _summary_for_scoring(args, job) -> pd.DataFrame:
@@ -379,7 +472,7 @@ def _summary_for_scoring(args, job) -> pd.DataFrame:
                    time_unit=job.meta["time_unit"], allow_refunds=args.allow_refunds, **cols)
     if args.reader == "duckdb":
         return summarize(args.data, "duckdb", args, **options)
-    frame = read_table(args.data, args, id_col=cols.get("customer_col") or "customer_id")
+    frame = _read(args, args.data, id_col=cols.get("customer_col") or "customer_id")
     if _is_summary(frame):
         col = job.meta["columns"]["customer_col"]
         summary = frame.set_index(col) if col in frame.columns else frame
@@ -394,15 +487,13 @@ def _summary_for_scoring(args, job) -> pd.DataFrame:
             f"The model was fitted on columns {sorted(v for v in cols.values() if v)} but "
             f"{args.data!r} lacks {missing} (it has {list(frame.columns)[:12]}). Rename the "
             "columns or refit with the right --customer-col/--date-col/--amount-col.")
-    from .data.summary import rfm_summary
-
-    return rfm_summary(frame, date_format=args.date_format, **options)
+    return _summarise(args, frame, date_format=args.date_format, **options)
 
 
 def _percent_hint(value: float, low: float, high: float = 100.0) -> str:
     if not (low <= value <= high):
         return ""
-    from .value.purchase import percent_as_share
+    from .errors import percent_as_share
 
     return f" Did you mean {percent_as_share(value)} ({value:g}%)?"
 
@@ -469,14 +560,18 @@ def _summary_unit(args, job, frame, what: str) -> str:
 
 
 def _cmd_score(args) -> str:
-    from .io import check_output_file, output_format
-    from .scoring import load_job, score_to_file
+    _check_money(args), _level(args), _horizon(args)  # usage errors first (exit 2)
+    from .io import check_job_dir, check_output_file, output_format
 
-    started = time.perf_counter()
     output_format(args.out)
     check_output_file(args.out)  # before the work, not after it
-    _check_money(args)
-    job = load_job(args.model)
+    check_job_dir(args.model)
+    _check_input(args.data, args)
+    with _loading(args):
+        from .scoring import load_job, score_to_file
+    started = time.perf_counter()
+    with _stage(args, f"loading the model {args.model}"):
+        job = load_job(args.model)
     _check_kind_options(args, job.kind)
     _check_growth(args, job)
     if args.time_unit and args.time_unit != job.meta["time_unit"]:
@@ -485,13 +580,17 @@ def _cmd_score(args) -> str:
     options = dict(discount_rate=args.discount_rate, margin=args.margin, level=args.level,
                    n_draws=args.n_draws, n_samples=args.n_samples)
     if job.kind == "contractual":
-        summary = job.accounts(read_table(args.data, args, id_col=job.meta["columns"].get("account_col")))
+        summary = job.accounts(_read(args, args.data,
+                                     id_col=job.meta["columns"].get("account_col")))
         options.update(revenue_col=_revenue_col(args, job), growth_rate=args.growth_rate or 0.0,
                        acquisition_cost_col=args.acquisition_cost_col, horizon=args.horizon)
     else:
         summary = _summary_for_scoring(args, job)
         options.update(horizon=args.horizon)
-    bar = _progress(len(summary), "scoring")
+    what = "accounts" if job.kind == "contractual" else "customers"
+    scoring = args.progress.begin(f"scoring {len(summary):,} {what}")
+    # a bar where chunks report back (the local engine); the others show the stage only
+    bar = args.progress.bar(len(summary), "scoring", unit=what) if args.engine == "local" else None
     try:
         if args.engine == "dask":
             from .distributed import score_to_file_dask
@@ -503,10 +602,13 @@ def _cmd_score(args) -> str:
             rows = score_to_file(job, summary, args.out, seed=args.seed,
                                  chunk_customers=args.chunk_customers,
                                  progress=bar.update if bar is not None else None, **options)
+    except BaseException:
+        scoring.end(failed=True)
+        raise
     finally:
         if bar is not None:
             bar.close()
-    what = "accounts" if job.kind == "contractual" else "customers"
+    scoring.end()
     horizon = args.horizon or ("the whole remaining life" if job.kind == "contractual"
                                else "12 months")
     return (f"scored {rows:,} {what} in {time.perf_counter() - started:.1f} s -> {args.out}\n"
@@ -539,42 +641,50 @@ def _revenue_col(args, job) -> str:
 
 
 def _cmd_report(args) -> str:
-    import pandas as pd
+    _level(args), _horizons(args), _check_money(args)  # usage errors first (exit 2)
+    from .io import check_job_dir, check_output_file
 
-    from .data.summary import calibration_holdout_summary, rfm_summary
-    from .data.transactions import load_transactions
-    from .report import build_report
-    from .scoring import load_job, zero_spend_limit
-
-    from .io import check_output_file
-
-    started = time.perf_counter()
     check_output_file(args.out)  # before the work, not after it
-    _level(args), _horizons(args), _check_money(args)  # usage errors before the work too
-    job = load_job(args.model)
+    check_job_dir(args.model)
+    _check_input(args.transactions, args)
+    with _loading(args):
+        import pandas as pd
+
+        from .data.summary import calibration_holdout_summary, rfm_summary
+        from .data.transactions import load_transactions
+        from .report import build_report
+        from .scoring import load_job, zero_spend_limit
+    started = time.perf_counter()
+    with _stage(args, f"loading the model {args.model}"):
+        job = load_job(args.model)
     _check_kind_options(args, job.kind)
     if job.kind == "contractual":
         return _report_contractual(args, job, started)
     cols = job.meta["columns"]
-    frame = read_table(args.transactions, args, id_col=cols.get("customer_col") or "customer_id")
+    frame = _read(args, args.transactions, id_col=cols.get("customer_col") or "customer_id")
     end = args.observation_end or job.meta["observation_end"]
-    tx = load_transactions(frame, observation_end=end, date_format=args.date_format, **cols)
-    if job.meta.get("summary") == "discrete":
-        if args.calibration_end:
-            raise UsageError("--calibration-end: the holdout check is not available for a BG/BB "
-                             "job yet (the report says so); drop the option.")
-        from .data.discrete import discrete_summary
+    if job.meta.get("summary") == "discrete" and args.calibration_end:
+        raise UsageError("--calibration-end: the holdout check is not available for a BG/BB "
+                         "job yet (the report says so); drop the option.")
+    with _stage(args, "summarising transactions") as stage:
+        tx = load_transactions(frame, observation_end=end, date_format=args.date_format, **cols)
+        if job.meta.get("summary") == "discrete":
+            from .data.discrete import discrete_summary
 
-        summary = discrete_summary(tx, period=job.meta["time_unit"],
-                                   start=job.meta["period_start"], observation_end=end,
-                                   amount_col="amount")
-    else:
-        summary = rfm_summary(tx, observation_end=end, time_unit=job.meta["time_unit"])
-    summary = zero_spend_limit(summary)[0]  # free items only: valued as the job scores them
+            summary = discrete_summary(tx, period=job.meta["time_unit"],
+                                       start=job.meta["period_start"], observation_end=end,
+                                       amount_col="amount")
+        else:
+            summary = rfm_summary(tx, observation_end=end, time_unit=job.meta["time_unit"])
+        summary = zero_spend_limit(summary)[0]  # free items only: valued as the job scores them
+        stage.detail = f"{len(summary):,} customers"
     holdout = None
     if args.calibration_end:
-        holdout = calibration_holdout_summary(tx, calibration_end=args.calibration_end,
-                                              observation_end=end, time_unit=job.meta["time_unit"])
+        with _stage(args, f"summarising the holdout after --calibration-end "
+                    f"{args.calibration_end}"):
+            holdout = calibration_holdout_summary(tx, calibration_end=args.calibration_end,
+                                                  observation_end=end,
+                                                  time_unit=job.meta["time_unit"])
     segments = None
     if args.segment_col:
         if args.segment_col not in frame.columns:
@@ -592,20 +702,27 @@ def _cmd_report(args) -> str:
                 raise ValueError("--acquisition-cost must be a number or a CSV with columns "
                                  "'segment' and 'cost'.") from None
             cost = table.set_index("segment")["cost"]
-    out = build_report(job.transactions, job.spend, summary, args.out, transactions=tx,
-                       holdout=holdout, segments=segments, acquisition_cost=cost,
-                       serving_cost_rate=args.serving_cost_rate, discount_rate=args.discount_rate,
-                       margin=args.margin, random_state=args.seed, level=_level(args),
-                       horizons_years=_horizons(args),
-                       comparison=_comparison(job.meta.get("model_comparison")),
-                       source={"data file": args.transactions, "rows read": f"{len(frame):,}",
-                               "model directory": args.model})
+    with _drawing(args):
+        out = build_report(job.transactions, job.spend, summary, args.out, transactions=tx,
+                           holdout=holdout, segments=segments, acquisition_cost=cost,
+                           serving_cost_rate=args.serving_cost_rate,
+                           discount_rate=args.discount_rate, margin=args.margin,
+                           random_state=args.seed, level=_level(args),
+                           horizons_years=_horizons(args),
+                           comparison=_comparison(job.meta.get("model_comparison")),
+                           source={"data file": args.transactions,
+                                   "rows read": f"{len(frame):,}", "model directory": args.model})
     years = _horizons(args)[0]
     return (f"wrote {out} for {len(summary):,} customers in {time.perf_counter() - started:.1f} s"
             + _table_beside(out, ((".winback.csv", "win-back list"),
                                   (".cashflows.csv", "expected value per period")))
             + _report_settings(
                 args, f"{years:g} year" + ("s" if years != 1 else ""), out))
+
+
+def _drawing(args):
+    """The stage of a report's values, charts and page (the longest part of report)."""
+    return _stage(args, f"valuing the customers and drawing the report {args.out}")
 
 
 def _comparison(table: dict | None):
@@ -621,8 +738,8 @@ def _comparison(table: dict | None):
 def _report_contractual(args, job, started) -> str:
     from .report import build_contractual_report
 
-    accounts = job.accounts(read_table(args.transactions, args,
-                                       id_col=job.meta["columns"].get("account_col")))
+    accounts = job.accounts(_read(args, args.transactions,
+                                  id_col=job.meta["columns"].get("account_col")))
     for option in ("segment_col", "cohort_col"):
         col = getattr(args, option)
         if col is not None and col not in accounts.columns:
@@ -634,13 +751,15 @@ def _report_contractual(args, job, started) -> str:
             raise UsageError("give --acquisition-cost or --acquisition-cost-col, not both.")
         cost_col = "acquisition_cost"
         accounts[cost_col] = _cost_per_account(args.acquisition_cost, accounts, args.segment_col)
-    out = build_contractual_report(
-        job.churn, accounts, args.out, revenue_col=_revenue_col(args, job),
-        segment_col=args.segment_col, cohort_col=args.cohort_col, acquisition_cost_col=cost_col,
-        discount_rate=args.discount_rate, margin=args.margin, level=_level(args),
-        random_state=args.seed,
-        source={"data file": args.transactions, "rows read": f"{len(accounts):,}",
-                "model directory": args.model})
+    revenue_col = _revenue_col(args, job)
+    with _drawing(args):
+        out = build_contractual_report(
+            job.churn, accounts, args.out, revenue_col=revenue_col,
+            segment_col=args.segment_col, cohort_col=args.cohort_col,
+            acquisition_cost_col=cost_col, discount_rate=args.discount_rate, margin=args.margin,
+            level=_level(args), random_state=args.seed,
+            source={"data file": args.transactions, "rows read": f"{len(accounts):,}",
+                    "model directory": args.model})
     return (f"wrote {out} for {len(accounts):,} accounts in "
             f"{time.perf_counter() - started:.1f} s"
             + _table_beside(out, ((".cashflows.csv", "expected value per period"),))
@@ -662,6 +781,21 @@ def _level(args) -> float:
         raise UsageError(f"--level must be a probability in (0, 1), e.g. 0.90. Got "
                          f"{args.level}.{hint}")
     return float(args.level)
+
+
+def _horizon(args) -> None:
+    """--horizon of score is a duration with a unit (checked before any work; whether a
+    model can take it, e.g. whole months for BG/BB, is its own check)."""
+    if args.horizon is None:
+        return
+    from .timeunits import TIME_UNITS, parse_horizon
+
+    try:
+        parse_horizon(args.horizon, "score")
+    except ValueError:
+        raise UsageError(f"--horizon must be a positive duration with a unit ({', '.join(TIME_UNITS)}"
+                         f", singular or plural), e.g. '12 months', '52 weeks' or '3 years'. Got "
+                         f"{args.horizon!r}.") from None
 
 
 def _horizons(args) -> tuple[float, ...]:
@@ -706,6 +840,19 @@ def _cmd_demo(args) -> str:
 
     demo_main(["--out", args.out, "--seed", str(args.seed)])
     return ""
+
+
+def _add_progress_options(command) -> None:
+    """--quiet and --progress (shared by fit, score and report)."""
+    group = command.add_argument_group("progress (on stderr; results go to stdout)")
+    show = group.add_mutually_exclusive_group()
+    show.add_argument("-q", "--quiet", action="store_true",
+                      help="no progress lines or bars (for jobs); warnings and errors still "
+                      "print")
+    show.add_argument("--progress", dest="force_progress", action="store_true",
+                      help="progress lines even when stderr is not a terminal (e.g. a job's "
+                      "log; the bar becomes a line every 10 s). Default: shown on a terminal "
+                      "only")
 
 
 def _add_reading_options(command) -> None:
@@ -800,6 +947,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="summarize in memory (pandas) or stream with DuckDB (inputs larger "
                      "than memory; same summaries)")
     _add_reading_options(fit)
+    _add_progress_options(fit)
     fit.set_defaults(run=_cmd_fit)
 
     score = sub.add_parser("score", help="score customers with a saved model",
@@ -843,6 +991,7 @@ def build_parser() -> argparse.ArgumentParser:
     contract.add_argument("--acquisition-cost-col", default=None,
                           help="adds acquisition_cost, net_value and ltv_to_cac")
     _add_reading_options(score)
+    _add_progress_options(score)
     score.set_defaults(run=_cmd_score)
 
     report = sub.add_parser(
@@ -885,6 +1034,7 @@ def build_parser() -> argparse.ArgumentParser:
     contract.add_argument("--acquisition-cost-col", default=None,
                           help="cost to acquire each account (instead of --acquisition-cost)")
     _add_reading_options(report)
+    _add_progress_options(report)
     report.set_defaults(run=_cmd_report)
 
     demo = sub.add_parser("demo", help="the bundled CDNOW example (what 'make demo' runs)")
@@ -910,6 +1060,7 @@ def _warning_printer(args):
     def show(message, category, filename, lineno, file=None, line=None):
         from .errors import ConvergenceWarning, DataWarning
 
+        args.progress.interrupt()  # a warning starts on a line of its own
         if not issubclass(category, (DataWarning, ConvergenceWarning)) or args.debug:
             return shown(message, category, filename, lineno, file, line)
         text = getattr(message, "cli_message", None) or message
@@ -947,6 +1098,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = [a for a in argv if a != "--debug"]
     args = parser.parse_args(argv)
     args.debug = debug
+    args.progress = Progress.for_flags(quiet=getattr(args, "quiet", False),
+                                       force=getattr(args, "force_progress", False))
     try:
         with warnings.catch_warnings(), _sigterm_unwinds():
             from .errors import DataWarning
@@ -956,13 +1109,16 @@ def main(argv: list[str] | None = None) -> int:
             _check_counts(args)
             message = args.run(args)
     except KeyboardInterrupt as exc:
+        args.progress.interrupt()
         how, code = ("terminated", 143) if isinstance(exc, _Terminated) else ("interrupted", 130)
         print(f"clvmodels {args.command}: {how}; nothing was written (an earlier output "
               "at the same path is left as it was).", file=sys.stderr)
         return code
     except UsageError as exc:
+        args.progress.interrupt()
         parser.exit(2, f"clvmodels {args.command}: error: {exc}\n")
     except (ValueError, TypeError, OSError, RuntimeError, ImportError) as exc:
+        args.progress.interrupt()
         if args.debug:
             traceback.print_exc()
         kind = type(exc).__name__

@@ -17,6 +17,7 @@ __all__ = [
     "DataWarning",
     "check_parameter",
     "format_examples",
+    "percent_as_share",
 ]
 
 
@@ -68,6 +69,19 @@ class DataWarning(UserWarning):
     def __init__(self, message: str = "", *, cli_message: str | None = None):
         super().__init__(message)
         self.cli_message = cli_message
+
+
+def percent_as_share(value: float) -> str:
+    """A number read as a percentage, written as the share it stands for (two decimals
+    where they are exact: 30 -> '0.30', 1.5 -> '0.015'), for the "Did you mean" of a
+    rate or share written as a percentage (here, not in :mod:`clvmodels.value`, so the
+    command line words it without importing NumPy).
+
+    >>> percent_as_share(30), percent_as_share(1.5), percent_as_share(12.5)
+    ('0.30', '0.015', '0.125')
+    """
+    share = value / 100
+    return f"{share:.2f}" if abs(round(share, 2) - share) < 1e-12 else f"{share:.4g}"
 
 
 def format_examples(values: Iterable[object], limit: int = 5) -> str:

@@ -25,12 +25,16 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from .errors import IncompatibleModelError
 
-__all__ = ["atomic_path", "check_output_file", "old_sibling", "output_format",
-           "remove_stale_siblings", "temporary_dir", "uninterrupted", "write_table",
-           "write_table_chunks"]
+if TYPE_CHECKING:  # the command line refuses bad paths before it imports pandas
+    import pandas as pd
+
+__all__ = ["atomic_path", "check_job_dir", "check_job_target", "check_output_file",
+           "old_sibling", "output_format", "remove_stale_siblings", "temporary_dir",
+           "uninterrupted", "write_table", "write_table_chunks"]
 
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 
@@ -75,6 +79,37 @@ def check_output_file(path: str | os.PathLike) -> Path:
         raise PermissionError(f"Cannot write {str(target)!r}: the folder {str(parent)!r} is not "
                               "writable. Choose another output path.")
     return target
+
+
+def check_job_target(out_dir: str | os.PathLike, overwrite: bool) -> Path:
+    """Refuse a job directory that cannot be written, before any fitting: a file, or an
+    existing directory without ``overwrite``. (Here rather than in
+    :mod:`clvmodels.scoring`, as :func:`check_job_dir`: the command line refuses a bad
+    ``--out`` before it imports pandas.)"""
+    target = Path(out_dir)
+    remove_stale_siblings(target)  # what killed runs left, and a swap cut off midway
+    if target.exists() and not target.is_dir():
+        raise FileExistsError(f"Cannot write the model to {str(target)!r}: it is a file, and a "
+                              "model is a directory. Choose a new directory name for --out "
+                              "(out_dir), e.g. models/clv.")
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{str(target)!r} already exists; pass --overwrite (overwrite=True) "
+                              "to replace it or choose another directory.")
+    return target
+
+
+def check_job_dir(model_dir: str | os.PathLike) -> Path:
+    """The directory of a saved job (:func:`clvmodels.scoring.load_job`), or the error
+    that it is none (no ``job.json``), before anything heavy is imported. A refit killed
+    between its two renames is put back first."""
+    path = Path(model_dir)
+    if not path.exists():  # a refit killed between its two renames: put the job back
+        remove_stale_siblings(path)
+    if not path.is_dir() or not (path / "job.json").is_file():
+        raise IncompatibleModelError(
+            f"{str(path)!r} is not a clvmodels model directory (no job.json). Create one with "
+            "'clvmodels fit ... --out DIR'.")
+    return path
 
 
 @contextlib.contextmanager

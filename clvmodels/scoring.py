@@ -32,7 +32,7 @@ import xarray as xr
 from .data.purchase_days import check_id_types
 from .data.subscriptions import _BOOL_WORDS, snapshot_entry
 from .errors import DataError, DataWarning, FitError, IncompatibleModelError, format_examples
-from .io import (old_sibling, remove_stale_siblings, temporary_dir, uninterrupted,
+from .io import (check_job_dir, check_job_target, old_sibling, temporary_dir, uninterrupted,
                  write_table_chunks)
 from .models import GammaGammaModel, ShiftedBetaGeoCovariateModel, ShiftedBetaGeoModel
 from .models.churn.base import ChurnModel
@@ -43,7 +43,7 @@ from .timeunits import TIME_UNITS, check_time_unit
 from .value.contractual import _account_column, contractual_lifetime_value
 from .value.purchase import customer_lifetime_value
 
-__all__ = ["Job", "ContractualJob", "fit_job", "fit_contractual_job", "load_job",
+__all__ = ["Job", "ContractualJob", "fit_job", "fit_contractual_job", "load_job", "save_job",
            "contractual_accounts", "score_chunks", "score_to_file", "SCORE_COLUMNS",
            "CONTRACTUAL_SCORE_COLUMNS"]
 
@@ -196,19 +196,24 @@ def _write_job(out_dir, overwrite: bool, meta: dict, save_models: Callable[[Path
             shutil.rmtree(old, ignore_errors=True)
 
 
-def check_job_target(out_dir, overwrite: bool) -> Path:
-    """Refuse a job directory that cannot be written, before any fitting: a file, or an
-    existing directory without ``overwrite``."""
-    target = Path(out_dir)
-    remove_stale_siblings(target)  # what killed runs left, and a swap cut off midway
-    if target.exists() and not target.is_dir():
-        raise FileExistsError(f"Cannot write the model to {str(target)!r}: it is a file, and a "
-                              "model is a directory. Choose a new directory name for --out "
-                              "(out_dir), e.g. models/clv.")
-    if target.exists() and not overwrite:
-        raise FileExistsError(f"{str(target)!r} already exists; pass --overwrite (overwrite=True) "
-                              "to replace it or choose another directory.")
-    return target
+def save_job(job: Job | ContractualJob, out_dir: str | os.PathLike, *,
+             overwrite: bool = False) -> Path:
+    """Write a fitted job (as :func:`fit_job`, :func:`fit_contractual_job` or
+    :func:`load_job` return it) to a job directory, atomically, as those write it:
+    ``job.json`` and the models' JSON + netCDF files. Returns the directory."""
+    if isinstance(job, Job):
+        def save(tmp: Path) -> None:
+            job.transactions.save(tmp / "transactions")
+            job.spend.save(tmp / "spend")
+    elif isinstance(job, ContractualJob):
+        def save(tmp: Path) -> None:
+            _save_churn_model(job.churn, tmp / _CHURN_DIR)
+    else:
+        raise TypeError(f"The 'job' parameter of save_job must be a Job or a ContractualJob "
+                        f"(fit_job, fit_contractual_job, load_job). Got {type(job).__name__} "
+                        "instead.")
+    _write_job(out_dir, overwrite, job.meta, save)
+    return Path(out_dir)
 
 
 def _job_meta(kind: str, **fields) -> dict:
@@ -494,14 +499,8 @@ def fit_contractual_job(
 def load_job(model_dir: str | os.PathLike) -> Job | ContractualJob:
     """Load a directory written by :func:`fit_job` or :func:`fit_contractual_job`,
     with clear errors."""
-    path = Path(model_dir)
+    path = check_job_dir(model_dir)
     meta_file = path / "job.json"
-    if not path.exists():  # a refit killed between its two renames: put the job back
-        remove_stale_siblings(path)
-    if not path.is_dir() or not meta_file.is_file():
-        raise IncompatibleModelError(
-            f"{str(path)!r} is not a clvmodels model directory (no job.json). Create one with "
-            "'clvmodels fit ... --out DIR'.")
     try:
         meta = json.loads(meta_file.read_text())
     except (OSError, ValueError) as exc:

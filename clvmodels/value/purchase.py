@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.compress import compress_rows
-from ..errors import IncompatibleModelError, check_parameter
+from ..errors import IncompatibleModelError, check_parameter, percent_as_share
 from ..models.inputs import summary_arrays
 from ..models.interpolation import barycentric_matrix
 from ..models.purchase.base import PurchaseModel, accumulate_purchases
@@ -71,17 +71,6 @@ class FutureSamples:
 
     purchases: np.ndarray
     value: np.ndarray | None
-
-
-def percent_as_share(value: float) -> str:
-    """A number read as a percentage, written as the share it stands for (two decimals
-    where they are exact: 30 -> '0.30', 1.5 -> '0.015').
-
-    >>> percent_as_share(30), percent_as_share(1.5), percent_as_share(12.5)
-    ('0.30', '0.015', '0.125')
-    """
-    share = value / 100
-    return f"{share:.2f}" if abs(round(share, 2) - share) < 1e-12 else f"{share:.4g}"
 
 
 def check_margin(margin, owner: str) -> None:
