@@ -13,10 +13,15 @@ Two intervals, never to be confused (DESIGN.md principle 3):
   uncertainty only; it shrinks as the customer base grows.
 * ``clv_predictive_lower`` / ``clv_predictive_upper`` — a *predictive interval for
   the realized CLV*: quantiles of simulated futures. Each simulated future takes a
-  parameter draw, draws whether the customer is alive, her latent purchase and
-  drop-out rates and spend level from their conditional distributions given her own
-  history (the purchase model's ``simulate_future``), then simulates purchases and
-  amounts over the horizon. This is the one holdout coverage checks.
+  parameter draw, whether the customer is alive, her latent purchase and drop-out
+  rates and spend level from their conditional distributions given her own history
+  (the purchase model's ``simulate_future``), then purchases and amounts over the
+  horizon. Customers whose live futures have the same law share them: futures of a
+  customer alive at ``T`` are simulated once per distinct ``(frequency, T)`` (the
+  columns of :func:`if_alive_columns`) at unit spend scale, and each customer weights
+  them by her own P(alive) at their draws and scales them by her spend
+  (:mod:`clvmodels.value.predictive`: the same distribution as simulating her own
+  futures one by one, with P(alive) integrated out instead of drawn).
 
 Any fitted purchase model works (DESIGN.md principle 3): the value is computed from
 the roles of :mod:`clvmodels.models.purchase.base` (P(alive), discounted purchases if
@@ -55,8 +60,8 @@ from ..models.spend.gamma_gamma import (
     gamma_gamma_spend_sampler,
 )
 from ..timeunits import annual_rate_to_continuous, convert_duration, parse_horizon
-from .intervals import credible_bounds, tail_probabilities
-from .kernel import clv_credible_bounds
+from .kernel import clv_credible_bounds, generic_clv_bounds
+from .predictive import group_customers, live_future_pool
 
 __all__ = ["customer_lifetime_value", "simulate_futures", "simulate_model_futures",
            "FutureSamples"]
@@ -274,12 +279,14 @@ def simulate_model_futures(
     return FutureSamples(purchases, value)
 
 
-def _bgnbd_credible_bounds(bg, gg, rows, pairs, H, delta, margin, level):
-    """Credible bounds (shape ``(2, n_rows)``) of the expected CLV under BG/NBD draws:
-    per-pair values from :func:`_per_pair` (interpolated in ``T``) and rows through the
+def _bgnbd_bounds(model, bg, gg, rows, pairs, H, delta, margin, level, n_samples, rng):
+    """Credible and predictive bounds (shape ``(4, n_rows)``: credible lower, upper,
+    predictive lower, upper) of the CLV under BG/NBD draws: per-pair values from
+    :func:`_per_pair` (interpolated in ``T``), the live futures of each pair
+    (:func:`~clvmodels.value.predictive.live_future_pool`) and rows through the
     compiled kernel (:func:`clvmodels.value.kernel.clv_credible_bounds`)."""
     k = bg["r"].shape[0]
-    out = np.empty((2, pairs.inverse.shape[0]))
+    out = np.empty((4, pairs.inverse.shape[0]))
     # pairs in (frequency, T) order, in batches whose draws x pairs
     # table stays near 8 million numbers; each batch's rows go through the compiled
     # kernel (at most 16 million tabulated numbers per call), which holds one row's
@@ -290,12 +297,15 @@ def _bgnbd_credible_bounds(bg, gg, rows, pairs, H, delta, margin, level):
     row_rank = rank[pairs.inverse]
     row_order = np.argsort(row_rank, kind="stable")
     sorted_rank = row_rank[row_order]
+    customers = group_customers(rows, pairs.inverse, pairs.n_unique)
     batch = max(1, _PAIR_TABLE_NUMBERS // k)
     rows_per_call = max(4_000, _KERNEL_TABLE_NUMBERS // k)
     for p0 in range(0, pair_order.size, batch):
         p1 = min(p0 + batch, pair_order.size)
-        per_pair = _per_pair(bg, {c: v[pair_order[p0:p1]] for c, v in pairs.unique.items()},
-                             H, delta)
+        in_pairs = pair_order[p0:p1]
+        per_pair = _per_pair(bg, {c: v[in_pairs] for c, v in pairs.unique.items()}, H, delta)
+        pool = live_future_pool(model, bg, gg, {c: v[in_pairs] for c, v in customers.items()},
+                                H, discount_argument(model, delta), n_samples, rng)
         in_batch = row_order[np.searchsorted(sorted_rank, p0):np.searchsorted(sorted_rank, p1)]
         # the kernel tabulates logs per distinct recency (and T, frequency) x draws:
         # when those tables would be large, the batch's rows go a slice at a time
@@ -304,7 +314,8 @@ def _bgnbd_credible_bounds(bg, gg, rows, pairs, H, delta, margin, level):
         for r0 in range(0, in_batch.size, max(step, 1)):
             idx = in_batch[r0:r0 + step]
             out[:, idx] = clv_credible_bounds(bg, gg, {c: v[idx] for c, v in rows.items()},
-                                              per_pair, row_rank[idx] - p0, margin, level)
+                                              per_pair, row_rank[idx] - p0, margin, level,
+                                              pool=pool)
     return out
 
 
@@ -318,29 +329,24 @@ def _generic_intervals(model, draws, gg, rows, pairs, horizon, delta, margin, le
     chunks of about ``block_numbers`` (draws x rows) values and at most ``chunk_rows``
     rows. Within a chunk the discounted purchases if alive are evaluated once per
     distinct pair and draw, P(alive) once per distinct (frequency, recency, T) and
-    draw. The credible bounds are quantiles over the draws at Weibull positions
-    (:func:`credible_bounds`), as the BG/NBD kernel. Each of a row's ``n_samples``
-    simulated futures takes one of the same draws at random (with its aligned spend
-    draw) and the model's ``simulate_future`` is given that draw's P(alive) from the
-    table (``alive_probability``), so P(alive), the costly formula of Pareto/NBD,
-    is never evaluated per simulated future."""
+    draw, and ``n_samples`` futures of a live customer are simulated per distinct pair
+    (:func:`~clvmodels.value.predictive.live_future_pool`). A compiled pass over the
+    chunk's rows (:func:`~clvmodels.value.kernel.generic_clv_bounds`) takes the
+    credible bounds as quantiles over the draws at Weibull positions, as the BG/NBD
+    kernel, and the predictive bounds from the pair's futures weighted by the row's
+    P(alive) per draw (:mod:`clvmodels.value.predictive`)."""
     p_alive = model.formula("probability_alive")
     if_alive = model.formula("discounted_purchases_if_alive")
-    simulate = model.formula("simulate_future")
     discount = discount_argument(model, delta)
     col = {k: np.asarray(v, dtype=np.float64)[:, None] for k, v in draws.items()}
-    gcol = {k: np.asarray(v, dtype=np.float64)[:, None] for k, v in gg.items()}
     k = next(iter(col.values())).shape[0]
     triples = compress_rows(rows, ["frequency", "recency", "T"])
+    customers = group_customers(rows, pairs.inverse, pairs.n_unique)
     order = np.lexsort((triples.inverse, pairs.inverse))
     step = max(1, (block_numbers or _GENERIC_TABLE_NUMBERS) // k)
     if chunk_rows is not None:
         step = min(step, chunk_rows)
-    per_block = max(1, _SIMULATION_NUMBERS // n_samples)
-    q = tail_probabilities(level)
-    money = np.nan_to_num(rows["monetary_value"])
-    cred = np.empty((2, pairs.inverse.shape[0]))
-    pred = np.empty_like(cred)
+    out = np.empty((4, pairs.inverse.shape[0]))
     for start in range(0, order.size, step):
         idx = order[start:start + step]
         up, in_pair = np.unique(pairs.inverse[idx], return_inverse=True)
@@ -348,23 +354,13 @@ def _generic_intervals(model, draws, gg, rows, pairs, horizon, delta, margin, le
         per_pair = if_alive(**col, **{c: v[up] for c, v in pairs.unique.items()},
                             horizon=horizon, **discount)
         pa = p_alive(**col, **{c: triples.unique[c][ut] for c in ("frequency", "recency", "T")})
-        spend = gamma_gamma_expected_spend(**gcol, frequency=rows["frequency"][idx],
-                                           monetary_value=rows["monetary_value"][idx])
-        values = margin * pa[:, in_triple] * per_pair[:, in_pair] * spend
-        cred[:, idx] = credible_bounds(values, level, axis=0)
-        for b0 in range(0, idx.size, per_block):
-            sub = slice(b0, b0 + per_block)
-            rows_sub = idx[sub]
-            d = rng.integers(0, k, size=(rows_sub.size, n_samples))
-            cust = {c: rows[c][rows_sub][:, None] for c in ("frequency", "recency", "T")}
-            amounts = _spend_sampler(
-                gg, d.ravel(), np.broadcast_to(cust["frequency"], d.shape).ravel(),
-                np.broadcast_to(money[rows_sub][:, None], d.shape).ravel(), rng)
-            value = simulate(**{name: v[d] for name, v in draws.items()}, **cust,
-                             horizon=horizon, **discount, rng=rng, amounts=amounts,
-                             alive_probability=pa[d, in_triple[sub][:, None]])[2]
-            pred[:, rows_sub] = margin * np.quantile(value, q, axis=1)
-    return cred, pred
+        pool = live_future_pool(model, draws, gg, {c: v[up] for c, v in customers.items()},
+                                horizon, discount, n_samples, rng)
+        out[:, idx] = generic_clv_bounds(
+            np.broadcast_to(pa, (k, ut.size)).T, in_triple,
+            np.broadcast_to(per_pair, (k, up.size)).T, in_pair, gg,
+            {c: rows[c][idx] for c in ("frequency", "monetary_value")}, margin, level, pool)
+    return out[:2], out[2:]
 
 
 def _expected_clv_draws(bg, gg, rows, per_pair, pair_index, margin):
@@ -472,10 +468,12 @@ def customer_lifetime_value(
         Fitted purchase model: BG/NBD, MBG/NBD, Pareto/NBD or any other
         :class:`~clvmodels.models.purchase.base.PurchaseModel` (any fit method: only its
         point estimate, parameter draws and formulas are used). BG/NBD takes a
-        specialised fast path (compiled credible-bound kernel, interpolation in
-        ``T``); the others the generic one: P(alive) x discounted purchases if alive,
-        credible bounds from (draws x rows) blocks of about 2 million numbers, futures
-        from the model's ``simulate_future``.
+        specialised fast path (compiled kernel computing P(alive) itself, interpolation
+        in ``T``); the others the generic one: P(alive) x discounted purchases if alive
+        from the model's formulas in (draws x rows) blocks of about 2 million numbers,
+        then the same compiled per-row selection. Futures of a live customer come from
+        the model's ``live_state`` and a compiled purchase loop where the model has
+        one (BG/NBD, MBG/NBD, Pareto/NBD), else from its ``simulate_future``.
     spend_model : GammaGammaModel
         Fitted spend model.
     data : DataFrame
@@ -493,14 +491,20 @@ def customer_lifetime_value(
     n_draws : int or None
         Parameter draws used for the credible interval (None: all of them).
     n_samples : int
-        Simulated futures per distinct customer row for the predictive interval.
+        Simulated futures of a live customer per distinct ``(frequency, T)`` (with
+        ``recency`` for the Erlang-k models), shared by the customers who have them
+        (module docstring); each customer's predictive bounds are quantiles of those
+        futures weighted by her P(alive) at their parameter draws, so her Monte Carlo
+        error is at most that of ``n_samples`` futures of her own (smaller when she
+        is probably gone). Customers sharing futures have correlated errors.
     chunk_size : int, optional
-        Distinct rows simulated at a time for the predictive interval. The default
-        keeps each samples x rows block near 4 million numbers (32 MB; measured faster
-        than larger blocks, which fall out of cache). The credible interval is computed
-        row by row by a compiled kernel from a draws x (frequency, T) pairs table of at
-        most about 8 million numbers, so memory stays bounded whatever the number of
-        customers and draws: draws x customers is never materialized.
+        Most distinct rows per chunk of the generic path (models other than BG/NBD,
+        whose chunks also keep the draws x rows tables near 2 million numbers; default
+        ``max(500, 4,000,000 // n_samples)``). Both intervals are computed row by row
+        by compiled kernels from tables per draw and distinct value (BG/NBD: a draws x
+        (frequency, T) pairs table of at most about 8 million numbers), so memory stays
+        bounded whatever the number of customers and draws: draws x customers and
+        samples x customers are never materialized.
     random_state : int or Generator, optional
         Seed for draw selection and simulation.
 
@@ -582,34 +586,23 @@ def customer_lifetime_value(
             **discount_argument(transaction_model, delta))
         expected_clv = margin * pa * discounted[pairs.inverse] * expected_spend
 
-    # credible interval of the expected value: quantiles over parameter draws
+    # both intervals from k parameter draws (purchase and spend draws aligned by index)
     bg = pick_draws(transaction_model, n_draws, rng)
     k = next(iter(bg.values())).shape[0]
     gg_all = spend_model.param_draws()
     n_spend = next(iter(gg_all.values())).shape[0]
     gg_pick = rng.choice(n_spend, size=k, replace=k > n_spend)
     gg = {name: v[gg_pick] for name, v in gg_all.items()}
-    q = tail_probabilities(level)
-    n_rows = comp.n_unique
     if chunk_size is None:
         chunk_size = max(500, 4_000_000 // n_samples)
-    cred = np.empty((2, n_rows))
-    pred = np.empty((2, n_rows))
-    if not fast:
+    if fast:
+        bounds = _bgnbd_bounds(transaction_model, bg, gg, rows, pairs, H, delta, margin, level,
+                               n_samples, rng)
+        cred, pred = bounds[:2], bounds[2:]
+    else:
         # one pass: P(alive) per (draw, distinct row) serves both intervals
         cred, pred = _generic_intervals(transaction_model, bg, gg, rows, pairs, H, delta,
                                         margin, level, n_samples, rng, chunk_rows=chunk_size)
-    else:
-        cred[:] = _bgnbd_credible_bounds(bg, gg, rows, pairs, H, delta, margin, level)
-        # predictive interval: simulated futures, rows in chunks (grouped by their
-        # (frequency, T) pair)
-        by_pair = np.argsort(pairs.inverse, kind="stable")
-        for start in range(0, n_rows, chunk_size):
-            idx = by_pair[start:start + chunk_size]
-            chunk = {c: v[idx] for c, v in rows.items()}
-            sims = simulate_model_futures(transaction_model, chunk, H, delta, n_samples, rng,
-                                          spend_model=spend_model)
-            pred[:, idx] = margin * np.quantile(sims.value, q, axis=1)
 
     out = pd.DataFrame(
         {

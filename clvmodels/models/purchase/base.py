@@ -31,6 +31,13 @@ draws that broadcast against the customer arrays):
   that the credible interval needs anyway; the model then does not compute it again
   (:func:`draw_alive`).
 
+Optional: ``live_state(..., frequency, recency, T, rng)`` — for customers known to be
+alive at ``T`` (the broadcast shape, flattened), the latent state of the purchase
+process :func:`simulate_live_customers` runs: purchase rate, the purchase after which
+she drops out (``NEVER`` if none) and her remaining lifetime (``inf`` if unbounded).
+Value code simulates that process with a compiled loop
+(:mod:`clvmodels.value.predictive`); ``simulate_future`` stays the reference.
+
 The per-customer frames, the point-estimate predictions and the cohort tracking
 forecast below are derived from them, the same for every model.
 """
@@ -103,7 +110,9 @@ def draw_alive(rng, shape, alive_probability, probability, where=None):
         return rng.random(n) < p
     alive = np.ones(n, dtype=bool)
     if given is not None:  # a given probability below 1 is drawn wherever it is
-        where = np.union1d(where, np.flatnonzero(given < 1.0))
+        extra = np.flatnonzero(given < 1.0)
+        if extra.size:  # (``where`` is sorted and unique already)
+            where = np.union1d(where, extra)
     if where.size:
         p = probability(where) if given is None else given[where]
         alive[where] = rng.random(where.size) < p

@@ -414,6 +414,23 @@ def bgnbd_live_state(r, alpha, a, b, frequency, T, alive, rng):
     return live, lam, last
 
 
+def bgnbd_live_future(r, alpha, a, b, frequency, recency, T, rng):
+    """The latent state of customers known to be alive at ``T`` (the broadcast shape of
+    the arguments, flattened): purchase rate ``lambda``, the purchase after which she
+    drops out, and her lifetime from ``T`` (infinite: she leaves by a purchase), from
+    :func:`bgnbd_live_state`. For compiled simulators of the same process
+    (:mod:`clvmodels.value.predictive`); :func:`bgnbd_simulate_future` is the reference.
+
+    >>> lam, last, life = bgnbd_live_future(0.24, 4.41, 0.79, 2.43, np.array([2.0]), 30.4,
+    ...                                     38.9, np.random.default_rng(0))
+    >>> lam.shape, bool(last[0] >= 1), life.tolist()
+    ((1,), True, [inf])
+    """
+    _, (r, alpha, a, b, x, _, T) = broadcast_flat(r, alpha, a, b, frequency, recency, T)
+    _, lam, last = bgnbd_live_state(r, alpha, a, b, x, T, np.ones(x.size, dtype=bool), rng)
+    return lam, last, np.full(x.size, np.inf)
+
+
 def bgnbd_simulate_future(r, alpha, a, b, frequency, recency, T, horizon, delta, rng,
                           amounts=None, alive_probability=None):
     """Simulate each customer's purchases in ``(T, T+horizon]`` given her history.
@@ -559,6 +576,7 @@ class BetaGeoModel(PurchaseModel):
         "probability_of_purchases": bgnbd_probability_of_purchases,
         "discounted_purchases_if_alive": bgnbd_discounted_purchases_if_alive,
         "simulate_future": bgnbd_simulate_future,
+        "live_state": bgnbd_live_future,
     }
 
     def _prepare(self, data):

@@ -41,6 +41,7 @@ from .bgnbd import (
     bgnbd_discounted_purchases_if_alive,
     bgnbd_expected_cumulative_purchases,
     bgnbd_expected_purchases_new,
+    bgnbd_live_future,
     bgnbd_live_state,
     bgnbd_probability_of_purchases,
     gamma_rate_words,
@@ -230,6 +231,13 @@ def mbgnbd_simulate_future(r, alpha, a, b, frequency, recency, T, horizon, delta
     return simulate_live_customers(shape, live, lam, last, float(horizon), delta, rng, amounts)
 
 
+def mbgnbd_live_future(r, alpha, a, b, frequency, recency, T, rng):
+    """The latent state of customers known to be alive at ``T`` (flattened broadcast
+    shape): a live BG/NBD customer with ``b + 1`` (:func:`mbgnbd_simulate_future`, the
+    reference), as :func:`~clvmodels.models.purchase.bgnbd.bgnbd_live_future` returns it."""
+    return bgnbd_live_future(r, alpha, a, b + 1.0, frequency, recency, T, rng)
+
+
 def mbgnbd_expected_cumulative_purchases(r, alpha, a, b, first_purchase_times, t):
     """Expected cumulative repeat purchases of a cohort by each time in ``t``: the sum of
     :func:`mbgnbd_expected_purchases_new` over the customers acquired before ``t``
@@ -305,6 +313,7 @@ class ModifiedBetaGeoModel(PurchaseModel):
         "probability_of_purchases": mbgnbd_probability_of_purchases,
         "discounted_purchases_if_alive": mbgnbd_discounted_purchases_if_alive,
         "simulate_future": mbgnbd_simulate_future,
+        "live_state": mbgnbd_live_future,
     }
 
     def describe_parameters(self) -> dict:

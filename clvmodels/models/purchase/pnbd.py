@@ -491,6 +491,20 @@ def pnbd_simulate_future(r, alpha, s, beta, frequency, recency, T, horizon, delt
                                    rng, amounts)
 
 
+def pnbd_live_future(r, alpha, s, beta, frequency, recency, T, rng):
+    """The latent state of customers known to be alive at ``T`` (flattened broadcast
+    shape): ``lambda ~ Gamma(r+x, alpha+T)``, no drop-out by purchase, and the remaining
+    lifetime ``Exponential(mu)``, ``mu ~ Gamma(s, beta+T)`` (:func:`pnbd_simulate_future`,
+    the reference). For compiled simulators of the same process
+    (:mod:`clvmodels.value.predictive`)."""
+    _, (r, alpha, s, beta, x, _, T) = broadcast_flat(r, alpha, s, beta, frequency, recency, T)
+    lam = rng.standard_gamma(r + x) / (alpha + T)
+    mu = rng.standard_gamma(s) / (beta + T)
+    with np.errstate(divide="ignore"):  # mu underflowing to 0: she never dies
+        life = rng.standard_exponential(x.size) / mu
+    return lam, np.full(x.size, NEVER), life
+
+
 def pnbd_expected_cumulative_purchases(r, alpha, s, beta, first_purchase_times, t):
     """Expected cumulative repeat purchases of a cohort by each time in ``t``: the sum
     of :func:`pnbd_expected_purchases_new` over customers acquired before ``t``
@@ -560,6 +574,7 @@ class ParetoNBDModel(PurchaseModel):
         "probability_of_purchases": pnbd_probability_of_purchases,
         "discounted_purchases_if_alive": pnbd_discounted_purchases_if_alive,
         "simulate_future": pnbd_simulate_future,
+        "live_state": pnbd_live_future,
     }
 
     def describe_parameters(self) -> dict:
