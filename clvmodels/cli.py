@@ -43,6 +43,7 @@ EXAMPLES_SCORE = """examples:
   clvmodels score models/clv summary.parquet --out scores.csv --horizon "24 months" \\
       --discount-rate 0.08 --margin 0.3 --level 0.8 --seed 1
   clvmodels score models/clv orders.parquet --out s.parquet --engine dask --scheduler tcp://10.0.0.5:8786
+  clvmodels score models/clv summary.parquet --out s.parquet --engine spark --spark-master local[2]
   clvmodels score models/churn accounts.csv --out clv.parquet --revenue-col MonthlyCharges \\
       --discount-rate 0.10 --margin 0.6 --acquisition-cost-col cac --level 0.9 --seed 1
 """
@@ -579,6 +580,8 @@ def _cmd_score(args) -> str:
                          f"{job.meta['time_unit']!r}; drop the option or refit.")
     options = dict(discount_rate=args.discount_rate, margin=args.margin, level=args.level,
                    n_draws=args.n_draws, n_samples=args.n_samples)
+    if args.engine == "spark":
+        return _score_spark(args, job, options, started)
     if job.kind == "contractual":
         summary = job.accounts(_read(args, args.data,
                                      id_col=job.meta["columns"].get("account_col")))
@@ -609,12 +612,44 @@ def _cmd_score(args) -> str:
         if bar is not None:
             bar.close()
     scoring.end()
+    return _scored_message(args, job, rows, started)
+
+
+def _scored_message(args, job, rows: int, started: float) -> str:
+    what = "accounts" if job.kind == "contractual" else "customers"
     horizon = args.horizon or ("the whole remaining life" if job.kind == "contractual"
                                else "12 months")
     return (f"scored {rows:,} {what} in {time.perf_counter() - started:.1f} s -> {args.out}\n"
             f"  settings: horizon {horizon}, discount rate {args.discount_rate:.1%} a year, "
             f"margin {args.margin:.0%}, {args.level:.0%} intervals, seed {args.seed}\n"
             f"  total expected CLV: {_expected_total(args.out)}")
+
+
+def _score_spark(args, job, options: dict, started: float) -> str:
+    """``--engine spark``: Spark reads the file itself (summaries, transactions or
+    accounts), scores it in chunks of --chunk-customers with the local engine's seeds,
+    and the scores are written to --out in id order (:mod:`clvmodels.spark`)."""
+    if args.reader != "pandas":
+        raise UsageError("--engine spark reads the data with Spark itself; drop --reader "
+                         f"{args.reader}.")
+    if job.meta.get("summary") == "discrete":
+        raise UsageError("--engine spark scores continuous-time jobs; a BG/BB job (transaction "
+                         "periods) scores with --engine local or dask.")
+    if job.kind == "contractual":
+        options.update(revenue_col=_revenue_col(args, job), growth_rate=args.growth_rate or 0.0,
+                       acquisition_cost_col=args.acquisition_cost_col, horizon=args.horizon)
+    else:
+        options.update(horizon=args.horizon)
+    from .spark import score_to_file_spark
+
+    what = "accounts" if job.kind == "contractual" else "customers"
+    with _stage(args, f"scoring the {what} on Spark ({args.spark_master})"):
+        rows = score_to_file_spark(job, args.data, args.out, master=args.spark_master,
+                                   seed=args.seed, chunk_customers=args.chunk_customers,
+                                   time_unit=args.time_unit,
+                                   observation_end=args.observation_end,
+                                   allow_refunds=args.allow_refunds, **options)
+    return _scored_message(args, job, rows, started)
 
 
 def _expected_total(path) -> str:
@@ -980,9 +1015,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="customers per chunk (bounds memory; part of the seed scheme)")
     score.add_argument("--reader", choices=["pandas", "duckdb"], default="pandas",
                        help="how to summarize transactions (see 'fit --help')")
-    score.add_argument("--engine", choices=["local", "dask"], default="local")
+    score.add_argument("--engine", choices=["local", "dask", "spark"], default="local",
+                       help="where chunks are scored: in this process, on Dask, or on Spark "
+                            "(which then reads --data itself); the same seeds and numbers")
     score.add_argument("--scheduler", default=None,
                        help="Dask scheduler address (default: a local cluster)")
+    score.add_argument("--spark-master", default="local[2]",
+                       help="Spark master for --engine spark (default local[2]; e.g. "
+                            "spark://host:7077 or yarn)")
     contract = score.add_argument_group("contractual jobs")
     contract.add_argument("--revenue-col", default=None, help="revenue per period at the next "
                           "renewal (default: the one given at fit)")

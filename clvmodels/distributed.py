@@ -3,7 +3,12 @@
 The same chunks and seeds as the local engine (:mod:`clvmodels.scoring`), computed
 in parallel on Dask workers, so both engines give identical numbers. On a real
 cluster pass the scheduler address (``tcp://host:8786``); the workers need
-clvmodels installed, nothing else (the fitted models travel with the tasks).
+clvmodels installed, nothing else. The fitted job travels as data, never pickled: the
+bytes of its JSON + netCDF files (:func:`clvmodels.shipping.job_to_bytes`), scattered
+once to every worker, which loads them with clvmodels' own loader
+(:func:`clvmodels.shipping.job_from_bytes`, once per worker process). Only the
+summaries, the options and references to clvmodels functions go through Dask's own
+serialization.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import pandas as pd
 
 from .io import write_table_chunks
 from .scoring import Job, _chunk_scores, check_summary_matches
+from .shipping import job_from_bytes, job_to_bytes
 
 __all__ = ["score_to_file_dask", "score_dask_dataframe", "dask_client"]
 
@@ -50,13 +56,13 @@ def score_to_file_dask(job: Job, summary: pd.DataFrame, out, *, scheduler: str |
         summary = summary.sort_index()
     starts = range(0, len(summary), chunk_customers)
     with dask_client(scheduler, n_workers) as client:
-        job_future = client.scatter(job, broadcast=True)
+        job_future = client.scatter(job_to_bytes(job), broadcast=True)
         futures = []
         for k, start in enumerate(starts):
             part = summary.iloc[start:start + chunk_customers]
             part.attrs = dict(summary.attrs)
-            futures.append(client.submit(_chunk_scores, job_future, part, k, seed, options,
-                                         pure=False))
+            futures.append(client.submit(_shipped_chunk_scores, job_future, part, k, seed,
+                                         options, pure=False))
 
         def ordered():
             for fut in futures:
@@ -64,6 +70,12 @@ def score_to_file_dask(job: Job, summary: pd.DataFrame, out, *, scheduler: str |
                 fut.release()
 
         return write_table_chunks(ordered(), out)
+
+
+def _shipped_chunk_scores(data: bytes, part: pd.DataFrame, k: int, seed: int,
+                          options: dict) -> pd.DataFrame:
+    """Chunk ``k`` scored on a worker by the job shipped as bytes."""
+    return _chunk_scores(job_from_bytes(data), part, k, seed, options)
 
 
 def score_dask_dataframe(job: Job, summary, *, seed: int = 0, **options):
@@ -82,6 +94,7 @@ def score_dask_dataframe(job: Job, summary, *, seed: int = 0, **options):
     check_summary_matches(job, probe)
     meta = pd.DataFrame({c: pd.Series(dtype=np.float64) for c in job.columns},
                         index=summary._meta.index[:0])
+    data = job_to_bytes(job)  # the tasks carry these bytes, not the job object
 
     def run(part: pd.DataFrame, partition_info=None) -> pd.DataFrame:
         if len(part) == 0:
@@ -89,6 +102,6 @@ def score_dask_dataframe(job: Job, summary, *, seed: int = 0, **options):
         part = part.copy()
         part.attrs = attrs
         k = partition_info["number"] if partition_info else 0
-        return _chunk_scores(job, part, k, seed, options)
+        return _chunk_scores(job_from_bytes(data), part, k, seed, options)
 
     return summary.map_partitions(run, meta=meta)

@@ -906,7 +906,13 @@ def check_summary_matches(job: Job | ContractualJob, summary: pd.DataFrame) -> N
 
 def _chunk_scores(job: Job | ContractualJob, part: pd.DataFrame, k: int, seed: int,
                   options: dict) -> pd.DataFrame:
-    return job.score(part, _rng(seed, k), options)
+    """Chunk ``k``'s scores, on one BLAS thread: a multi-threaded BLAS sums in another
+    order (last-digit differences, seen at 1e-13 in credible bounds), and Dask and Spark
+    workers run single-threaded, so this is what makes every engine give the same bytes."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        return job.score(part, _rng(seed, k), options)
 
 
 def score_chunks(job: Job | ContractualJob, summary: pd.DataFrame, *, seed: int = 0,
