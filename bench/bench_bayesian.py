@@ -104,6 +104,14 @@ def child(args) -> None:
         out["divergences"] = int(m.idata_["sample_stats"]["diverging"].sum())
         out["chains"], out["draws"] = (int(m.draws_.sizes["chain"]), int(m.draws_.sizes["draw"]))
         out["unique_rows"] = m.n_unique_
+        out["tune"] = int(m.tune)
+    elif args.task == "lifetimes_mle":  # the yardstick of issue 15: NUTS within 3x of it
+        import lifetimes
+
+        df = _load(args.data)
+        f = timed(lambda: lifetimes.BetaGeoFitter().fit(df["frequency"], df["recency"],
+                                                        df["T"]))
+        out["params"] = {k: float(f.params_[k]) for k in ("r", "alpha", "a", "b")}
     elif args.task == "clv_prep":  # untimed: posterior fits on a 20,000-customer subsample
         df = _load(args.data)
         sub = df.sample(n=N_CLV_FIT, random_state=3).sort_index()
@@ -138,8 +146,14 @@ def child(args) -> None:
 
 
 # ---------------------------------------------------------------------- driver
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def run(cmd: list[str], timeout: float) -> dict:
     load = os.getloadavg()
+    cpu = _children_cpu()
     wall = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
@@ -154,6 +168,8 @@ def run(cmd: list[str], timeout: float) -> dict:
     res = json.loads(stdout.strip().splitlines()[-1])
     res["loadavg"] = load
     res["process_seconds"] = time.perf_counter() - wall
+    # CPU time of the whole subprocess (start-up included) and of its chain processes
+    res["process_cpu_seconds"] = _children_cpu() - cpu
     res["stderr_tail"] = stderr.strip()[-600:]
     return res
 
@@ -234,6 +250,13 @@ def report(meta: dict, results: dict) -> str:
                 verdict = f"{verdict}; {v}" if verdict else v
         row(f"mcmc_{key}", "NUTS BG/NBD, 4 chains x 1,000 draws (+1,000 tune)", "clvmodels",
             f"{n:,}{rows_of(f'mcmc_{key}')}", target, verdict, ratio)
+        lt = results.get("lifetimes_1m")
+        if n == N_LARGE and lt is not None:
+            times = (f"{o['seconds'] / lt['seconds']:.1f}x" if ok(o) and ok(lt) else "")
+            row("lifetimes_1m", "BG/NBD maximum likelihood (the yardstick: NUTS within 3x)",
+                "lifetimes 0.11.3", f"{n:,}", "NUTS ≤ 3x this",
+                (("PASS" if o["seconds"] <= 3 * lt["seconds"] else "FAIL") if times else ""),
+                f"NUTS takes {times}" if times else "")
         if p is not None:
             row(f"peer_{key}", "NUTS BG/NBD, 4 chains x 1,000 draws (+1,000 tune)",
                 "PyMC-Marketing 1.3 (PyMC default cores=1)", f"{n:,}")
@@ -321,7 +344,7 @@ def report(meta: dict, results: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--task", choices=["mcmc", "clv_prep", "clv"])
+    parser.add_argument("--task", choices=["mcmc", "lifetimes_mle", "clv_prep", "clv"])
     parser.add_argument("--data")
     parser.add_argument("--models")
     parser.add_argument("--n-draws", choices=["default", "all"], default="default")
@@ -338,7 +361,8 @@ def main() -> None:
     if args.report:
         print(report(old["meta"], old["results"]))
         return
-    todo = args.only or ["mcmc_cdnow", "peer_cdnow", "mcmc_100k", "mcmc_1m", "clv_prep",
+    todo = args.only or ["mcmc_cdnow", "peer_cdnow", "mcmc_100k", "mcmc_1m", "lifetimes_1m",
+                         "clv_prep",
                          "clv_default", "clv_all", "peer_100k", "peer_1m", "peer_100k_2cores"]
     now = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
     if args.only and not any(t.startswith("peer") for t in todo) and old["meta"]:
@@ -394,6 +418,8 @@ def run_tasks(args, todo: list[str], results: dict, meta: dict) -> None:
                            "--data", str(tmp / "cdnow.csv")],
             "mcmc_100k": me + ["--task", "mcmc", "--data", str(tmp / "sim_100k.parquet")],
             "mcmc_1m": me + ["--task", "mcmc", "--data", str(tmp / "sim_1m.parquet")],
+            "lifetimes_1m": me + ["--task", "lifetimes_mle", "--data",
+                                  str(tmp / "sim_1m.parquet")],
             "clv_prep": me + ["--task", "clv_prep", "--data", str(tmp / "sim_1m.parquet"),
                               "--models", str(models)],
             "clv_default": me + ["--task", "clv", "--data", str(tmp / "sim_1m.parquet"),

@@ -72,8 +72,8 @@ def sample_posterior(model, arrays, weights, method, start, start_cov=None):
                 # of Gamma-Gamma, a and b of BG/NBD) that a diagonal one samples poorly
                 potential = _laplace_potential(model, pm_model, start_cov)
                 if potential is not None:
-                    kwargs["step"] = pm.NUTS(potential=potential,
-                                             target_accept=model.target_accept)
+                    kwargs["step"] = _reuse_start_gradient(
+                        pm.NUTS(potential=potential, target_accept=model.target_accept))
                     del kwargs["target_accept"]
                 else:
                     kwargs["init"] = "jitter+adapt_full"
@@ -103,10 +103,51 @@ def sample_posterior(model, arrays, weights, method, start, start_cov=None):
     return idata
 
 
+def _reuse_start_gradient(step):
+    """Let PyMC's NUTS reuse the log posterior and gradient it already has.
+
+    Every NUTS iteration starts with ``compute_state(q0)``, which evaluates the log
+    posterior and its gradient at ``q0``; but ``q0`` is a state of the previous
+    iteration's tree, evaluated there (``bench/profile_nuts.py``: 3.25 leapfrog steps
+    per draw, so this repeat is about a quarter of all evaluations). The function is
+    deterministic, so a memo keyed on the exact bytes of the position gives the same
+    numbers: it holds the states of the current tree and is cleared at each
+    iteration's start, keeping only the start. When PyMC's integrator does not have the
+    attributes used here, the step is returned unchanged."""
+    integrator = getattr(step, "integrator", None)
+    func = getattr(integrator, "_logp_dlogp_func", None)
+    compute_state = getattr(integrator, "compute_state", None)
+    if func is None or compute_state is None:  # pragma: no cover - other PyMC versions
+        return step
+    memo: dict = {}
+
+    def logp_dlogp(q, point_map_info):
+        key = q.tobytes()
+        hit = memo.get(key)
+        if hit is None:
+            logp, dlogp = func(q, point_map_info)
+            hit = memo[key] = (np.array(logp, copy=True), np.array(dlogp, copy=True))
+        return hit[0].copy(), hit[1].copy()
+
+    def start_state(q, p):
+        state = compute_state(q, p)
+        key = q.data.tobytes()
+        start = memo.get(key)
+        memo.clear()
+        if start is not None:
+            memo[key] = start
+        return state
+
+    integrator._logp_dlogp_func = logp_dlogp
+    integrator.compute_state = start_state
+    return step
+
+
 def _ignore_kernel_object_mode():
-    """PyTensor's numba back-end runs the BG/NBD kernel's Op (itself a compiled numba
-    function, called once per gradient) through object mode and warns; that is
-    intended and costs microseconds per call."""
+    """With PyTensor's numba back-end the BG/NBD kernel's Op is called natively (see
+    ``bgnbd_kernel._numba_repeat_term``); should that registration be unavailable the
+    back-end runs the Op's ``perform`` in object mode and warns, which is correct,
+    only slower."""
     warnings.filterwarnings("ignore", message="Numba will use object mode to run RepeatTermOp")
 
 
