@@ -153,7 +153,7 @@ def test_tiny_data_fits_with_wide_intervals():
     data.attrs["time_unit"] = "week"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # little data: ESS may be low
-        model = BetaGeoModel(random_state=4, chains=2, draws=500, tune=500).fit(data, method="mcmc")
+        model = BetaGeoModel(random_state=4, chains=2, draws=250, tune=250).fit(data, method="mcmc")
     s = model.summary(level=0.9)
     assert np.all(np.isfinite(s.to_numpy()))
     assert ((s.upper / s.lower) > 10).all(), s  # the data say little: intervals span >10x
