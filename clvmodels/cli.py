@@ -580,16 +580,18 @@ def _cmd_score(args) -> str:
                          f"{job.meta['time_unit']!r}; drop the option or refit.")
     options = dict(discount_rate=args.discount_rate, margin=args.margin, level=args.level,
                    n_draws=args.n_draws, n_samples=args.n_samples)
+    if job.kind == "contractual":
+        options.update(revenue_col=_revenue_col(args, job), growth_rate=args.growth_rate or 0.0,
+                       acquisition_cost_col=args.acquisition_cost_col, horizon=args.horizon)
+    else:
+        options.update(horizon=args.horizon)
     if args.engine == "spark":
         return _score_spark(args, job, options, started)
     if job.kind == "contractual":
         summary = job.accounts(_read(args, args.data,
                                      id_col=job.meta["columns"].get("account_col")))
-        options.update(revenue_col=_revenue_col(args, job), growth_rate=args.growth_rate or 0.0,
-                       acquisition_cost_col=args.acquisition_cost_col, horizon=args.horizon)
     else:
         summary = _summary_for_scoring(args, job)
-        options.update(horizon=args.horizon)
     what = "accounts" if job.kind == "contractual" else "customers"
     scoring = args.progress.begin(f"scoring {len(summary):,} {what}")
     # a bar where chunks report back (the local engine); the others show the stage only
@@ -635,11 +637,6 @@ def _score_spark(args, job, options: dict, started: float) -> str:
     if job.meta.get("summary") == "discrete":
         raise UsageError("--engine spark scores continuous-time jobs; a BG/BB job (transaction "
                          "periods) scores with --engine local or dask.")
-    if job.kind == "contractual":
-        options.update(revenue_col=_revenue_col(args, job), growth_rate=args.growth_rate or 0.0,
-                       acquisition_cost_col=args.acquisition_cost_col, horizon=args.horizon)
-    else:
-        options.update(horizon=args.horizon)
     from .spark import score_to_file_spark
 
     what = "accounts" if job.kind == "contractual" else "customers"
