@@ -25,10 +25,18 @@ from mlflow.pyfunc import PythonModel
 #: name of the job directory among the model's artifacts
 JOB_ARTIFACT = "job"
 
-# the defaults of ``clvmodels score`` (clvmodels/cli.py: DISCOUNT_RATE_DEFAULT,
-# MARGIN_DEFAULT and the --level/--n-draws/--n-samples/--seed/--chunk-customers flags)
-_COMMON = {"discount_rate": 0.10, "margin": 1.0, "level": 0.90, "n_draws": 100,
-           "n_samples": 200, "seed": 0, "chunk_customers": 250_000}
+
+def _score_defaults() -> dict:
+    """The defaults of ``clvmodels score``, read off its own parser (one place for them)."""
+    from clvmodels.cli import build_parser
+
+    args = build_parser().parse_args(["score", "MODEL", "DATA", "--out", "OUT.parquet"])
+    keys = ("discount_rate", "margin", "level", "n_draws", "n_samples", "seed",
+            "chunk_customers")
+    return {k: getattr(args, k) for k in keys}
+
+
+_COMMON = _score_defaults()
 
 #: scoring settings by kind of job -> default (``None`` for ``revenue_col``: the column
 #: recorded at fit; for a contractual ``horizon``: the whole remaining life)
