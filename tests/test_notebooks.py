@@ -86,6 +86,12 @@ def test_contractual_notebook_is_its_builder_output():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_executes(path, tmp_path, monkeypatch):
     monkeypatch.setenv("CLVMODELS_FAST", "1")
+    # the JVM of notebook 03's short Spark job: C1 compiler only, serial collector (less
+    # CPU than optimising Spark's code for a run this short; the same results). The
+    # kernel inherits the environment; pyspark reads its spark-submit flags from it.
+    monkeypatch.setenv("PYSPARK_SUBMIT_ARGS",
+                       "--driver-java-options '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC' "
+                       "pyspark-shell")
     stored = nbformat.read(path, as_version=4)
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3",
