@@ -17,6 +17,41 @@ from .errors import check_parameter
 __all__ = ["purchase_process", "simulate_bgnbd", "simulate_spend"]
 
 
+def per_customer(name: str, owner: str, value, n: int) -> float | np.ndarray:
+    """A simulator's parameter: a positive scalar (returned as a float, so a scalar
+    simulation draws exactly what it always drew) or one positive value per customer
+    (returned as a float array of length ``n``, e.g. a covariate model's row values).
+
+    >>> per_customer("alpha", "simulate_bgnbd", 2, 3)
+    2.0
+    >>> per_customer("alpha", "simulate_bgnbd", [1.0, 2.0], 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'alpha' parameter of simulate_bgnbd must be a positive float or an array of one positive float per customer (length 3). Got an array of shape (2,) instead.
+    """
+    if np.ndim(value) == 0:
+        ok = (isinstance(value, (int, float, np.integer, np.floating))
+              and not isinstance(value, (bool, np.bool_)) and np.isfinite(value) and value > 0)
+        check_parameter(name, owner, value, bool(ok), "a positive float")
+        return float(value)
+    expected = ("a positive float or an array of one positive float per customer "
+                f"(length {n})")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"The {name!r} parameter of {owner} must be {expected}. Got a "
+                        f"{type(value).__name__} of non-numbers instead.") from None
+    if arr.shape != (n,):
+        raise ValueError(f"The {name!r} parameter of {owner} must be {expected}. Got an "
+                         f"array of shape {arr.shape} instead.")
+    bad = np.flatnonzero(~(np.isfinite(arr) & (arr > 0)))
+    if bad.size:
+        raise ValueError(f"The {name!r} parameter of {owner} must be {expected}. Got an "
+                         f"array with {bad.size} non-positive or non-finite value(s), the "
+                         f"first at position {bad[0]} ({float(arr[bad[0]])!r}) instead.")
+    return arr
+
+
 def purchase_process(
     rate: np.ndarray, last_purchase: np.ndarray, end: np.ndarray | float, rng: np.random.Generator
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -48,10 +83,10 @@ def purchase_process(
 
 def simulate_bgnbd(
     n_customers: int,
-    r: float,
-    alpha: float,
-    a: float,
-    b: float,
+    r: float | np.ndarray,
+    alpha: float | np.ndarray,
+    a: float | np.ndarray,
+    b: float | np.ndarray,
     *,
     T: float | np.ndarray,
     holdout: float = 0.0,
@@ -62,7 +97,9 @@ def simulate_bgnbd(
 
     Each customer has ``lambda ~ Gamma(r, rate=alpha)`` and ``p ~ Beta(a, b)``, makes
     her first purchase at time 0 and is observed until ``T`` (scalar or one value
-    per customer). With ``holdout > 0`` purchases in ``(T, T + holdout]`` are counted
+    per customer). Each parameter is a scalar or one value per customer (an array of
+    length ``n_customers``: e.g. a covariate model's row parameters, ``alpha_i``
+    ``= alpha exp(-z_i @ c)``). With ``holdout > 0`` purchases in ``(T, T + holdout]`` are counted
     in ``holdout_frequency``. The true ``lambda``, ``p`` and whether the customer is
     still alive at ``T`` are returned as ``true_*`` columns.
 
@@ -71,10 +108,10 @@ def simulate_bgnbd(
     (['frequency', 'recency', 'T'], 5)
     """
     owner = "simulate_bgnbd"
-    for name, v in (("r", r), ("alpha", alpha), ("a", a), ("b", b)):
-        check_parameter(name, owner, v, isinstance(v, (int, float)) and v > 0, "a positive float")
     check_parameter("n_customers", owner, n_customers,
                     isinstance(n_customers, (int, np.integer)) and n_customers > 0, "a positive int")
+    r, alpha, a, b = (per_customer(name, owner, v, n_customers)
+                      for name, v in (("r", r), ("alpha", alpha), ("a", a), ("b", b)))
     rng = np.random.default_rng(random_state)
     T = np.broadcast_to(np.asarray(T, dtype=np.float64), (n_customers,)).copy()
     lam = rng.gamma(r, 1.0 / alpha, n_customers)
@@ -116,9 +153,9 @@ def purchases_to_summary(lam, p, last, T, holdout, time_unit, rng) -> pd.DataFra
 
 def simulate_spend(
     frequency: np.ndarray,
-    p: float,
-    q: float,
-    gamma: float,
+    p: float | np.ndarray,
+    q: float | np.ndarray,
+    gamma: float | np.ndarray,
     *,
     random_state: int | np.random.Generator | None = None,
 ) -> np.ndarray:
@@ -126,15 +163,21 @@ def simulate_spend(
 
     ``nu ~ Gamma(q, rate=gamma)`` per customer; each amount ``~ Gamma(p, rate=nu)``, so
     the mean of ``x`` amounts is ``Gamma(p x, rate=nu x)``. NaN where ``x == 0``.
+    Each parameter is a scalar or one value per customer (an array as long as
+    ``frequency``: e.g. a covariate model's ``gamma_i = gamma exp(z_i @ c)``).
 
     >>> m = simulate_spend(np.array([0, 3]), 6.25, 3.74, 15.44, random_state=0)
     >>> bool(np.isnan(m[0])), bool(m[1] > 0)
     (True, True)
     """
-    rng = np.random.default_rng(random_state)
+    owner = "simulate_spend"
     x = np.asarray(frequency, dtype=np.float64)
-    nu = rng.gamma(q, 1.0 / gamma, x.shape[0])
+    n = x.shape[0]
+    p, q, gamma = (per_customer(name, owner, v, n)
+                   for name, v in (("p", p), ("q", q), ("gamma", gamma)))
+    rng = np.random.default_rng(random_state)
+    nu = rng.gamma(q, 1.0 / gamma, n)
     pos = x > 0
-    out = np.full(x.shape[0], np.nan)
-    out[pos] = rng.gamma(p * x[pos], 1.0 / (nu[pos] * x[pos]))
+    out = np.full(n, np.nan)
+    out[pos] = rng.gamma((p if np.ndim(p) == 0 else p[pos]) * x[pos], 1.0 / (nu[pos] * x[pos]))
     return out

@@ -34,3 +34,22 @@ def donation_transactions():
     from clvmodels.datasets import load_donations
 
     return donation_histories(load_donations(), seed=3)
+
+
+@pytest.fixture(scope="session")
+def zero_coefficients():
+    """``f(cov, base)``: the fitted covariate model ``cov`` set to ``base``'s fit (the same
+    model without covariates) with every coefficient 0, its draws included, so it must
+    predict exactly what ``base`` does."""
+    import xarray as xr
+
+    def as_zero(cov, base):
+        k = len(cov.param_names) - len(base.param_names)
+        cov.log_params_ = np.concatenate([base.log_params_, np.zeros(k)])
+        cov.params_ = pd.Series(np.exp(cov.log_params_), index=list(cov.param_names))
+        ones = xr.ones_like(base.draws_[base.param_names[0]])
+        cov.draws_ = xr.Dataset({n: base.draws_[n] if n in base.param_names else ones
+                                 for n in cov.param_names})
+        return cov
+
+    return as_zero

@@ -25,6 +25,7 @@ from ..errors import DataError, check_parameter
 from ..models.purchase.base import PurchaseModel
 from ..value.intervals import tail_probabilities
 from ..value.purchase import model_summary_arrays, simulate_model_futures
+from ..value.rows import RowParams
 
 __all__ = ["HoldoutScore", "evaluate_holdout", "pit_coverage"]
 
@@ -110,14 +111,18 @@ def evaluate_holdout(
         raise DataError(f"{owner}: 'holdout_length' must be one positive value for all rows; "
                         f"got {length[:5].tolist()}.")
     horizon = float(length[0])
-    comp = compress_rows(arr, ["frequency", "recency", "T"])
+    purchase = RowParams(model, data, len(data))  # each customer's covariate pattern
+    arr["ppat"] = purchase.ids
+    comp = compress_rows(arr, ["frequency", "recency", "T"]
+                         + (["ppat"] if purchase.linked else []))
     rows = comp.unique
     expected = model.formula("conditional_expected_purchases")(
-        **model.point_params(), frequency=rows["frequency"], recency=rows["recency"],
-        T=rows["T"], t=horizon,
+        **purchase.point(rows.get("ppat")), frequency=rows["frequency"],
+        recency=rows["recency"], T=rows["T"], t=horizon,
     )[comp.inverse]
     rng = np.random.default_rng(random_state)
-    sims = simulate_model_futures(model, rows, horizon, 0.0, n_samples, rng).purchases
+    sims = simulate_model_futures(model, rows, horizon, 0.0, n_samples, rng,
+                                  purchase=purchase).purchases
     lower, upper = np.quantile(sims, tail_probabilities(level), axis=1, method="inverted_cdf")[:, comp.inverse]
     # PIT coverage depends on the actual value, so evaluate per (unique row, actual)
     keys = compress_rows({"row": comp.inverse.astype(float), "y": actual}, ["row", "y"])

@@ -4,13 +4,15 @@ from .base import BaseModel
 from .churn.bdw import BetaDiscreteWeibullCovariateModel, BetaDiscreteWeibullModel
 from .churn.covariates import ShiftedBetaGeoCovariateModel
 from .churn.sbg import ShiftedBetaGeoModel
-from .purchase.bgbb import BetaGeoBetaBinomModel
-from .purchase.bgnbd import BetaGeoModel
-from .purchase.mbgnbd import ModifiedBetaGeoModel
-from .purchase.pnbd import ParetoNBDModel
-from .spend.gamma_gamma import GammaGammaModel
+from .purchase.bgbb import BetaGeoBetaBinomCovariateModel, BetaGeoBetaBinomModel
+from .purchase.bgnbd import BetaGeoCovariateModel, BetaGeoModel
+from .purchase.mbgnbd import ModifiedBetaGeoCovariateModel, ModifiedBetaGeoModel
+from .purchase.pnbd import ParetoNBDCovariateModel, ParetoNBDModel
+from .spend.gamma_gamma import GammaGammaCovariateModel, GammaGammaModel
 
 __all__ = ["BaseModel", "BetaGeoModel", "GammaGammaModel", "ShiftedBetaGeoModel",
            "ShiftedBetaGeoCovariateModel", "ModifiedBetaGeoModel", "BetaGeoBetaBinomModel",
            "BetaDiscreteWeibullModel", "BetaDiscreteWeibullCovariateModel",
-           "ParetoNBDModel"]
+           "ParetoNBDModel", "BetaGeoCovariateModel", "ModifiedBetaGeoCovariateModel",
+           "ParetoNBDCovariateModel", "BetaGeoBetaBinomCovariateModel",
+           "GammaGammaCovariateModel"]

@@ -517,6 +517,12 @@ class BaseModel:
         self._require_fitted()
         return {n: float(v) for n, v in self.params_.items()}
 
+    def _params_for(self, data: pd.DataFrame) -> dict:
+        """The point estimate as it applies to the customers of ``data``: the same for all
+        of them here; per customer for a model with covariates
+        (:mod:`clvmodels.models.covariates`)."""
+        return self.point_params()
+
     def __repr__(self) -> str:
         if hasattr(self, "params_"):
             inner = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())

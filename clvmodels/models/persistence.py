@@ -273,7 +273,7 @@ def _describe(model) -> tuple[dict, xr.DataTree | None]:
     draws = getattr(model, "draws_", None)
     if draws is None or not hasattr(model, "params_"):
         raise NotFittedError(model)
-    _check_draws(draws, type(model), f"{name}.draws_", "Refit the model before saving it.")
+    _check_draws(draws, model, f"{name}.draws_", "Refit the model before saving it.")
     idata = getattr(model, "idata_", None)
     if idata is not None and not isinstance(idata, xr.DataTree):
         raise TypeError(
@@ -390,14 +390,16 @@ def _array_out(arr: np.ndarray, what: str) -> dict:
     return {"dtype": arr.dtype.name, "shape": list(arr.shape), "values": values}
 
 
-def _check_draws(draws, cls: type, where: str, fix: str) -> None:
+def _check_draws(draws, model, where: str, fix: str) -> None:
     """Raise IncompatibleModelError unless ``draws`` holds one (chain, draw) float
-    variable per parameter of ``cls``; ``fix`` ends the message."""
+    variable per parameter of ``model`` (an instance: a covariate model's parameters
+    follow its covariates); ``fix`` ends the message."""
+    cls = type(model)
     if not isinstance(draws, xr.Dataset):
         raise IncompatibleModelError(
             f"{where} must be an xarray.Dataset; got {type(draws).__name__}. {fix}"
         )
-    got, expected = sorted(draws.data_vars), sorted(cls.param_names)
+    got, expected = sorted(draws.data_vars), sorted(model.param_names)
     if got != expected:
         raise IncompatibleModelError(
             f"{where} holds draws of {got}, but a {cls.__name__} has parameters {expected}. "
@@ -470,7 +472,7 @@ def load_model(path, *, expected_type: type | None = None):
         ) from exc
     for attr, value in fitted.items():
         setattr(model, attr, value)
-    model.draws_ = _read_draws(path, cls)
+    model.draws_ = _read_draws(path, model)
     check_fitted_values(model, str(path))
     if meta["has_idata"]:
         model.idata_ = _read_netcdf(path / IDATA_FILE, "the ArviZ inference data", tree=True)
@@ -627,7 +629,7 @@ def check_fitted_values(model, where: str, *, saving: bool = False) -> None:
     estimate that is not exp(log_params_). Raises IncompatibleModelError naming them;
     with ``saving``, a FitError: :func:`save_model` refuses such a fit, so at load they
     mean a corrupted or edited file."""
-    names = list(type(model).param_names)
+    names = list(model.param_names)
     problems = []
     params = getattr(model, "params_", None)
     if not isinstance(params, pd.Series) or sorted(params.index) != sorted(names):
@@ -672,9 +674,9 @@ def check_fitted_values(model, where: str, *, saving: bool = False) -> None:
         )
 
 
-def _read_draws(path: Path, cls: type) -> xr.Dataset:
+def _read_draws(path: Path, model) -> xr.Dataset:
     file = path / DRAWS_FILE
     draws = _read_netcdf(file, "the parameter draws")
-    _check_draws(draws, cls, str(file), "The draws belong to another model or were edited; "
+    _check_draws(draws, model, str(file), "The draws belong to another model or were edited; "
                  "save the model again.")
     return draws

@@ -247,7 +247,7 @@ def _bounds(start, stop, r, x, ix, iT, it, ip, xm, log_odds_x, log_at, log_atx, 
 
 
 def generic_clv_bounds(alive, alive_index, per_pair, pair_index, gg, rows, margin, level,
-                       pool):
+                       pool, gamma_rows=None):
     """Credible and predictive ``level`` bounds (shape ``(4, n_rows)``: credible lower,
     upper, predictive lower, upper) of each row of ``rows`` for any purchase model, from
     its tables per parameter draw: ``alive`` ``(n_tables, n_draws)``, P(alive), row
@@ -260,6 +260,9 @@ def generic_clv_bounds(alive, alive_index, per_pair, pair_index, gg, rows, margi
     (the Gamma-Gamma spend, as :func:`~clvmodels.models.spend.gamma_gamma.
     gamma_gamma_expected_spend`), two order statistics selected at Weibull positions,
     then the predictive bounds from the pool (:mod:`clvmodels.value.predictive`).
+    ``gamma_rows`` (a spend model with covariates): ``(table, index)``, the spend scale
+    ``gamma`` per draw of each row's covariate pattern, ``table`` ``(n_patterns,
+    n_draws)`` and row ``index[i]`` for customer ``i``, instead of ``gg["gamma"]``.
     """
     alive = np.ascontiguousarray(alive, dtype=np.float64)
     per_pair = np.ascontiguousarray(per_pair, dtype=np.float64)
@@ -270,6 +273,17 @@ def generic_clv_bounds(alive, alive_index, per_pair, pair_index, gg, rows, margi
     xm = np.where(x > 0, x * np.nan_to_num(m), 0.0)
     p, q, gamma = (np.ascontiguousarray(gg[k], dtype=np.float64) for k in ("p", "q", "gamma"))
     n_draws = p.shape[0]
+    if gamma_rows is None:
+        gamma_table, gamma_index = gamma[None, :], np.zeros(x.shape, dtype=np.int64)
+    else:
+        gamma_table = np.ascontiguousarray(gamma_rows[0], dtype=np.float64)
+        gamma_index = np.asarray(gamma_rows[1], dtype=np.int64)
+        if (gamma_table.ndim != 2 or gamma_table.shape[1] != n_draws
+                or gamma_index.shape != x.shape
+                or (x.size and not 0 <= gamma_index.min() <= gamma_index.max()
+                    < gamma_table.shape[0])):
+            raise ValueError("generic_clv_bounds: gamma_rows must be a (patterns, draws) "
+                             "table and one pattern per customer")
     draw, value, first = pool
     if (alive.ndim != 2 or per_pair.ndim != 2 or alive.shape[1] != n_draws
             or per_pair.shape[1] != n_draws or q.shape != p.shape or gamma.shape != p.shape
@@ -284,7 +298,8 @@ def generic_clv_bounds(alive, alive_index, per_pair, pair_index, gg, rows, margi
                          f"purchases tables (rows, {n_draws}), one table row and one pair per "
                          "customer, a pool of futures per pair at those draws)")
     out = np.empty((4, x.size))
-    args = (alive, alive_index, per_pair, pair_index, x, xm, p, q, gamma, float(margin),
+    args = (alive, alive_index, per_pair, pair_index, x, xm, p, q, gamma_table, gamma_index,
+            float(margin),
             weibull_positions(n_draws, level), tail_probabilities(level), draw, value, first,
             out)
     run_split(lambda start, stop: _generic_bounds(start, stop, *args), x.size, _threads(x.size))
@@ -292,9 +307,9 @@ def generic_clv_bounds(alive, alive_index, per_pair, pair_index, gg, rows, margi
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _generic_bounds(start, stop, alive, alive_index, per_pair, pair_index, x, xm, p, q, gamma,
-                    margin, positions, probs, pool_draw, pool_value, pool_first,
-                    out):  # pragma: no cover - compiled
+def _generic_bounds(start, stop, alive, alive_index, per_pair, pair_index, x, xm, p, q,
+                    gamma_table, gamma_index, margin, positions, probs, pool_draw, pool_value,
+                    pool_first, out):  # pragma: no cover - compiled
     n = p.size
     buf = np.empty(n)
     sample = np.empty(256)
@@ -304,6 +319,7 @@ def _generic_bounds(start, stop, alive, alive_index, per_pair, pair_index, x, xm
     wt = np.empty(pool_value.shape[1])
     for i in range(start, stop):
         pa, pp = alive[alive_index[i]], per_pair[pair_index[i]]
+        gamma = gamma_table[gamma_index[i]]
         xi, xmi = x[i], xm[i]
         for d in range(n):
             buf[d] = margin * pa[d] * pp[d] * (p[d] * (gamma[d] + xmi) / (p[d] * xi + q[d] - 1.0))

@@ -21,6 +21,12 @@ value (over parameter draws) and a *predictive* one for what one new customer wi
 actually bring (simulated: a parameter draw, her spend rate, her purchases). The
 predictive one is very wide and starts at one purchase's margin: most customers buy
 once or a few times.
+
+With models fitted with covariates (:mod:`clvmodels.models.covariates`), the new
+customer is described by her covariate values (``covariates={"channel": "web"}``): her
+parameters, and so her value and both intervals, are those of that covariate pattern,
+the coefficients' uncertainty included (e.g. the value of a customer acquired through
+each channel, for an LTV:CAC per channel).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from ..models.purchase.base import PurchaseModel
 from ..models.spend.gamma_gamma import GammaGammaModel, gamma_gamma_expected_spend
 from ..timeunits import annual_rate_to_continuous, convert_duration, parse_horizon
 from .intervals import credible_bounds
+from .rows import has_covariates
 from .purchase import (
     _spend_sampler,
     check_clv_options,
@@ -58,10 +65,31 @@ def _new_customer_expectation(model, params, spend, horizon, delta, margin, firs
     return margin * mean_spend * (float(first) + alive * repeat)
 
 
+def _own_parameters(model, covariates, owner):
+    """``(point, draws)`` of ``model`` for a new customer with ``covariates`` (a dict of
+    column to value): the model's own parameters, floats and ``(k,)`` draw arrays."""
+    if not has_covariates(model):
+        return model.point_params(), model.param_draws()
+    if covariates is None:
+        raise ValueError(
+            f"{owner}: {type(model).__name__} was fitted with covariates "
+            f"{model.covariate_columns()}, so a new customer's value depends on them. Give "
+            "her values, e.g. covariates={" + ", ".join(
+                f"{c!r}: ..." for c in model.covariate_columns()) + "}.")
+    frame = pd.DataFrame([dict(covariates)])
+    z = model.design(frame)
+    point = {k: float(np.ravel(v)[0]) for k, v in
+             model.row_point(z).items()}
+    draws = {k: np.asarray(v, dtype=np.float64)[:, 0]
+             for k, v in model.row_draws(model.param_draws(), z).items()}
+    return point, draws
+
+
 def new_customer_value(
     transaction_model: PurchaseModel,
     spend_model: GammaGammaModel,
     *,
+    covariates: dict | None = None,
     horizon: str | tuple = "3 years",
     discount_rate: float = 0.0,
     margin: float = 1.0,
@@ -73,6 +101,12 @@ def new_customer_value(
 ) -> pd.Series:
     """Expected discounted value of one newly acquired customer over ``horizon`` from
     acquisition, with both intervals (module docstring).
+
+    Parameters
+    ----------
+    covariates : dict, optional
+        The new customer's covariate values (column to value), needed when either model
+        was fitted with covariates; e.g. ``{"channel": "web", "first_amount": 35.0}``.
 
     Returns
     -------
@@ -96,7 +130,14 @@ def new_customer_value(
     >>> bool(v.expected_value_lower < v.expected_value < v.expected_value_upper)
     True
     """
-    unit = check_value_models(_OWNER, transaction_model, spend_model)
+    unit = check_value_models(_OWNER, transaction_model, spend_model, covariates=True)
+    if covariates is not None and not (has_covariates(transaction_model)
+                                       or has_covariates(spend_model)):
+        raise ValueError(f"{_OWNER}: covariates were given, but neither model was fitted with "
+                         "covariates (fit e.g. BetaGeoCovariateModel and "
+                         "GammaGammaCovariateModel), so they would be ignored.")
+    own, own_draws = _own_parameters(transaction_model, covariates, _OWNER)
+    own_spend, own_spend_draws = _own_parameters(spend_model, covariates, _OWNER)
     check_clv_options(_OWNER, margin=margin, level=level, n_samples=n_samples,
                       n_draws=n_draws, chunk_size=None)
     h_value, h_unit = parse_horizon(horizon, _OWNER)
@@ -107,11 +148,10 @@ def new_customer_value(
     rng = np.random.default_rng(random_state)
     first = bool(include_first_purchase)
 
-    point = _new_customer_expectation(transaction_model, transaction_model.point_params(),
-                                      spend_model.point_params(), H, delta, margin, first)
-    draws = pick_draws(transaction_model, n_draws, rng)
+    point = _new_customer_expectation(transaction_model, own, own_spend, H, delta, margin, first)
+    draws = pick_draws(transaction_model, n_draws, rng, own_draws)
     n = next(iter(draws.values())).shape[0]
-    gg_all = spend_model.param_draws()
+    gg_all = own_spend_draws
     m = next(iter(gg_all.values())).shape[0]
     spend = {k: v[np.arange(n) % m] for k, v in gg_all.items()}
     per_draw = _new_customer_expectation(transaction_model, draws, spend, H, delta, margin,
@@ -129,8 +169,7 @@ def new_customer_value(
         horizon=H, **discount_argument(transaction_model, delta), rng=rng, amounts=amounts)
     value = margin * ((amounts(np.arange(n_samples)) if first else 0.0) + out[2])
     p_lo, p_hi = credible_bounds(value, level)
-    repeat = type(transaction_model).formula("expected_purchases_new")(
-        **transaction_model.point_params(), t=H)
+    repeat = type(transaction_model).formula("expected_purchases_new")(**own, t=H)
     result = pd.Series({
         "expected_value": float(np.asarray(point).ravel()[0]),
         "expected_value_lower": float(lo), "expected_value_upper": float(hi),
@@ -144,4 +183,6 @@ def new_customer_value(
                     # Monte Carlo summary of the simulated values (a check of the intervals)
                     "predictive_mean": float(value.mean()), "predictive_sd": float(value.std()),
                     "n_samples": n_samples}
+    if covariates is not None:
+        result.attrs["covariates"] = dict(covariates)
     return result

@@ -70,9 +70,14 @@ from scipy import sparse
 from ..data.compress import compress_rows
 from ..errors import DataError, check_parameter
 from ..models.purchase.base import PurchaseModel
-from ..models.spend.gamma_gamma import GammaGammaModel, gamma_gamma_expected_spend
+from ..models.spend.gamma_gamma import (
+    GammaGammaModel,
+    gamma_gamma_expected_spend,
+    gamma_gamma_spend_sampler,
+)
 from ..timeunits import annual_rate_to_continuous, convert_duration, parse_horizon
 from .intervals import credible_bounds
+from .rows import RowParams
 from .purchase import (
     _spend_sampler,
     check_clv_options,
@@ -119,7 +124,7 @@ def _group_matrix(groups: np.ndarray, n_groups: int, weights: np.ndarray):
 
 
 def expected_values(model, draws, spend_draws, customers, horizons, delta, *,
-                    if_alive: bool = False) -> list[np.ndarray]:
+                    if_alive: bool = False, purchase=None, spend=None) -> list[np.ndarray]:
     """``E[discounted spend | theta_d]`` (before margin) for each parameter set ``d``
     (rows: ``draws`` and ``spend_draws`` aligned by index) and each customer of
     ``customers`` (columns: ``frequency``, ``recency``, ``T``, ``monetary_value``), one
@@ -128,28 +133,45 @@ def expected_values(model, draws, spend_draws, customers, horizons, delta, *,
     ``if_alive``: the value of a customer *if she is still active*), the discounted
     purchases if alive once per distinct ``(frequency, T)`` and horizon, the expected
     spend once per customer. The one place the report, the portfolio totals and their
-    intervals get a customer's expected value at a parameter draw."""
-    col = {k: np.atleast_1d(np.asarray(v, dtype=np.float64))[:, None] for k, v in draws.items()}
-    gcol = {k: np.atleast_1d(np.asarray(v, dtype=np.float64))[:, None]
-            for k, v in spend_draws.items()}
-    triples = compress_rows(customers, list(_CUSTOMER))
-    pairs = compress_rows(triples.unique, if_alive_columns(model))
-    spend = gamma_gamma_expected_spend(**gcol, frequency=customers["frequency"],
-                                       monetary_value=np.nan_to_num(customers["monetary_value"]))
+    intervals get a customer's expected value at a parameter draw.
+
+    Models with covariates: ``purchase`` and ``spend`` (:class:`~clvmodels.value.rows.
+    RowParams`) give each covariate pattern's draws, and ``customers`` carries each
+    customer's patterns ``ppat`` and ``spat``."""
+    purchase = purchase or RowParams(model, None, 0)
+    by = ["ppat"] if purchase.linked else []
+    triples = compress_rows(customers, [*_CUSTOMER, *by])
+    pairs = compress_rows(triples.unique, if_alive_columns(model) + by)
+    if spend is not None and spend.linked:
+        gcol = spend.draws(spend_draws, customers["spat"])
+    else:
+        gcol = {k: np.atleast_1d(np.asarray(v, dtype=np.float64))[:, None]
+                for k, v in spend_draws.items() if ":" not in k}
+    spend_value = gamma_gamma_expected_spend(
+        **gcol, frequency=customers["frequency"],
+        monetary_value=np.nan_to_num(customers["monetary_value"]))
     if not if_alive:
-        pa = model.formula("probability_alive")(**col, **triples.unique)
-        spend = spend * pa[:, triples.inverse]
+        pa = model.formula("probability_alive")(
+            **purchase.draws(draws, triples.unique.get("ppat")),
+            **{c: triples.unique[c] for c in _CUSTOMER})
+        spend_value = spend_value * pa[:, triples.inverse]
     purchases = model.formula("discounted_purchases_if_alive")
-    return [purchases(**col, **pairs.unique, horizon=float(h), **discount_argument(model, delta)
-                      )[:, pairs.inverse][:, triples.inverse] * spend for h in horizons]
+    at_pairs = purchase.draws(draws, pairs.unique.get("ppat"))
+    pair_cols = {c: v for c, v in pairs.unique.items() if c != "ppat"}
+    return [purchases(**at_pairs, **pair_cols, horizon=float(h),
+                      **discount_argument(model, delta))[:, pairs.inverse][:, triples.inverse]
+            * spend_value for h in horizons]
 
 
-def _expected_values(model, draws, gg, cust, horizon, delta) -> np.ndarray:
-    """:func:`expected_values` over one horizon."""
-    return expected_values(model, draws, gg, cust, [horizon], delta)[0]
+def _expected_values(model, draws, gg, cust, horizon, delta, rp=(None, None)) -> np.ndarray:
+    """:func:`expected_values` over one horizon (``rp``: the purchase and spend
+    :class:`~clvmodels.value.rows.RowParams`)."""
+    return expected_values(model, draws, gg, cust, [horizon], delta, purchase=rp[0],
+                           spend=rp[1])[0]
 
 
-def _expected_totals(model, draws, gg, entries, n_groups, horizon, delta) -> np.ndarray:
+def _expected_totals(model, draws, gg, entries, n_groups, horizon, delta,
+                     rp=(None, None)) -> np.ndarray:
     """``(n_groups, n_draws)``: per group and draw, the weighted sum of the entries'
     expected discounted spend. ``entries`` hold ``group``, the customer columns, the
     weighted mean ``monetary_value`` and ``weight``; they go in blocks of about
@@ -162,21 +184,24 @@ def _expected_totals(model, draws, gg, entries, n_groups, horizon, delta) -> np.
     out = np.zeros((n_groups, k))
     for start in range(0, n, step):
         idx = order[start:start + step]
-        cust = {c: entries[c][idx] for c in (*_CUSTOMER, "monetary_value")}
-        values = _expected_values(model, draws, gg, cust, horizon, delta)
+        cust = {c: entries[c][idx] for c in (*_CUSTOMER, "monetary_value", "ppat", "spat")}
+        values = _expected_values(model, draws, gg, cust, horizon, delta, rp)
         out += _group_matrix(entries["group"][idx], n_groups, entries["weight"][idx]) @ values.T
     return out
 
 
 def _predictive_totals(model, draws, gg, rows, weights, groups, n_groups, sample_draw,
-                       horizon, delta, rng) -> np.ndarray:
+                       horizon, delta, rng, rp=(None, None)) -> np.ndarray:
     """``(n_groups, n_samples)``: per group and sample, the simulated total discounted
     spend (before margin). Sample ``s`` uses draw ``sample_draw[s]`` for every
     customer (purchase draws and spend draws aligned by index, the spend ones taken
     modulo their number); a row of weight ``w`` gets ``c = min(w, _FUTURES_PER_ROW)``
     independent futures, rescaled when ``c < w`` (module docstring). Rows go in blocks
-    of about ``_SIMULATION_NUMBERS`` futures."""
+    of about ``_SIMULATION_NUMBERS`` futures. With covariates (``rp``: the purchase and
+    spend :class:`~clvmodels.value.rows.RowParams`) every simulated customer takes her
+    own pattern's parameters at the sample's draw."""
     simulate = model.formula("simulate_future")
+    purchase, spend = rp
     n_samples = sample_draw.shape[0]
     n_gg = next(iter(gg.values())).shape[0]
     params = {k: v[sample_draw][None, :] for k, v in draws.items()}  # (1, S)
@@ -199,19 +224,37 @@ def _predictive_totals(model, draws, gg, rows, weights, groups, n_groups, sample
         rep = np.repeat(idx, c)
         shape = (rep.size, n_samples)
         cust = {col: rows[col][rep][:, None] for col in _CUSTOMER}
-        amounts = _spend_sampler(gg, np.broadcast_to(sample_draw, shape).ravel(),
-                                 np.broadcast_to(cust["frequency"], shape).ravel(),
-                                 np.broadcast_to(money[rep][:, None], shape).ravel(), rng)
-        value = simulate(**params, **cust, horizon=horizon, **discount_argument(model, delta),
-                         rng=rng, amounts=amounts)[2]
+        flat_x = np.broadcast_to(cust["frequency"], shape).ravel()
+        flat_m = np.broadcast_to(money[rep][:, None], shape).ravel()
+        if spend is not None and spend.linked:  # gamma of each customer's own pattern
+            own = spend.draws(gg, rows["spat"][rep])
+            sampled = {k: (v[sample_draw[None, :] % n_gg, np.arange(rep.size)[:, None]]
+                           if v.shape[1] > 1 else v[sample_draw % n_gg, 0][None, :])
+                       for k, v in own.items()}
+            amounts = gamma_gamma_spend_sampler(
+                **{k: np.broadcast_to(v, shape).ravel() for k, v in sampled.items()},
+                frequency=flat_x, monetary_value=flat_m, rng=rng)
+        else:
+            amounts = _spend_sampler(gg, np.broadcast_to(sample_draw, shape).ravel(), flat_x,
+                                     flat_m, rng)
+        if purchase is not None and purchase.linked:
+            own = purchase.draws(draws, rows["ppat"][rep])
+            block_params = {k: (v[sample_draw[None, :], np.arange(rep.size)[:, None]]
+                                if v.shape[1] > 1 else v[sample_draw, 0][None, :])
+                            for k, v in own.items()}
+        else:
+            block_params = params
+        value = simulate(**block_params, **cust, horizon=horizon,
+                         **discount_argument(model, delta), rng=rng, amounts=amounts)[2]
         sums = np.add.reduceat(value, np.cumsum(c) - c, axis=0)  # (rows, S)
         w = weights[idx]
         big = np.flatnonzero(w > c)
         if big.size:
             bi = idx[big]
             mu = _expected_values(model, used_draws, used_gg,
-                                  {col: rows[col][bi] for col in (*_CUSTOMER, "monetary_value")},
-                                  horizon, delta)[used_inverse].T  # (big rows, S)
+                                  {col: rows[col][bi] for col in
+                                   (*_CUSTOMER, "monetary_value", "ppat", "spat")},
+                                  horizon, delta, rp)[used_inverse].T  # (big rows, S)
             wb, cb = w[big][:, None], c[big][:, None].astype(np.float64)
             sums[big] = wb * mu + np.sqrt(wb / cb) * (sums[big] - cb * mu)
         out += _group_matrix(groups[idx], n_groups, np.ones(idx.size)) @ sums
@@ -320,7 +363,7 @@ def portfolio_value(
     >>> bool(row.predictive_total_lower < row.expected_total < row.predictive_total_upper)
     True
     """
-    unit = check_value_models(_OWNER, model, spend_model, data, name="model")
+    unit = check_value_models(_OWNER, model, spend_model, data, name="model", covariates=True)
     check_clv_options(_OWNER, margin=margin, level=level, n_samples=n_samples,
                       n_draws=n_draws, chunk_size=None)
     h_value, h_unit = parse_horizon(horizon, _OWNER)
@@ -329,15 +372,23 @@ def portfolio_value(
     arr = model_summary_arrays(model, data, _OWNER, need_monetary=True)
     codes, labels = _groups(data, by)
     n_groups = len(labels)
+    # models with covariates: customers are also told apart by their covariate patterns
+    rp = (RowParams(model, data, len(data)), RowParams(spend_model, data, len(data)))
+    arr.update(ppat=rp[0].ids, spat=rp[1].ids)
+    patterns = [c for c, r in zip(("ppat", "spat"), rp) if r.linked]
 
     # unique rows (within groups) with weights, and their (group, frequency, recency,
     # T) entries with the weighted mean spend (exact for the expected totals: module
     # docstring)
     comp = compress_rows({**arr, "group": codes},
-                         ["group", *_CUSTOMER, "monetary_value"])
+                         ["group", *_CUSTOMER, "monetary_value", *patterns])
     rows, weights = comp.unique, comp.weights
+    for c in ("ppat", "spat"):
+        rows.setdefault(c, np.zeros(comp.n_unique))
     groups = rows["group"].astype(np.intp)
-    quads = compress_rows(rows, ["group", *_CUSTOMER])
+    quads = compress_rows(rows, ["group", *_CUSTOMER, *patterns])
+    for c in ("ppat", "spat"):
+        quads.unique.setdefault(c, np.zeros(quads.n_unique))
     w_sum = np.bincount(quads.inverse, weights=weights)
     money = np.bincount(quads.inverse, weights=weights * np.nan_to_num(rows["monetary_value"]))
     entries = {**quads.unique, "group": quads.unique["group"].astype(np.intp),
@@ -348,7 +399,7 @@ def portfolio_value(
     point = {k: np.array([v]) for k, v in model.point_params().items()}
     gg_point = {k: np.array([v]) for k, v in spend_model.point_params().items()}
     expected = margin * _expected_totals(model, point, gg_point, entries, n_groups, H,
-                                         delta)[:, 0]
+                                         delta, rp)[:, 0]
 
     # credible interval: all customers at one draw, quantiles over draws
     draws = pick_draws(model, n_draws, rng)
@@ -356,14 +407,15 @@ def portfolio_value(
     k = next(iter(draws.values())).shape[0]
     n_gg = next(iter(gg.values())).shape[0]
     gg_aligned = {name: v[np.arange(k) % n_gg] for name, v in gg.items()}
-    totals = margin * _expected_totals(model, draws, gg_aligned, entries, n_groups, H, delta)
+    totals = margin * _expected_totals(model, draws, gg_aligned, entries, n_groups, H, delta,
+                                       rp)
     _warn_non_finite(totals, "parameter draws")
     cred = credible_bounds(totals, level, axis=1)
 
     # predictive interval: one shared draw per sample, every customer simulated
     sample_draw = _sample_draws(k, n_samples, rng)
     samples = margin * _predictive_totals(model, draws, gg, rows, weights, groups, n_groups,
-                                          sample_draw, H, delta, rng)
+                                          sample_draw, H, delta, rng, rp)
     _warn_non_finite(samples, "simulated futures of the base")
     pred = credible_bounds(samples, level, axis=1)
 

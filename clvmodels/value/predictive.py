@@ -71,7 +71,10 @@ def live_future_pool(model, draws: dict, gg: dict, customers: dict, horizon: flo
     (module docstring), each at a random draw of ``draws``/``gg`` (aligned by index)
     and at unit spend scale.
 
-    ``customers`` holds one ``frequency``, ``recency`` and ``T`` per group
+    ``draws`` holds ``(k,)`` arrays, or ``(k, n_groups)`` arrays of each group's own
+    parameters (a model with covariates: :mod:`clvmodels.value.rows`; ``(k, 1)`` for
+    parameters every group shares). ``customers`` holds one ``frequency``, ``recency``
+    and ``T`` per group
     (:func:`group_customers`); ``discount`` is the discount keyword of the model's
     formulas. A model whose live customer buys as a Poisson process until a drop-out
     purchase or the end of a lifetime gives that state (formula ``live_state``: BG/NBD,
@@ -97,7 +100,9 @@ def live_future_pool(model, draws: dict, gg: dict, customers: dict, horizon: flo
         cust = {c: customers[c][sl][:, None] for c in ("frequency", "recency", "T")}
         flat = d.ravel()
         x = np.broadcast_to(cust["frequency"], d.shape).ravel()
-        params = {name: v[d] for name, v in draws.items()}
+        groups = np.arange(d.shape[0])[:, None] + start
+        params = {name: (v[d] if v.ndim == 1 else v[d, groups if v.shape[1] > 1 else 0])
+                  for name, v in draws.items()}
         if live_state is not None:
             rate, last, life = live_state(**params, **cust, rng=rng)
             args = (np.asarray(rate, dtype=np.float64), np.asarray(last, dtype=np.int64),

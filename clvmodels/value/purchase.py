@@ -62,6 +62,7 @@ from ..models.spend.gamma_gamma import (
 from ..timeunits import annual_rate_to_continuous, convert_duration, parse_horizon
 from .kernel import clv_credible_bounds, generic_clv_bounds
 from .predictive import group_customers, live_future_pool
+from .rows import RowParams, has_covariates
 
 __all__ = ["customer_lifetime_value", "simulate_futures", "simulate_model_futures",
            "FutureSamples"]
@@ -97,10 +98,11 @@ def check_margin(margin, owner: str) -> None:
 
 
 def check_value_models(owner: str, transaction_model, spend_model, data=None, *,
-                       name: str = "transaction_model") -> str:
+                       name: str = "transaction_model", covariates: bool = False) -> str:
     """The models every value function takes, checked once: a fitted purchase model
     (argument ``name``) and a fitted Gamma-Gamma model, in one time unit with ``data``
-    (when given); returns that unit."""
+    (when given); returns that unit. Models with covariates only where ``covariates``
+    (the functions that value each customer with her own parameters)."""
     for model, cls, arg, what in (
             (transaction_model, PurchaseModel, name,
              "purchase model (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel, "
@@ -110,6 +112,12 @@ def check_value_models(owner: str, transaction_model, spend_model, data=None, *,
             raise TypeError(f"The {arg!r} parameter of {owner} must be a fitted {what}. "
                             f"Got {type(model).__name__} instead.")
         model._require_fitted()
+        if not covariates and has_covariates(model):
+            raise IncompatibleModelError(
+                f"{owner} does not take models with covariates yet ({type(model).__name__}); "
+                "customer_lifetime_value, evaluate_holdout and compare_models do. Sum "
+                "customer_lifetime_value's expected_clv for a portfolio total, or fit the "
+                "model without covariates for this function.")
     unit = transaction_model.time_unit_
     if unit is None:
         raise IncompatibleModelError(
@@ -142,10 +150,12 @@ def check_clv_options(owner: str, *, margin, level, n_samples, n_draws, chunk_si
                     "None or a positive int")
 
 
-def pick_draws(model, n: int | None, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """``n`` of the model's flattened parameter draws, chosen at random without
-    replacement (all of them when ``n`` is None or not smaller)."""
-    draws = model.param_draws()
+def pick_draws(model, n: int | None, rng: np.random.Generator,
+               draws: dict | None = None) -> dict[str, np.ndarray]:
+    """``n`` of the model's flattened parameter draws (or of ``draws``, arrays of the
+    same length), chosen at random without replacement (all of them when ``n`` is None
+    or not smaller)."""
+    draws = model.param_draws() if draws is None else draws
     total = next(iter(draws.values())).shape[0]
     if n is not None and n < total:
         pick = np.sort(rng.choice(total, size=n, replace=False))
@@ -246,14 +256,32 @@ def simulate_model_futures(
     rng: np.random.Generator,
     spend_model: GammaGammaModel | None = None,
     block_numbers: int | None = None,
+    purchase: RowParams | None = None,
+    spend: RowParams | None = None,
 ) -> FutureSamples:
     """``n_samples`` simulated futures of each row of ``rows`` under any fitted purchase
     model (and Gamma-Gamma spend): each sample takes a parameter draw at random and
     runs the model's ``simulate_future``; rows go a block of about ``block_numbers``
     samples at a time. BG/NBD models use :func:`simulate_futures`. ``value`` is the
-    discounted spend (None without ``spend_model``)."""
+    discounted spend (None without ``spend_model``).
+
+    Models with covariates value each row with its own parameters
+    (:class:`~clvmodels.value.rows.RowParams`): a purchase model's from the row's
+    purchase pattern ``rows["ppat"]`` (``purchase``), a spend model's from its spend
+    pattern ``rows["spat"]`` (``spend``): a sample's spend rate is drawn from the
+    row's own ``gamma`` at the sample's spend draw."""
     gg = None if spend_model is None else spend_model.param_draws()
-    if _bgnbd_fast_path(model):
+    for m, given, arg, col in ((model, purchase, "purchase", "ppat"),
+                               (spend_model, spend, "spend", "spat")):
+        if m is not None and has_covariates(m) and (given is None or not given.linked
+                                                    or col not in rows):
+            raise IncompatibleModelError(
+                f"simulate_model_futures: {type(m).__name__} has covariates, so each row "
+                f"needs its own parameters: pass {arg}=RowParams(model, data, len(data)) and "
+                f"each row's pattern as rows[{col!r}] (RowParams.ids).")
+    linked = purchase is not None and purchase.linked
+    spend_linked = gg is not None and spend is not None and spend.linked
+    if _bgnbd_fast_path(model) and not (linked or spend_linked):
         return simulate_futures(model.param_draws(), rows, horizon, delta, n_samples, rng, gg=gg)
     simulate = model.formula("simulate_future")
     draws = model.param_draws()
@@ -265,13 +293,28 @@ def simulate_model_futures(
     for start in range(0, n_rows, step):
         sl = slice(start, start + step)
         d = rng.integers(0, n_draws, size=(rows["frequency"][sl].shape[0], n_samples))
+        at = np.arange(d.shape[0])[:, None]  # each sample's row in the block
         cust = {c: rows[c][sl][:, None] for c in ("frequency", "recency", "T")}
         amounts = None
         if gg is not None:
             x = np.broadcast_to(cust["frequency"], d.shape).ravel()
             m = np.broadcast_to(np.nan_to_num(rows["monetary_value"][sl])[:, None], d.shape)
-            amounts = _spend_sampler(gg, d.ravel(), x, m.ravel(), rng)
-        out = simulate(**{k: v[d] for k, v in draws.items()}, **cust, horizon=horizon,
+            if spend_linked:  # each row's own spend parameters at the sample's draw
+                n_gg = next(iter(gg.values())).shape[0]
+                own = spend.draws(gg, rows["spat"][sl])  # (k, rows in the block)
+                dg = d % n_gg
+                params = {k: (v[dg, at] if v.shape[1] > 1 else v[dg, 0]).ravel()
+                          for k, v in own.items()}
+                amounts = gamma_gamma_spend_sampler(**params, frequency=x,
+                                                    monetary_value=m.ravel(), rng=rng)
+            else:
+                amounts = _spend_sampler(gg, d.ravel(), x, m.ravel(), rng)
+        if linked:
+            own = purchase.draws(draws, rows["ppat"][sl])  # (k, rows in the block)
+            params = {k: (v[d, at] if v.shape[1] > 1 else v[d, 0]) for k, v in own.items()}
+        else:
+            params = {k: v[d] for k, v in draws.items()}
+        out = simulate(**params, **cust, horizon=horizon,
                        **discount_argument(model, delta), rng=rng, amounts=amounts)
         purchases[sl] = out[0]
         if value is not None:
@@ -320,7 +363,7 @@ def _bgnbd_bounds(model, bg, gg, rows, pairs, H, delta, margin, level, n_samples
 
 
 def _generic_intervals(model, draws, gg, rows, pairs, horizon, delta, margin, level, n_samples,
-                       rng, chunk_rows=None, block_numbers=None):
+                       rng, chunk_rows=None, block_numbers=None, purchase=None, spend=None):
     """Credible and predictive bounds (each shape ``(2, n_rows)``) of each row's CLV for
     any purchase model, through its formulas, from one table of P(alive) per parameter
     draw and distinct ``(frequency, recency, T)``.
@@ -334,14 +377,22 @@ def _generic_intervals(model, draws, gg, rows, pairs, horizon, delta, margin, le
     chunk's rows (:func:`~clvmodels.value.kernel.generic_clv_bounds`) takes the
     credible bounds as quantiles over the draws at Weibull positions, as the BG/NBD
     kernel, and the predictive bounds from the pair's futures weighted by the row's
-    P(alive) per draw (:mod:`clvmodels.value.predictive`)."""
+    P(alive) per draw (:mod:`clvmodels.value.predictive`).
+
+    With covariates, ``purchase`` and ``spend`` (:class:`~clvmodels.value.rows.RowParams`)
+    give the parameter draws of each covariate pattern: ``rows`` then carry the purchase
+    pattern ``ppat`` (part of the pairs' key) and the spend pattern ``spat``."""
     p_alive = model.formula("probability_alive")
     if_alive = model.formula("discounted_purchases_if_alive")
     discount = discount_argument(model, delta)
-    col = {k: np.asarray(v, dtype=np.float64)[:, None] for k, v in draws.items()}
-    k = next(iter(col.values())).shape[0]
-    triples = compress_rows(rows, ["frequency", "recency", "T"])
+    purchase = purchase or RowParams(model, None, 0)
+    by_pattern = purchase.linked
+    key = ["frequency", "recency", "T"] + (["ppat"] if by_pattern else [])
+    k = next(iter(draws.values())).shape[0]
+    triples = compress_rows(rows, key)
     customers = group_customers(rows, pairs.inverse, pairs.n_unique)
+    pair_pattern = pairs.unique.get("ppat")
+    pair_cols = {c: v for c, v in pairs.unique.items() if c != "ppat"}
     order = np.lexsort((triples.inverse, pairs.inverse))
     step = max(1, (block_numbers or _GENERIC_TABLE_NUMBERS) // k)
     if chunk_rows is not None:
@@ -351,15 +402,22 @@ def _generic_intervals(model, draws, gg, rows, pairs, horizon, delta, margin, le
         idx = order[start:start + step]
         up, in_pair = np.unique(pairs.inverse[idx], return_inverse=True)
         ut, in_triple = np.unique(triples.inverse[idx], return_inverse=True)
-        per_pair = if_alive(**col, **{c: v[up] for c, v in pairs.unique.items()},
+        pair_draws = purchase.draws(draws, None if pair_pattern is None else pair_pattern[up])
+        per_pair = if_alive(**pair_draws, **{c: v[up] for c, v in pair_cols.items()},
                             horizon=horizon, **discount)
-        pa = p_alive(**col, **{c: triples.unique[c][ut] for c in ("frequency", "recency", "T")})
-        pool = live_future_pool(model, draws, gg, {c: v[up] for c, v in customers.items()},
+        pa = p_alive(**purchase.draws(draws, triples.unique["ppat"][ut] if by_pattern else None),
+                     **{c: triples.unique[c][ut] for c in ("frequency", "recency", "T")})
+        pool = live_future_pool(model, pair_draws, gg, {c: v[up] for c, v in customers.items()},
                                 horizon, discount, n_samples, rng)
+        gamma_rows = None
+        if spend is not None and spend.linked:
+            us, in_spend = np.unique(rows["spat"][idx], return_inverse=True)
+            gamma_rows = (np.ascontiguousarray(spend.draws(gg, us)["gamma"].T), in_spend)
         out[:, idx] = generic_clv_bounds(
             np.broadcast_to(pa, (k, ut.size)).T, in_triple,
             np.broadcast_to(per_pair, (k, up.size)).T, in_pair, gg,
-            {c: rows[c][idx] for c in ("frequency", "monetary_value")}, margin, level, pool)
+            {c: rows[c][idx] for c in ("frequency", "monetary_value")}, margin, level, pool,
+            gamma_rows=gamma_rows)
     return out[:2], out[2:]
 
 
@@ -532,8 +590,10 @@ def customer_lifetime_value(
     >>> bool((clv.expected_clv_lower <= clv.expected_clv).all())
     True
     """
-    unit = check_value_models(_OWNER, transaction_model, spend_model, data)
-    fast = _bgnbd_fast_path(transaction_model)
+    unit = check_value_models(_OWNER, transaction_model, spend_model, data, covariates=True)
+    purchase = RowParams(transaction_model, data, len(data))
+    spend = RowParams(spend_model, data, len(data))
+    fast = _bgnbd_fast_path(transaction_model) and not (purchase.linked or spend.linked)
     check_clv_options(_OWNER, margin=margin, level=level, n_samples=n_samples,
                       n_draws=n_draws, chunk_size=chunk_size)
     h_value, h_unit = parse_horizon(horizon, _OWNER)
@@ -548,12 +608,18 @@ def customer_lifetime_value(
     delta = annual_rate_to_continuous(discount_rate, unit, _OWNER)
 
     arr = model_summary_arrays(transaction_model, data, _OWNER, need_monetary=True)
-    comp = compress_rows(arr, ["frequency", "recency", "T", "monetary_value"])
+    # with covariates, customers are also told apart by their covariate patterns
+    patterns = ((["ppat"] if purchase.linked else []) + (["spat"] if spend.linked else []))
+    arr.update(ppat=purchase.ids, spat=spend.ids)
+    comp = compress_rows(arr, ["frequency", "recency", "T", "monetary_value", *patterns])
     rows = comp.unique
+    rows.setdefault("ppat", np.zeros(comp.n_unique))
+    rows.setdefault("spat", np.zeros(comp.n_unique))
     # rows grouped by what the discounted purchases if alive depend on: (frequency, T)
-    # (and recency for the Erlang-k models: if_alive_columns)
+    # (and recency for the Erlang-k models: if_alive_columns), and the purchase pattern
+    by_pattern = ["ppat"] if purchase.linked else []
     pairs = compress_rows(rows, ["frequency", "T"] if fast
-                          else if_alive_columns(transaction_model))
+                          else if_alive_columns(transaction_model) + by_pattern)
     rng = np.random.default_rng(random_state)
 
     # point estimate
@@ -571,18 +637,19 @@ def customer_lifetime_value(
             **transaction_model.point_params(), frequency=pairs.unique["frequency"],
             T=pairs.unique["T"], horizon=H, delta=0.0)
         expected_purchases = pa * purchases_if_alive[pairs.inverse]
-    expected_spend = gamma_gamma_expected_spend(**spend_model.point_params(),
+    expected_spend = gamma_gamma_expected_spend(**spend.point(rows["spat"]),
                                                 frequency=rows["frequency"],
                                                 monetary_value=rows["monetary_value"])
     if not fast:
-        point = transaction_model.point_params()
-        triples = compress_rows(rows, ["frequency", "recency", "T"])
+        triples = compress_rows(rows, ["frequency", "recency", "T", *by_pattern])
+        point = purchase.point(triples.unique.get("ppat"))
         cust = {c: triples.unique[c] for c in ("frequency", "recency", "T")}
         pa = transaction_model.formula("probability_alive")(**point, **cust)[triples.inverse]
         expected_purchases = transaction_model.formula("conditional_expected_purchases")(
             **point, **cust, t=H)[triples.inverse]
         discounted = transaction_model.formula("discounted_purchases_if_alive")(
-            **point, **pairs.unique, horizon=H,
+            **purchase.point(pairs.unique.get("ppat")),
+            **{c: v for c, v in pairs.unique.items() if c != "ppat"}, horizon=H,
             **discount_argument(transaction_model, delta))
         expected_clv = margin * pa * discounted[pairs.inverse] * expected_spend
 
@@ -602,7 +669,8 @@ def customer_lifetime_value(
     else:
         # one pass: P(alive) per (draw, distinct row) serves both intervals
         cred, pred = _generic_intervals(transaction_model, bg, gg, rows, pairs, H, delta,
-                                        margin, level, n_samples, rng, chunk_rows=chunk_size)
+                                        margin, level, n_samples, rng, chunk_rows=chunk_size,
+                                        purchase=purchase, spend=spend)
 
     out = pd.DataFrame(
         {

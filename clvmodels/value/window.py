@@ -24,6 +24,7 @@ from ..errors import check_parameter
 from ..timeunits import annual_rate_to_continuous, convert_duration, parse_horizon
 from .intervals import credible_bounds
 from .portfolio import expected_values
+from .rows import RowParams
 from .purchase import (
     check_clv_options,
     check_value_models,
@@ -82,7 +83,8 @@ def window_value(transaction_model, spend_model, data: pd.DataFrame, *, start, e
     >>> bool((second.expected_value_lower <= second.expected_value).all())
     True
     """
-    unit = check_value_models(_OWNER, transaction_model, spend_model, data, name="transaction_model")
+    unit = check_value_models(_OWNER, transaction_model, spend_model, data,
+                              name="transaction_model", covariates=True)
     # (no simulation here: n_samples is a placeholder the shared check requires)
     check_clv_options(_OWNER, margin=margin, level=level, n_samples=20, n_draws=n_draws,
                       chunk_size=None)
@@ -98,12 +100,19 @@ def window_value(transaction_model, spend_model, data: pd.DataFrame, *, start, e
     check_parameter("end", _OWNER, end, t2 > t1, f"a horizon later than start ({t1:g} {unit}s)")
     delta = annual_rate_to_continuous(discount_rate, unit, _OWNER)
     arr = model_summary_arrays(transaction_model, data, _OWNER, need_monetary=True)
-    comp = compress_rows(arr, list(_COLUMNS))
+    # models with covariates: customers also told apart by their covariate patterns
+    rp = (RowParams(transaction_model, data, len(data)), RowParams(spend_model, data, len(data)))
+    arr.update(ppat=rp[0].ids, spat=rp[1].ids)
+    comp = compress_rows(arr, [*_COLUMNS, *(c for c, r in zip(("ppat", "spat"), rp)
+                                            if r.linked)])
     rows = comp.unique
+    for c in ("ppat", "spat"):
+        rows.setdefault(c, np.zeros(comp.n_unique))
 
     def window(params, spend, idx):
-        cust = {c: rows[c][idx] for c in _COLUMNS}
-        v1, v2 = (expected_values(transaction_model, params, spend, cust, [h], delta)[0]
+        cust = {c: rows[c][idx] for c in (*_COLUMNS, "ppat", "spat")}
+        v1, v2 = (expected_values(transaction_model, params, spend, cust, [h], delta,
+                                  purchase=rp[0], spend=rp[1])[0]
                   if h > 0 else 0.0 for h in (t1, t2))
         return margin * (v2 - v1)
 

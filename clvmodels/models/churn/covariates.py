@@ -26,7 +26,6 @@ import pandas as pd
 from scipy import stats
 
 from ...errors import FitError, check_parameter
-from ...priors import LogNormal
 from ...value.intervals import credible_bounds
 from ..backend import NUMPY
 from .sbg import ShiftedBetaGeoModel
@@ -109,14 +108,9 @@ class CovariateChurnMixin:
 
     @property
     def default_priors(self) -> dict:
-        sd = self.coefficient_prior_sd
-        check_parameter("coefficient_prior_sd", type(self).__name__, sd,
-                        isinstance(sd, (int, float)) and np.isfinite(sd) and sd > 0,
-                        "a positive float")
-        out = dict(self._cohort_class().default_priors)
-        n_base = len(self._cohort_class().param_names)
-        out.update({n: LogNormal(0.0, float(sd)) for n in self.param_names[n_base:]})
-        return out
+        from ..covariates import coefficient_priors
+
+        return coefficient_priors(self, self._cohort_class())
 
     # ------------------------------------------------------------ engine hooks
     def _start(self, arrays, weights):

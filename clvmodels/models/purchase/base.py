@@ -176,6 +176,11 @@ class PurchaseModel(BaseModel):
 
     #: the model's formulas by role (module docstring); set by each model
     formulas: dict = {}
+    #: the per-customer log-likelihood ``f(params..., frequency, recency, T, *, gradient,
+    #: ops)`` (gradient: w.r.t. the log parameters, per row), for covariate fits
+    row_likelihood = None
+    #: side -> ((parameter, sign), ...): where covariates act (clvmodels.models.covariates)
+    covariate_links: dict = {}
 
     @classmethod
     def formula(cls, role: str):
@@ -203,6 +208,22 @@ class PurchaseModel(BaseModel):
         u = comp.unique
         return {"x": u["frequency"], "t_x": u["recency"], "T": u["T"]}, comp.weights
 
+    def _covariate_rows(self, data):
+        """Per-customer rows of the likelihood (uncompressed), their weights, and which
+        customers of ``data`` they are (None: all): for covariate fits."""
+        arr = summary_arrays(data, type(self).__name__)
+        rows = {"x": arr["frequency"], "t_x": arr["recency"], "T": arr["T"]}
+        return rows, np.ones(arr["frequency"].shape[0]), None
+
+    def _row_loglik(self, p, rows, gradient=False, ops=None):
+        """The per-row log-likelihood at per-row parameters ``p`` (and with ``gradient``
+        its derivatives w.r.t. the log row parameters, ``(n_params, n)``)."""
+        from ..backend import NUMPY
+
+        return type(self).row_likelihood(**p,
+                                         frequency=rows["x"], recency=rows["t_x"], T=rows["T"],
+                                         gradient=gradient, ops=ops or NUMPY)
+
     @staticmethod
     def _start_alpha(arrays, weights) -> float:
         """A starting rate parameter: one over the average purchase rate ``x / T``."""
@@ -217,7 +238,7 @@ class PurchaseModel(BaseModel):
         """P(alive at T) per customer at the point estimate."""
         arr, index = self._customer_frame(data)
         p = self._formula("probability_alive")(
-            **self.point_params(), frequency=arr["frequency"], recency=arr["recency"],
+            **self._params_for(data), frequency=arr["frequency"], recency=arr["recency"],
             T=arr["T"])
         return pd.Series(p, index=index, name="probability_alive")
 
@@ -225,7 +246,7 @@ class PurchaseModel(BaseModel):
         """Expected purchases in (T, T+t] per customer at the point estimate."""
         arr, index = self._customer_frame(data)
         e = self._formula("conditional_expected_purchases")(
-            **self.point_params(), frequency=arr["frequency"], recency=arr["recency"],
+            **self._params_for(data), frequency=arr["frequency"], recency=arr["recency"],
             T=arr["T"], t=t)
         return pd.Series(e, index=index, name="expected_purchases")
 

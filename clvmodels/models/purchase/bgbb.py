@@ -50,9 +50,11 @@ from ...data.compress import compress_rows
 from ...data.discrete import discrete_summary_arrays
 from ...errors import check_parameter
 from ...priors import LogNormal
+from ...simulate import per_customer
 from ..backend import NUMPY, pytensor_ops
 from ..boundary import beta_spread
 from ..churn.sbg import sbg_discounted_residual_lifetime
+from ..covariates import with_covariates
 from ..registry import register_model
 from .base import PurchaseModel, broadcast_flat, draw_alive
 
@@ -739,6 +741,16 @@ class BetaGeoBetaBinomFamily(PurchaseModel):
         u = comp.unique
         return {"x": u["frequency"], "t_x": u["recency"], "n": u["n_periods"]}, weights
 
+    def _covariate_rows(self, data):
+        arr = discrete_summary_arrays(data, type(self).__name__)
+        rows = {"x": arr["frequency"], "t_x": arr["recency"], "n": arr["n_periods"]}
+        return rows, np.asarray(arr["weight"], dtype=np.float64), None
+
+    def _row_loglik(self, p, rows, gradient=False, ops=None):
+        return _family_log_likelihood(*self._parts(**p),
+                                      rows["x"], rows["t_x"], rows["n"], gradient=gradient,
+                                      ops=ops or NUMPY)
+
     @staticmethod
     def _start_p(arrays, weights) -> float:
         """A starting transaction probability: transactions over periods up to the
@@ -769,8 +781,8 @@ class BetaGeoBetaBinomFamily(PurchaseModel):
         """P(alive in period ``n + n_future``) per customer at the point estimate
         (default: alive for the next opportunity)."""
         arr, index = self._customer_frame(data)
-        p = _family_probability_alive(*self._parts(**self.point_params()), arr["frequency"],
-                                      arr["recency"], arr["T"], n_future)
+        p = _family_probability_alive(*self._parts(**self._params_for(data)),
+                                      arr["frequency"], arr["recency"], arr["T"], n_future)
         return pd.Series(_full(p, arr["T"]), index=index, name="probability_alive")
 
     def expected_purchases(self, data: pd.DataFrame, t: int) -> pd.Series:
@@ -788,7 +800,7 @@ class BetaGeoBetaBinomFamily(PurchaseModel):
                         isinstance(discount_rate, (int, float)) and np.isfinite(discount_rate)
                         and discount_rate >= 0, "a float in [0, inf) (per period)")
         arr, index = self._customer_frame(data)
-        params = self.point_params()
+        params = self._params_for(data)
         pa = self.formula("probability_alive")(**params, **arr)
         e = pa * self.formula("discounted_purchases_if_alive")(
             **params, frequency=arr["frequency"], T=arr["T"], horizon=horizon,
@@ -826,6 +838,8 @@ class BetaGeoBetaBinomModel(BetaGeoBetaBinomFamily):
     reference = "Fader, Hardie & Berger (2010), Marketing Science 29(6)"
     _parts = staticmethod(_beta_parts)
     formulas = family_formulas(_beta_parts, "bgbb")
+    covariate_links = {"purchase": (("alpha", 1), ("beta", 1)),
+                       "dropout": (("gamma", 1), ("delta", 1))}
 
     def _start(self, arrays, weights):
         return np.zeros(4)  # all four parameters 1: uniform mixing distributions
@@ -839,10 +853,10 @@ class BetaGeoBetaBinomModel(BetaGeoBetaBinomFamily):
 
 def simulate_bgbb(
     n_customers: int,
-    alpha: float,
-    beta: float,
-    gamma: float,
-    delta: float,
+    alpha: float | np.ndarray,
+    beta: float | np.ndarray,
+    gamma: float | np.ndarray,
+    delta: float | np.ndarray,
     *,
     n_periods: int | np.ndarray,
     holdout: int = 0,
@@ -854,10 +868,12 @@ def simulate_bgbb(
     Each customer has ``p ~ Beta(alpha, beta)`` and ``theta ~ Beta(gamma, delta)``; at
     the start of each period ``1, 2, ...`` she becomes inactive with probability
     ``theta`` (for good), and in each period she is alive she transacts with
-    probability ``p``. She is observed for ``n_periods`` periods (scalar or one value
-    per customer); with ``holdout > 0`` her transactions in the next ``holdout``
-    periods are counted in ``holdout_frequency`` (and ``holdout_length`` is
-    ``holdout``, as :func:`clvmodels.evaluate_holdout` reads it). The true ``p``,
+    probability ``p``. Each parameter is a scalar or one value per customer (an array
+    of length ``n_customers``, e.g. a covariate model's row parameters). She is
+    observed for ``n_periods`` periods (scalar or one value per customer); with
+    ``holdout > 0`` her transactions in the next ``holdout`` periods are counted in
+    ``holdout_frequency`` (and ``holdout_length`` is ``holdout``, as
+    :func:`clvmodels.evaluate_holdout` reads it). The true ``p``,
     ``theta`` and whether she is alive in period ``n + 1`` (the event of
     :func:`bgbb_probability_alive`) are returned as ``true_*`` columns.
 
@@ -866,10 +882,11 @@ def simulate_bgbb(
     (['frequency', 'recency', 'n_periods'], 5)
     """
     owner = "simulate_bgbb"
-    for name, v in (("alpha", alpha), ("beta", beta), ("gamma", gamma), ("delta", delta)):
-        check_parameter(name, owner, v, isinstance(v, (int, float)) and v > 0, "a positive float")
     check_parameter("n_customers", owner, n_customers,
                     isinstance(n_customers, (int, np.integer)) and n_customers > 0, "a positive int")
+    alpha, beta, gamma, delta = (
+        per_customer(name, owner, v, n_customers)
+        for name, v in (("alpha", alpha), ("beta", beta), ("gamma", gamma), ("delta", delta)))
     check_parameter("holdout", owner, holdout,
                     isinstance(holdout, (int, np.integer)) and holdout >= 0, "an int >= 0")
     rng = np.random.default_rng(random_state)
@@ -901,3 +918,8 @@ def simulate_bgbb(
     out.index.name = "customer_id"
     out.attrs["time_unit"] = time_unit
     return out
+
+
+#: BetaGeoBetaBinomModel with customer covariates (:mod:`clvmodels.models.covariates`)
+BetaGeoBetaBinomCovariateModel = with_covariates(BetaGeoBetaBinomModel,
+                                                 "BetaGeoBetaBinomCovariateModel")

@@ -21,6 +21,7 @@ from ...data.compress import compress_rows
 from ...priors import LogNormal
 from ..backend import NUMPY, pytensor_ops
 from ..boundary import beta_spread, gamma_spread
+from ..covariates import with_covariates
 from ..inputs import summary_arrays
 from ..registry import register_model
 from .base import (
@@ -55,14 +56,18 @@ def _log_odds(ops, r, alpha, a, b, x, log_at, log_atx):
     return ops.log(a) - ops.log(b + np.maximum(x - 1.0, 0.0)) + (r + x) * (log_at - log_atx)
 
 
-def bgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=False, ops=NUMPY):
+def bgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=False, ops=NUMPY,
+                         compiled=True):
     """Per-customer BG/NBD log-likelihood (FHL 2005, eq. 6), in log space.
 
     ``log L = log B(a, b+x) - log B(a, b) + log G(r+x) - log G(r) + r log(alpha)
     - (r+x) log(alpha+T) + [x>0] log(1 + a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x))``,
     the last term as a soft-plus so it stays finite for x up to 1e5 and T up to 1e4.
     Fits sum it over customers through :func:`bgnbd_total_log_likelihood`, the same
-    terms regrouped (held equal to the sum of this function by a test).
+    terms regrouped (held equal to the sum of this function by a test). With the numpy
+    back-end the compiled kernel of :mod:`clvmodels.models.purchase.row_kernels`
+    evaluates it (a covariate model's fit calls it on every row at every step); the
+    formulas below are its reference (``compiled=False``) and build the PyMC graph.
 
     Parameters
     ----------
@@ -72,9 +77,12 @@ def bgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=Fals
         Repeat purchases x, time of last purchase t_x, age T (same time unit).
     gradient : bool
         Also return the partial derivatives with respect to ``log r, log alpha,
-        log a, log b`` (numpy, scalar parameters only), as a ``(4, n)`` array.
+        log a, log b`` (numpy back-end), as a ``(4, n)`` array.
     ops : namespace
         Array back-end (:mod:`clvmodels.models.backend`).
+    compiled : bool
+        With the numpy back-end, evaluate by the compiled kernel (default) or, with
+        ``False``, by the numpy formulas it is tested against.
 
     Examples
     --------
@@ -83,6 +91,11 @@ def bgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=Fals
     >>> np.round(ll, 4)
     array([-0.5538, -9.4597])
     """
+    if ops is NUMPY and compiled:
+        from .row_kernels import beta_geometric_row_log_likelihood
+
+        return beta_geometric_row_log_likelihood(r, alpha, a, b, frequency, recency, T,
+                                                 modified=False, gradient=gradient)
     x = np.asarray(frequency, dtype=np.float64)
     t_x = np.asarray(recency, dtype=np.float64)
     T = np.asarray(T, dtype=np.float64)
@@ -569,6 +582,8 @@ class BetaGeoModel(PurchaseModel):
     default_priors = {"r": LogNormal(0.0, 2.0), "alpha": LogNormal(0.0, 3.0),
                       "a": LogNormal(0.0, 2.0), "b": LogNormal(0.0, 2.0)}
     reference = "Fader, Hardie & Lee (2005), Marketing Science 24(2)"
+    row_likelihood = staticmethod(bgnbd_log_likelihood)
+    covariate_links = {"purchase": (("alpha", -1),), "dropout": (("a", 1), ("b", 1))}
     formulas = {
         "probability_alive": bgnbd_probability_alive,
         "conditional_expected_purchases": bgnbd_conditional_expected_purchases,
@@ -634,3 +649,7 @@ def bgnbd_expected_cumulative_purchases(r, alpha, a, b, first_purchase_times, t)
     """
     return expected_cumulative_purchases(
         lambda age: bgnbd_expected_purchases_new(r, alpha, a, b, age), first_purchase_times, t)
+
+
+#: BetaGeoModel with customer covariates (:mod:`clvmodels.models.covariates`)
+BetaGeoCovariateModel = with_covariates(BetaGeoModel, "BetaGeoCovariateModel")

@@ -31,9 +31,10 @@ from scipy import special
 
 from ...errors import check_parameter
 from ...priors import LogNormal
-from ...simulate import purchases_to_summary
+from ...simulate import per_customer, purchases_to_summary
 from ..backend import NUMPY, pytensor_ops
 from ..boundary import beta_spread, gamma_spread
+from ..covariates import with_covariates
 from ..registry import register_model
 from .base import PurchaseModel, broadcast_flat, draw_alive, simulate_live_customers
 from .bgnbd import (
@@ -74,7 +75,8 @@ def _log_odds(ops, r, a, b, x, log_at, log_atx):
     return ops.log(a) - ops.log(b + x) + (r + x) * (log_at - log_atx)
 
 
-def mbgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=False, ops=NUMPY):
+def mbgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=False, ops=NUMPY,
+                          compiled=True):
     """Per-customer MBG/NBD log-likelihood (Batislam et al. 2007, eq. 5), in log space.
 
     ``L = B(a, b+x+1)/B(a, b) G(r+x) alpha^r / (G(r) (alpha+T)^(r+x))
@@ -84,7 +86,11 @@ def mbgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=Fal
     + log G(r+x) - log G(r) + r log(alpha) - (r+x) log(alpha+T)
     + log(1 + a/(b+x) ((alpha+T)/(alpha+t_x))^(r+x))``, the last term as a soft-plus,
     finite for x up to 1e5 and T up to 1e4. This one function is the likelihood of the
-    maximum-likelihood fit (numpy) and of the PyMC model (``ops=pytensor_ops()``).
+    maximum-likelihood fit (numpy) and of the PyMC model (``ops=pytensor_ops()``). With
+    the numpy back-end the compiled kernel of
+    :mod:`clvmodels.models.purchase.row_kernels` evaluates it (a covariate model's fit
+    calls it on every row at every step); the formulas below are its reference
+    (``compiled=False``) and build the PyMC graph.
 
     Parameters
     ----------
@@ -94,9 +100,12 @@ def mbgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=Fal
         Repeat purchases x, time of last purchase t_x, age T (same time unit).
     gradient : bool
         Also return the partial derivatives with respect to ``log r, log alpha,
-        log a, log b`` (numpy, scalar parameters only), as a ``(4, n)`` array.
+        log a, log b`` (numpy back-end), as a ``(4, n)`` array.
     ops : namespace
         Array back-end (:mod:`clvmodels.models.backend`).
+    compiled : bool
+        With the numpy back-end, evaluate by the compiled kernel (default) or, with
+        ``False``, by the numpy formulas it is tested against.
 
     Examples
     --------
@@ -105,6 +114,11 @@ def mbgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T, *, gradient=Fal
     >>> np.round(ll, 4)
     array([-0.5396, -9.4859])
     """
+    if ops is NUMPY and compiled:
+        from .row_kernels import beta_geometric_row_log_likelihood
+
+        return beta_geometric_row_log_likelihood(r, alpha, a, b, frequency, recency, T,
+                                                 modified=True, gradient=gradient)
     x = np.asarray(frequency, dtype=np.float64)
     t_x = np.asarray(recency, dtype=np.float64)
     T = np.asarray(T, dtype=np.float64)
@@ -306,6 +320,8 @@ class ModifiedBetaGeoModel(PurchaseModel):
     default_priors = {"r": LogNormal(0.0, 2.0), "alpha": LogNormal(0.0, 3.0),
                       "a": LogNormal(0.0, 2.0), "b": LogNormal(0.0, 2.0)}
     reference = "Batislam, Denizel & Filiztekin (2007), IJRM 24(3)"
+    row_likelihood = staticmethod(mbgnbd_log_likelihood)
+    covariate_links = {"purchase": (("alpha", -1),), "dropout": (("a", 1), ("b", 1))}
     formulas = {
         "probability_alive": mbgnbd_probability_alive,
         "conditional_expected_purchases": mbgnbd_conditional_expected_purchases,
@@ -351,10 +367,10 @@ class ModifiedBetaGeoModel(PurchaseModel):
 
 def simulate_mbgnbd(
     n_customers: int,
-    r: float,
-    alpha: float,
-    a: float,
-    b: float,
+    r: float | np.ndarray,
+    alpha: float | np.ndarray,
+    a: float | np.ndarray,
+    b: float | np.ndarray,
     *,
     T: float | np.ndarray,
     holdout: float = 0.0,
@@ -366,20 +382,22 @@ def simulate_mbgnbd(
     Each customer has ``lambda ~ Gamma(r, rate=alpha)`` and ``p ~ Beta(a, b)``, makes
     her first purchase at time 0 and is observed until ``T`` (scalar or one value per
     customer); she drops out with probability ``p`` right after the first purchase and
-    after each repeat purchase. With ``holdout > 0`` purchases in ``(T, T + holdout]``
-    are counted in ``holdout_frequency``. The true ``lambda``, ``p`` and whether the
-    customer is still alive at ``T`` are returned as ``true_*`` columns; the output
-    has the columns of :func:`clvmodels.simulate_bgnbd`.
+    after each repeat purchase. Each parameter is a scalar or one value per customer
+    (an array of length ``n_customers``, e.g. a covariate model's row parameters).
+    With ``holdout > 0`` purchases in ``(T, T + holdout]`` are counted in
+    ``holdout_frequency``. The true ``lambda``, ``p`` and whether the customer is
+    still alive at ``T`` are returned as ``true_*`` columns; the output has the
+    columns of :func:`clvmodels.simulate_bgnbd`.
 
     >>> df = simulate_mbgnbd(5, 0.52, 6.18, 0.89, 1.61, T=39.0, random_state=1)
     >>> list(df.columns)[:3], len(df)
     (['frequency', 'recency', 'T'], 5)
     """
     owner = "simulate_mbgnbd"
-    for name, v in (("r", r), ("alpha", alpha), ("a", a), ("b", b)):
-        check_parameter(name, owner, v, isinstance(v, (int, float)) and v > 0, "a positive float")
     check_parameter("n_customers", owner, n_customers,
                     isinstance(n_customers, (int, np.integer)) and n_customers > 0, "a positive int")
+    r, alpha, a, b = (per_customer(name, owner, v, n_customers)
+                      for name, v in (("r", r), ("alpha", alpha), ("a", a), ("b", b)))
     rng = np.random.default_rng(random_state)
     T = np.broadcast_to(np.asarray(T, dtype=np.float64), (n_customers,)).copy()
     lam = rng.gamma(r, 1.0 / alpha, n_customers)
@@ -387,3 +405,7 @@ def simulate_mbgnbd(
     # the repeat purchase after which she drops out; 0: right after the first purchase
     last = rng.geometric(np.clip(p, 1e-12, 1.0)) - 1
     return purchases_to_summary(lam, p, last, T, holdout, time_unit, rng)
+
+
+#: ModifiedBetaGeoModel with customer covariates (:mod:`clvmodels.models.covariates`)
+ModifiedBetaGeoCovariateModel = with_covariates(ModifiedBetaGeoModel, "ModifiedBetaGeoCovariateModel")

@@ -56,8 +56,10 @@ from scipy import special
 
 from ...errors import check_parameter
 from ...priors import LogNormal
+from ...simulate import per_customer
 from ..backend import NUMPY, pytensor_ops
 from ..boundary import gamma_spread
+from ..covariates import with_covariates
 from ..registry import register_model
 from .base import (
     NEVER,
@@ -567,6 +569,8 @@ class ParetoNBDModel(PurchaseModel):
     default_priors = {"r": LogNormal(0.0, 2.0), "alpha": LogNormal(0.0, 3.0),
                       "s": LogNormal(0.0, 2.0), "beta": LogNormal(0.0, 3.0)}
     reference = "Schmittlein, Morrison & Colombo (1987), Management Science 33(1)"
+    row_likelihood = staticmethod(pnbd_log_likelihood)
+    covariate_links = {"purchase": (("alpha", -1),), "dropout": (("beta", -1),)}
     formulas = {
         "probability_alive": pnbd_probability_alive,
         "conditional_expected_purchases": pnbd_conditional_expected_purchases,
@@ -611,10 +615,10 @@ class ParetoNBDModel(PurchaseModel):
 
 def simulate_pnbd(
     n_customers: int,
-    r: float,
-    alpha: float,
-    s: float,
-    beta: float,
+    r: float | np.ndarray,
+    alpha: float | np.ndarray,
+    s: float | np.ndarray,
+    beta: float | np.ndarray,
     *,
     T: float | np.ndarray,
     holdout: float = 0.0,
@@ -625,22 +629,24 @@ def simulate_pnbd(
 
     Each customer has ``lambda ~ Gamma(r, rate=alpha)`` and ``mu ~ Gamma(s,
     rate=beta)``, makes her first purchase at time 0, dies at an ``Exponential(mu)``
-    time and is observed until ``T`` (scalar or one value per customer). With
-    ``holdout > 0`` purchases in ``(T, T + holdout]`` are counted in
-    ``holdout_frequency``. The true ``lambda``, ``mu`` and whether the customer is
-    still alive at ``T`` are returned as ``true_*`` columns. Vectorised: the
-    purchases up to death or the end are Poisson, their times uniform.
+    time and is observed until ``T`` (scalar or one value per customer). Each
+    parameter is a scalar or one value per customer (an array of length
+    ``n_customers``, e.g. a covariate model's row parameters). With ``holdout > 0``
+    purchases in ``(T, T + holdout]`` are counted in ``holdout_frequency``. The true
+    ``lambda``, ``mu`` and whether the customer is still alive at ``T`` are returned
+    as ``true_*`` columns. Vectorised: the purchases up to death or the end are
+    Poisson, their times uniform.
 
     >>> df = simulate_pnbd(5, 0.55, 10.6, 0.61, 11.7, T=39.0, random_state=1)
     >>> list(df.columns)[:3], len(df)
     (['frequency', 'recency', 'T'], 5)
     """
     owner = "simulate_pnbd"
-    for name, v in (("r", r), ("alpha", alpha), ("s", s), ("beta", beta)):
-        check_parameter(name, owner, v, isinstance(v, (int, float)) and v > 0, "a positive float")
     check_parameter("n_customers", owner, n_customers,
                     isinstance(n_customers, (int, np.integer)) and n_customers > 0,
                     "a positive int")
+    r, alpha, s, beta = (per_customer(name, owner, v, n_customers)
+                         for name, v in (("r", r), ("alpha", alpha), ("s", s), ("beta", beta)))
     check_parameter("holdout", owner, holdout,
                     isinstance(holdout, (int, float)) and holdout >= 0, "a float >= 0")
     rng = np.random.default_rng(random_state)
@@ -671,3 +677,7 @@ def simulate_pnbd(
     out.index.name = "customer_id"
     out.attrs["time_unit"] = time_unit
     return out
+
+
+#: ParetoNBDModel with customer covariates (:mod:`clvmodels.models.covariates`)
+ParetoNBDCovariateModel = with_covariates(ParetoNBDModel, "ParetoNBDCovariateModel")

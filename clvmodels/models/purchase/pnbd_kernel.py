@@ -181,6 +181,12 @@ def _alive_range(start, stop, out, r, alpha, s, beta, x, t_x, T, nodes, weights,
                             candidates)
 
 
+def _flat(arrays):
+    """Flat contiguous copies of broadcast views (numba would read a view that has the
+    full broadcast shape as writeable, which numpy deprecates)."""
+    return [np.array(v, dtype=np.float64, order="C").ravel() for v in arrays]
+
+
 def pnbd_alive_kernel(r, alpha, s, beta, x, t_x, T):
     """P(alive at T) elementwise over the broadcast of the arguments (float64); elements
     split over threads as every kernel does (:mod:`clvmodels.parallel`: one thread in a
@@ -188,7 +194,7 @@ def pnbd_alive_kernel(r, alpha, s, beta, x, t_x, T):
     arrays = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64)
                                    for v in (r, alpha, s, beta, x, t_x, T)))
     shape = arrays[0].shape
-    flat = [np.ascontiguousarray(v).ravel() for v in arrays]
+    flat = _flat(arrays)
     out = np.empty(flat[0].size)
     run_split(lambda start, stop: _alive_range(start, stop, out, *flat, _GL_T, _GL_W,
                                                _CANDIDATES), out.size, threads_for(out.size))
@@ -218,7 +224,7 @@ def pnbd_log_no_purchase_kernel(r, alpha, s, beta, x, t_x, T, gradient=False):
     arrays = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64)
                                    for v in (r, alpha, s, beta, x, t_x, T)))
     shape = arrays[0].shape
-    flat = [np.ascontiguousarray(v).ravel() for v in arrays]
+    flat = _flat(arrays)
     n = flat[0].size
     log_p = np.empty(n)
     grad = np.empty((4, n) if gradient else (4, 0))

@@ -16,6 +16,7 @@ from ...errors import DataError
 from ...priors import LogNormal, log_prior_log_scale
 from ..backend import NUMPY, pytensor_ops
 from ..base import BaseModel
+from ..covariates import with_covariates
 from ..inputs import check_fit_data, summary_arrays
 from ..registry import register_model
 
@@ -172,6 +173,8 @@ class GammaGammaModel(BaseModel):
     default_priors = {"p": LogNormal(0.0, 2.0), "q": LogNormal(0.0, 2.0),
                       "gamma": LogNormal(0.0, 5.0)}
     reference = "Fader & Hardie (2013), The Gamma-Gamma Model of Monetary Value"
+    #: covariates move the spend scale gamma (clvmodels.models.covariates)
+    covariate_links = {"spend": (("gamma", 1),)}
 
     def describe_parameters(self) -> dict:
         """The three parameters in words, with the fitted values.
@@ -212,6 +215,19 @@ class GammaGammaModel(BaseModel):
             )
         x, m = arr["frequency"][keep], arr["monetary_value"][keep]
         return _sufficient_statistics(x, m, np.ones_like(x)), np.ones_like(x)
+
+    def _covariate_rows(self, data):
+        """Repeat customers' rows (covariate fits), as :meth:`_prepare` keeps them."""
+        arr = summary_arrays(data, type(self).__name__, need_monetary=True,
+                             discrete=_is_discrete(data))
+        keep = arr["frequency"] > 0
+        GammaGammaModel._prepare(self, data)  # the same checks and messages
+        x, m = arr["frequency"][keep], arr["monetary_value"][keep]
+        return {"x": x, "m": m}, np.ones_like(x), keep
+
+    def _row_loglik(self, p, rows, gradient=False, ops=None):
+        return gamma_gamma_log_likelihood(p["p"], p["q"], p["gamma"], rows["x"], rows["m"],
+                                          gradient=gradient, ops=ops or NUMPY)
 
     def _fit_once(self, data, method):
         check_fit_data(data, type(self).__name__, spend=True)  # absurd amounts, in words
@@ -270,6 +286,11 @@ class GammaGammaModel(BaseModel):
         self._require_fitted()
         arr = summary_arrays(data, type(self).__name__, need_monetary=True,
                              discrete=_is_discrete(data))
-        e = gamma_gamma_expected_spend(**self.point_params(), frequency=arr["frequency"],
+        e = gamma_gamma_expected_spend(**self._params_for(data), frequency=arr["frequency"],
                                        monetary_value=arr["monetary_value"])
         return pd.Series(e, index=data.index, name="expected_spend")
+
+
+#: GammaGammaModel with customer covariates on the spend scale
+#: (:mod:`clvmodels.models.covariates`)
+GammaGammaCovariateModel = with_covariates(GammaGammaModel, "GammaGammaCovariateModel")
