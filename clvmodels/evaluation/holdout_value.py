@@ -38,6 +38,7 @@ from ..errors import DataError, check_parameter
 from ..models.purchase.base import PurchaseModel
 from ..models.spend.gamma_gamma import GammaGammaModel, gamma_gamma_expected_spend
 from ..value.purchase import model_summary_arrays
+from ..value.rows import RowParams
 
 __all__ = ["HoldoutValueScore", "evaluate_holdout_value", "gains_curve", "refit_like"]
 
@@ -118,7 +119,9 @@ def evaluate_holdout_value(
     Parameters
     ----------
     transaction_model, spend_model : fitted PurchaseModel, GammaGammaModel
-        Models that have not seen the holdout (fitted on the calibration columns).
+        Models that have not seen the holdout (fitted on the calibration columns); with
+        covariates, each customer is forecast with her own parameters (``data`` then
+        carries the covariate columns).
     data : DataFrame
         From :func:`~clvmodels.calibration_holdout_summary` with amounts:
         ``frequency``, ``recency``, ``T``, ``monetary_value``, ``holdout_frequency``,
@@ -171,11 +174,15 @@ def evaluate_holdout_value(
     if length.size != 1 or not np.isfinite(length[0]) or length[0] <= 0:
         raise DataError(f"{owner}: 'holdout_length' must be one positive value for all rows; "
                         f"got {length[:5].tolist()}.")
+    # each customer's own parameters (one set for all without covariates): her purchase
+    # and spend covariate patterns index their point estimates
+    purchase = RowParams(transaction_model, data, len(data))
+    spend = RowParams(spend_model, data, len(data))
     purchases = transaction_model.formula("conditional_expected_purchases")(
-        **transaction_model.point_params(), frequency=arr["frequency"], recency=arr["recency"],
+        **purchase.point(purchase.ids), frequency=arr["frequency"], recency=arr["recency"],
         T=arr["T"], t=float(length[0]))
     per_purchase = gamma_gamma_expected_spend(
-        **spend_model.point_params(), frequency=arr["frequency"],
+        **spend.point(spend.ids), frequency=arr["frequency"],
         monetary_value=np.nan_to_num(arr["monetary_value"]))
     expected = np.asarray(purchases * per_purchase, dtype=np.float64)
     bought = data["holdout_frequency"].to_numpy(dtype=np.float64)

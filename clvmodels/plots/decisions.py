@@ -191,7 +191,8 @@ _SEGMENT_COLUMNS = ("expected_total", "expected_total_lower", "expected_total_up
 
 
 def plot_segment_values(table: pd.DataFrame, *, level: float | None = None,
-                        what: str = "Expected value", ax=None):
+                        what: str = "Expected value", group: str = "segment",
+                        sort: bool = True, ax=None):
     """Expected value of each segment (a dot) with its credible range (a thick bar)
     and its predictive range (a thin whisker with caps): the table of
     :func:`~clvmodels.value.portfolio.portfolio_value` with ``by=`` (one row per
@@ -211,6 +212,11 @@ def plot_segment_values(table: pd.DataFrame, *, level: float | None = None,
         Probability of both ranges, for the legend (default: ``table.attrs["level"]``).
     what : str
         What the values are, for the axis label.
+    group : str
+        What a row is (e.g. ``"channel"``), for the title and the axis label.
+    sort : bool
+        Largest expected value at the top (True) or the table's order from the top
+        (False: e.g. quartiles in order).
     ax : matplotlib Axes, optional
 
     Returns
@@ -234,7 +240,8 @@ def plot_segment_values(table: pd.DataFrame, *, level: float | None = None,
     if missing:
         raise DataError(f"plot_segment_values: missing column(s) {missing}; pass the table of "
                         "portfolio_value(..., by='segment').")
-    t = table.sort_values("expected_total")  # barh draws bottom-up: the largest on top
+    # rows are drawn bottom-up: the largest (or the table's first) on top
+    t = table.sort_values("expected_total") if sort else table.iloc[::-1]
     mid = _values(t["expected_total"], "plot_segment_values", "expected_total")
     level = t.attrs.get("level", table.attrs.get("level")) if level is None else level
     pct = f"{level:.0%} " if level is not None else ""
@@ -250,8 +257,8 @@ def plot_segment_values(table: pd.DataFrame, *, level: float | None = None,
     ax.set_yticks(y, [str(i) for i in t.index])
     ax.set_ylim(-0.6, len(t) - 0.4)
     _money_axis(ax.xaxis)  # dots and ranges, no bars: the axis need not start at $0
-    ax.set_xlabel(f"{what} of the segment's customers ($)")
-    ax.set_title(f"{what}, by segment")
+    ax.set_xlabel(f"{what} of the {group}'s customers ($)")
+    ax.set_title(f"{what}, by {group}")
     ax.grid(axis="x", color="0.9", lw=0.8)
     ax.set_axisbelow(True)
     # legend below the chart (never over a segment): the dot, the credible bar, the

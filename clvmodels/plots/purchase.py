@@ -11,6 +11,7 @@ from ..data.compress import compress_rows
 from ..data.summary import repeat_purchase_tracking
 from ..errors import DataError, IncompatibleModelError, check_parameter
 from ..models.inputs import summary_arrays
+from ..models.purchase.base import expected_cumulative_purchases
 from ..timeunits import (
     convert_duration,
     parse_horizon,
@@ -75,13 +76,18 @@ def plot_frequency_fit(model, summary: pd.DataFrame, *, max_frequency: int = 7, 
     n = arr["T"].size
     actual = np.bincount(np.minimum(arr["frequency"], max_frequency).astype(np.intp),
                          minlength=max_frequency + 1)
-    ages, counts = np.unique(arr["T"], return_counts=True)
+    # distinct ages (and covariate patterns: each customer's own parameters)
+    own = _own_params(model, summary, n)
+    ages_at = compress_rows({"T": arr["T"], "ppat": own.ids}, ["T", "ppat"])
+    ages, counts = ages_at.unique["T"], ages_at.weights
+    params = own.point(ages_at.unique["ppat"]) if own.linked else params
     # P(X = k) for k < max_frequency at every distinct age; the formula holds
     # (max_frequency + 1) x max_frequency numbers per age, so ages go in blocks
     step = max(1, 4_000_000 // ((max_frequency + 1) * max_frequency))
     p = np.concatenate([
-        model._formula("probability_of_purchases")(**params, k=np.arange(max_frequency)[:, None],
-                                       t=ages[None, i:i + step])
+        model._formula("probability_of_purchases")(
+            **{k: (v[None, i:i + step] if np.ndim(v) else v) for k, v in params.items()},
+            k=np.arange(max_frequency)[:, None], t=ages[None, i:i + step])
         for i in range(0, ages.size, step)], axis=1)
     expected = np.append(p @ counts, counts @ (1.0 - p.sum(axis=0)))
 
@@ -150,8 +156,12 @@ def plot_calibration_vs_holdout(model, cal_holdout_summary: pd.DataFrame, *,
             raise DataError(f"{owner}: column {c!r} has missing or negative values in "
                             f"{int(bad.sum())} row(s). Rebuild the summary with "
                             "clvmodels.calibration_holdout_summary().")
-    comp = compress_rows(arr, ["frequency", "recency", "T", "holdout_length"])
+    own = _own_params(model, cal_holdout_summary, arr["T"].size)
+    arr["ppat"] = own.ids
+    comp = compress_rows(arr, ["frequency", "recency", "T", "holdout_length", "ppat"])
     u = comp.unique
+    if own.linked:  # each customer's own parameters
+        params = own.point(u["ppat"])
     e = model._formula("conditional_expected_purchases")(**params, frequency=u["frequency"],
                                              recency=u["recency"], T=u["T"],
                                              t=u["holdout_length"])
@@ -264,7 +274,7 @@ def plot_tracking(model, transactions, summary: pd.DataFrame, *, start, calibrat
     ax.plot(period_end, actual.to_numpy(), "-", color=ACTUAL_COLOR, lw=2, label="Actual")
     styles = ["--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1))]
     for i, (name, m) in enumerate(models.items()):
-        expected = m.expected_cumulative_purchases(first, np.append(0.0, period_end))
+        expected = _cumulative_purchases(m, summary, first, np.append(0.0, period_end))
         expected = expected[1:] - expected[0]  # only purchases after start are tracked
         if not cumulative:
             expected = np.diff(expected, prepend=0.0)
@@ -288,6 +298,31 @@ def plot_tracking(model, transactions, summary: pd.DataFrame, *, start, calibrat
         ax.set_title(f"{per} repeat purchases of the cohort")
         ax.legend(loc="upper right")
     return ax
+
+
+def _own_params(model, data: pd.DataFrame, n: int):
+    """Each customer's parameters (:class:`~clvmodels.value.rows.RowParams`): one set
+    for all customers, or one per covariate pattern for a model with covariates."""
+    from ..value.rows import RowParams
+
+    return RowParams(model, data, n)
+
+
+def _cumulative_purchases(model, summary, first, t) -> np.ndarray:
+    """The cohort's expected cumulative repeat purchases by times ``t``: the model's own
+    (:meth:`~clvmodels.models.purchase.base.PurchaseModel.expected_cumulative_purchases`),
+    or, with covariates, the sum over covariate patterns of each pattern's customers
+    at that pattern's parameters."""
+    own = _own_params(model, summary, len(first))
+    if not own.linked:
+        return model.expected_cumulative_purchases(first, t)
+    new = model._formula("expected_purchases_new")
+    total = 0.0
+    for j in np.unique(own.ids):  # one pass per pattern, vectorized over its customers
+        params = own.point(np.array([j]))
+        total = total + expected_cumulative_purchases(
+            lambda age, params=params: new(**params, t=age), first[own.ids == j], t)
+    return total
 
 
 # ------------------------------------------------------------------- heatmaps

@@ -16,6 +16,13 @@ the draws (Weibull positions, :func:`~clvmodels.value.intervals.credible_bounds`
 uncertain about the model. A group's realized value varies more (each customer's own
 future): the report gives predictive ranges where it simulates
 (:func:`~clvmodels.value.portfolio.portfolio_value`).
+
+Models with covariates (:mod:`clvmodels.models.covariates`) value each customer with her
+own parameters: customers are also told apart by their covariate patterns (the purchase
+pattern ``ppat`` and the spend pattern ``spat`` of :class:`~clvmodels.value.rows.
+RowParams`), and each pattern's parameters at each draw come from the same draws of the
+coefficients; with every coefficient 0 the numbers are those of the model without
+covariates.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from ..timeunits import annual_rate_to_continuous, convert_duration
 from ..value.intervals import credible_bounds, tail_probabilities
 from ..value.portfolio import expected_values
 from ..value.purchase import model_summary_arrays, pick_draws, simulate_model_futures
+from ..value.rows import RowParams
 
 __all__ = ["at_risk", "cash_flows", "draw_totals", "printed_bounds", "row_values",
            "top_share"]
@@ -51,11 +59,25 @@ def _parameter_sets(model, spend_model, n_draws, random_state):
     return params, spend
 
 
-def row_values(model, params, spend, rows, horizon, delta, *, if_alive=False) -> np.ndarray:
+def _patterns(model, spend_model, summary, arr) -> tuple[RowParams, RowParams, list[str]]:
+    """Each customer's covariate patterns (``arr`` gains ``ppat`` and ``spat``), the
+    :class:`~clvmodels.value.rows.RowParams` of both models and the pattern columns that
+    tell customers apart (none without covariates)."""
+    rp = (RowParams(model, summary, len(summary)),
+          RowParams(spend_model, summary, len(summary)))
+    arr.update(ppat=rp[0].ids, spat=rp[1].ids)
+    return (*rp, [c for c, r in zip(("ppat", "spat"), rp) if r.linked])
+
+
+def row_values(model, params, spend, rows, horizon, delta, *, if_alive=False,
+               purchase=None, spend_rows=None) -> np.ndarray:
     """``(n_parameter_sets, n_rows)``: each row's expected discounted spend (before
     margin) over ``horizon`` (model units) at each parameter set; ``if_alive`` leaves
-    out P(alive) (:func:`~clvmodels.value.portfolio.expected_values`)."""
-    return expected_values(model, params, spend, rows, [horizon], delta, if_alive=if_alive)[0]
+    out P(alive) (:func:`~clvmodels.value.portfolio.expected_values`). With covariates,
+    ``purchase`` and ``spend_rows`` are the models' :class:`~clvmodels.value.rows.
+    RowParams` and ``rows`` carry the patterns ``ppat`` and ``spat``."""
+    return expected_values(model, params, spend, rows, [horizon], delta, if_alive=if_alive,
+                           purchase=purchase, spend=spend_rows)[0]
 
 
 def draw_totals(model, spend_model, summary: pd.DataFrame, *, horizons, discount_rate: float,
@@ -66,12 +88,16 @@ def draw_totals(model, spend_model, summary: pd.DataFrame, *, horizons, discount
     expected value at the point estimate (last axis, position 0) and at ``k`` parameter
     draws (module docstring)."""
     arr = model_summary_arrays(model, summary, _OWNER, need_monetary=True)
+    purchase, spend_rows, patterns = _patterns(model, spend_model, summary, arr)
     codes = (np.zeros(len(summary), dtype=np.intp) if groups is None
              else np.asarray(groups, dtype=np.intp))
-    comp = compress_rows({**arr, "group": codes.astype(np.float64)}, ["group", *_CUSTOMER])
+    # the weighted mean spend is exact within a spend pattern (one gamma per pattern)
+    comp = compress_rows({**arr, "group": codes.astype(np.float64)},
+                         ["group", *_CUSTOMER, *patterns])
     money = np.bincount(comp.inverse, weights=np.nan_to_num(arr["monetary_value"]),
                         minlength=comp.n_unique) / comp.weights
-    rows = {**{c: comp.unique[c] for c in _CUSTOMER}, "monetary_value": money}
+    rows = {**{c: comp.unique[c] for c in _CUSTOMER}, "monetary_value": money,
+            **{c: comp.unique.get(c, np.zeros(comp.n_unique)) for c in ("ppat", "spat")}}
     row_group = comp.unique["group"].astype(np.intp)
     params, spend = _parameter_sets(model, spend_model, n_draws, random_state)
     n_sets = next(iter(params.values())).shape[0]
@@ -85,7 +111,8 @@ def draw_totals(model, spend_model, summary: pd.DataFrame, *, horizons, discount
         summing = sparse.csr_matrix((comp.weights[idx], (row_group[idx], np.arange(idx.size))),
                                     shape=(n_groups, idx.size))
         for h, values in enumerate(expected_values(model, params, spend, block, horizons,
-                                                   delta, if_alive=if_alive)):
+                                                   delta, if_alive=if_alive, purchase=purchase,
+                                                   spend=spend_rows)):
             out[h] += summing @ values.T
     return margin * out
 
@@ -124,12 +151,16 @@ def at_risk(model, spend_model, summary, clv: pd.DataFrame, *, horizon: float, d
     of them as things stand) and one row per such customer, most valuable if active
     first (``value_if_active``, ``probability_alive``, ``expected_clv``)."""
     arr = model_summary_arrays(model, summary, _OWNER, need_monetary=True)
+    purchase, spend_rows, patterns = _patterns(model, spend_model, summary, arr)
     delta = annual_rate_to_continuous(discount_rate, model.time_unit_, _OWNER)
-    comp = compress_rows(arr, [*_CUSTOMER, "monetary_value"])
+    comp = compress_rows(arr, [*_CUSTOMER, "monetary_value", *patterns])
+    rows = {**comp.unique, **{c: comp.unique.get(c, np.zeros(comp.n_unique))
+                              for c in ("ppat", "spat")}}
     point = {k: np.array([v]) for k, v in model.point_params().items()}
     gg = {k: np.array([v]) for k, v in spend_model.point_params().items()}
-    if_active = margin * row_values(model, point, gg, comp.unique, float(horizon), delta,
-                                    if_alive=True)[0][comp.inverse]
+    if_active = margin * row_values(model, point, gg, rows, float(horizon), delta,
+                                    if_alive=True, purchase=purchase,
+                                    spend_rows=spend_rows)[0][comp.inverse]
     p_alive = clv["probability_alive"].to_numpy(dtype=np.float64)
     bar = float(np.quantile(if_active, valuable))
     risky = (p_alive < threshold) & (if_active >= bar)
@@ -249,11 +280,14 @@ def printed_bounds(model, spend_model, summary: pd.DataFrame, ids, *, horizon: f
         error of a bound not at $0) and ``n_samples``.
     """
     ids = pd.Index(ids)
-    rows = model_summary_arrays(model, summary.loc[ids], _OWNER, need_monetary=True)
+    shown = summary.loc[ids]
+    rows = model_summary_arrays(model, shown, _OWNER, need_monetary=True)
+    purchase, spend_rows, _ = _patterns(model, spend_model, shown, rows)
     delta = annual_rate_to_continuous(discount_rate, model.time_unit_, _OWNER)
     rng = np.random.default_rng(random_state)
     sims = simulate_model_futures(model, rows, horizon, delta, n_samples, rng,
-                                  spend_model=spend_model)
+                                  spend_model=spend_model, purchase=purchase,
+                                  spend=spend_rows)
     values = margin * np.sort(sims.value, axis=1)
     q = tail_probabilities(level)
     bounds = np.quantile(values, q, axis=1)  # as customer_lifetime_value computes them

@@ -179,12 +179,14 @@ def _years_to_unit(years: float, unit: str) -> float:
     return convert_duration(years, "year", unit)
 
 
-def _parameter_table(model, summary: pd.DataFrame, columns=("estimate", "lower", "upper")) -> str:
+def _parameter_table(model, summary: pd.DataFrame, columns=("estimate", "lower", "upper"),
+                     more_words: dict | None = None) -> str:
     """A model's parameter table, each row with what the parameter means in words
-    (the model's own ``describe_parameters``; a model without it shows the bare
-    table)."""
+    (the model's own ``describe_parameters``, and ``more_words`` for other rows, e.g. a
+    covariate model's coefficients; a model without words shows the bare table)."""
     table = summary[list(columns)].copy()
     words = model.describe_parameters() if hasattr(model, "describe_parameters") else {}
+    words = {**words, **(more_words or {})}
     if words:
         table["what it means (fitted values filled in)"] = [words.get(k, "") for k in
                                                            table.index]

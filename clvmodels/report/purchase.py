@@ -25,17 +25,28 @@ from ..timeunits import convert_duration
 from ..value.new_customer import new_customer_value
 from ..value.portfolio import portfolio_value
 from ..value.purchase import customer_lifetime_value
+from ..value.rows import has_covariates
+from .covariates import (
+    by_level_export,
+    covariate_kinds,
+    covariate_section,
+    level_words,
+    new_customers_by_level,
+    typical_customer,
+    typical_words,
+    value_by_level,
+    with_covariates,
+)
+from .appendix import appendix
 from .decisions import at_risk, cash_flows, printed_bounds, top_share
 from .page import (
     _figure,
     _generated,
     _headline_money,
-    _kpis,
     _ltv_cac_flag,
     _money,
     _money_note,
     _money_range,
-    _parameter_table,
     _provenance,
     _ratio,
     _sig_money,
@@ -53,6 +64,14 @@ __all__ = ["build_report"]
 _SEGMENT = "__segment__"
 _MODEL_LABELS = {"BetaGeoModel": "BG/NBD", "ModifiedBetaGeoModel": "MBG/NBD",
                  "ParetoNBDModel": "Pareto/NBD", "BetaGeoBetaBinomModel": "BG/BB"}
+
+
+def _model_label(model) -> str:
+    """The model's name for the page: "BG/NBD", or "BG/NBD with covariates"."""
+    if has_covariates(model):
+        base = model._base_class().__name__
+        return f"{_MODEL_LABELS.get(base, base)} with covariates"
+    return _MODEL_LABELS.get(type(model).__name__, type(model).__name__)
 
 
 def _range(lo: float, hi: float) -> str:
@@ -108,7 +127,8 @@ def build_report(
     segments : Series, optional
         Segment label per customer id (CLV by segment, LTV:CAC by segment).
     acquisition_cost : Series or float, optional
-        Cost to acquire a customer: one number, or one per segment.
+        Cost to acquire a customer: one number, or one per segment (or, for models with
+        covariates, one per level of a categorical covariate, e.g. per channel).
     serving_cost_rate : float
         Cost of serving customers as a share of revenue (for gross vs net).
     horizons_years : tuple of float
@@ -127,6 +147,14 @@ def build_report(
         "6,919"}``), listed first under provenance.
     winback_rows : int
         Customers shown in the win-back table (the CSV has all of them).
+
+    Models with covariates (:mod:`clvmodels.models.covariates`) value every customer
+    with her own parameters, and the page gains a section "Value by covariate level"
+    (:mod:`clvmodels.report.covariates`; also ``<out>.covariates.csv``); the value of a
+    new customer is that of a typical one (each categorical covariate at its most common
+    level, each numeric one at its mean) and, per level of each categorical covariate,
+    in that section. ``holdout`` gets the covariate columns from ``summary`` (by customer
+    id) when it has none.
     """
     unit = transaction_model.time_unit_
     # a discrete-time model (BG/BB) counts periods with a transaction: its summary has
@@ -147,7 +175,9 @@ def build_report(
         main_units = float(round(main_units))
     clv = tables[main_years]
     pct = f"{level:.0%}"
-    label = _MODEL_LABELS.get(type(transaction_model).__name__, type(transaction_model).__name__)
+    label = _model_label(transaction_model)
+    kinds = covariate_kinds(transaction_model, spend_model)
+    typical = typical_customer(summary, kinds) if kinds else None
     n = len(summary)
     export = Path(out)
     history = None
@@ -172,7 +202,16 @@ def build_report(
                            transactions["date"].max() if transactions is not None
                            else pd.Timestamp.today()), **decided)
     new = new_customer_value(transaction_model, spend_model, horizon=(long_years, "year"),
-                             random_state=random_state, **settings)
+                             covariates=typical, random_state=random_state, **settings)
+    if kinds:
+        by_level = value_by_level(transaction_model, spend_model, summary, kinds,
+                                  horizon=(main_years, "year"), n_samples=n_samples,
+                                  random_state=random_state, **settings)
+        new_by_level = new_customers_by_level(transaction_model, spend_model, summary, kinds,
+                                              horizon=(long_years, "year"),
+                                              random_state=random_state, **settings)
+        if holdout is not None:
+            holdout = with_covariates(holdout, summary, list(kinds))
     if holdout is not None and not discrete:
         validation = validate_on_holdout(transaction_model, spend_model, holdout,
                                          transactions=transactions, level=level,
@@ -209,11 +248,13 @@ def build_report(
         f"{_sig_money(risk['value_if_active'])}</b> (credible range "
         f"{_range(*risk['value_if_active_range'])}); as things stand the model expects "
         f"{_sig_money(risk['expected'])} from them. The win-back list below names them.",
-        f"A newly acquired customer is worth <b>{_sig_money(new.expected_value)}</b> over "
+        ("A newly acquired customer" if not kinds else
+         f"A newly acquired typical customer ({typical_words(typical, kinds)})")
+        + f" is worth <b>{_sig_money(new.expected_value)}</b> over "
         f"{long_years:g} years, first purchase included (credible range "
         f"{_range(new.expected_value_lower, new.expected_value_upper)}): acquiring a customer "
         f"pays for itself at a cost below {_sig_money(new.break_even_cac)}"
-        + _cac_words(new, acquisition_cost, margin)
+        + _new_customer_words(new, new_by_level if kinds else None, acquisition_cost, margin)
         + ".",
         validation.summary,
     ]
@@ -348,7 +389,8 @@ def build_report(
 
     # ---- new customers, segments, cohorts, gross vs net
     parts.append(
-        f"<h2>The value of a new customer</h2><p>A customer acquired today is expected to bring "
+        f"<h2>The value of a new customer</h2><p>A {'typical ' if kinds else ''}customer "
+        "acquired today is expected to bring "
         f"<b>{_money(new.expected_value)}</b> over {long_years:g} years from acquisition, first "
         f"purchase included ({pct} credible range "
         f"{_range(new.expected_value_lower, new.expected_value_upper)}; one new customer may "
@@ -356,7 +398,15 @@ def build_report(
         f"Acquiring customers pays off below <b>{_money(new.break_even_cac)}</b> per customer "
         f"(LTV:CAC 1 : 1) and comfortably below {_money(new.break_even_cac / 3)} (3 : 1).</p>"
         "<p class='note'>This, not the remaining value of customers already acquired, is what an "
-        "acquisition cost should be compared with.</p>")
+        "acquisition cost should be compared with."
+        + (f" The models have covariates: this is a typical new customer "
+           f"({html.escape(typical_words(typical, kinds))}); the value of a new customer at "
+           "each level is under Value by covariate level." if kinds else "") + "</p>")
+    if kinds:
+        parts.append(covariate_section(
+            transaction_model, spend_model, by_level=by_level, new_by_level=new_by_level,
+            typical=typical, kinds=kinds, acquisition_cost=acquisition_cost, level=level,
+            next_main=next_main, long_years=long_years, margin=margin))
     if segments is not None:
         seg = segments.reindex(summary.index).fillna("unknown")
         # one call for every segment: each total with its two intervals
@@ -392,7 +442,9 @@ def build_report(
             f"<p class='note'>LTV:CAC holds the value of a new customer "
             f"({_money(new.expected_value)} over {long_years:g} years) against each segment's "
             "acquisition cost. One model is fitted to all customers, so a new customer is worth "
-            "the same in every segment; fit a model per segment to compare their new "
+            "the same in every segment" + (
+                " (a typical one: see Value by covariate level for new customers per level)"
+                if kinds else "") + "; fit a model per segment to compare their new "
             "customers.</p>" if "LTV:CAC" in g.columns else "") + _table(
             g, fmt={"expected value ($)": _sig_money, "average per customer ($)": _money,
                     "customers": lambda v: f"{v:,.0f}",
@@ -455,7 +507,7 @@ def build_report(
         "stopped and that frequent buyers are worth more, and it discounts future money.</p>")
 
     # ---- appendix: the data and the models
-    parts.append(_appendix(transaction_model, spend_model, summary, transactions, comparison,
+    parts.append(appendix(transaction_model, spend_model, summary, transactions, comparison,
                            label, level, discrete, unit))
 
     # ---- provenance
@@ -470,7 +522,10 @@ def build_report(
                                             if holdout is not None else "none: not validated")
     prov["purchase model"] = (f"{label}, fitted by {transaction_model.fit_method_.upper()} on "
                               f"{transaction_model.n_obs_:,.0f} customers")
-    prov["spend model"] = f"Gamma-Gamma, fitted by {spend_model.fit_method_.upper()}"
+    prov["spend model"] = (f"Gamma-Gamma{' with covariates' if has_covariates(spend_model) else ''}"
+                           f", fitted by {spend_model.fit_method_.upper()}")
+    if kinds:
+        prov["covariates"] = ", ".join(f"{c} ({k})" for c, k in kinds.items())
     prov["settings"] = (f"horizons {', '.join(horizons.values())}; discount rate "
                         f"{discount_rate:.0%} a year; margin {margin:.0%}; {pct} ranges; "
                         f"{n_samples} simulated futures; serving costs {serving_cost_rate:.0%} "
@@ -482,9 +537,23 @@ def build_report(
     export_frame = summary.join(clv)  # the printed customers' ranges as printed, unrounded
     if history is not None:
         export_frame["value_so_far"] = history * margin
-    return _write_report(out, title, parts, export_frame,
-                         extras={".winback.csv": winback, ".cashflows.csv": flows.set_index(
-                             "label").rename_axis(step)})
+    extras = {".winback.csv": winback,
+              ".cashflows.csv": flows.set_index("label").rename_axis(step)}
+    if kinds:
+        extras[".covariates.csv"] = by_level_export(by_level)
+    return _write_report(out, title, parts, export_frame, extras=extras)
+
+
+def _new_customer_words(new, new_by_level, acquisition_cost, margin: float) -> str:
+    """The LTV:CAC clause of the summary (:func:`_cac_words`); with covariates, the value
+    of a new customer per level of each categorical covariate, and LTV:CAC per level
+    when the costs are given per level (e.g. per channel)."""
+    if new_by_level is None:
+        return _cac_words(new, acquisition_cost, margin)
+    words, per_level = level_words(new_by_level, acquisition_cost)
+    if per_level:
+        return words + _on_revenue(margin)
+    return _cac_words(new, acquisition_cost, margin) + words
 
 
 def _cac_words(new, acquisition_cost, margin: float) -> str:
@@ -535,66 +604,3 @@ def _winback_fmt(table: pd.DataFrame) -> dict:
     if "time since last purchase" in table.columns:
         fmt["time since last purchase"] = lambda v: f"{v:,.1f}"
     return fmt
-
-
-def _appendix(transaction_model, spend_model, summary, transactions, comparison, label, level,
-              discrete, unit) -> str:
-    """The data overview, the parameter tables, the model comparison and the fit chart."""
-    n = len(summary)
-    repeat_share = float((summary["frequency"] > 0).mean())
-    kpis = [("Customers", f"{n:,}"), ("Customers who came back", f"{repeat_share:.0%}")]
-    if transactions is not None:
-        kpis += [("Transactions", f"{len(transactions):,}"),
-                 ("Period", f"{transactions['date'].min():%Y-%m-%d} to "
-                            f"{transactions['date'].max():%Y-%m-%d}")]
-    parts = ["<h2>Appendix: the data and the models</h2><h3>The data</h3>" + _kpis(kpis),
-             "<h3>How well the model fits</h3>"]
-    for name, model, what in ((f"Purchases ({label})", transaction_model, "purchase and drop-out"),
-                              ("Spend (Gamma-Gamma)", spend_model, "spend per purchase")):
-        s = model.summary(level=level)
-        parts.append(f"<h3>{name}</h3><p class='note'>Parameters of the {what} model, with "
-                     f"{level:.0%} intervals; fitted by {model.fit_method_.upper()}.</p>"
-                     + _parameter_table(model, s))
-        note = getattr(model, "boundary_", None)
-        if note:  # a boundary is an answer: say what the data show
-            parts.append(f"<p class='boundary'>{html.escape(note['message'])}</p>")
-        if "r_hat" in s.columns:
-            worst = float(s["r_hat"].max())
-            parts.append(f"<p class='note'>Sampler check: largest R-hat {worst:.3f} "
-                         f"({'fine' if worst <= 1.01 else 'too high: rerun longer'}); smallest "
-                         f"effective sample size {s['ess_bulk'].min():,.0f}.</p>")
-    if comparison is not None and len(comparison):
-        parts.append(_comparison_section(comparison, label))
-    if discrete:
-        parts.append(f"<p class='note'>{label} counts the {unit}s in which a customer bought; "
-                     "the model checks drawn here for purchase models in continuous time (the "
-                     "frequency fit, the holdout forecast) are not drawn for it yet.</p>")
-    else:
-        parts.append("<div class='grid'>" + _figure(
-            lambda ax: plots.plot_frequency_fit(transaction_model, summary, ax=ax)) + "</div>")
-    return "\n".join(parts)
-
-
-_COMPARISON_COLUMNS = {
-    "log_likelihood": ("log-likelihood (calibration)", lambda v: f"{v:,.1f}"),
-    "bic": ("BIC", lambda v: f"{v:,.1f}"),
-    "expected_total": ("holdout purchases, expected", lambda v: f"{v:,.0f}"),
-    "actual_total": ("holdout purchases, actual", lambda v: f"{v:,.0f}"),
-    "mae": ("error per customer (MAE)", lambda v: f"{v:.3f}"),
-    "relative_mae": ("relative MAE", lambda v: f"{v:.3f}"),
-    "coverage_90": ("90% range held (randomized PIT)", lambda v: f"{v:.1%}"),
-}
-_MODEL_NAMES = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pnbd": "Pareto/NBD"}
-
-
-def _comparison_section(comparison: pd.DataFrame, chosen: str) -> str:
-    """The purchase models compared, in the order of the comparison (best first)."""
-    cols = [c for c in _COMPARISON_COLUMNS if c in comparison.columns]
-    table = comparison[cols].rename(index=lambda n: _MODEL_NAMES.get(n, n))
-    table = table.rename(columns={c: _COMPARISON_COLUMNS[c][0] for c in cols})
-    fmt = {_COMPARISON_COLUMNS[c][0]: _COMPARISON_COLUMNS[c][1] for c in cols}
-    how = ("forecast the holdout period best (smallest error per customer)"
-           if "mae" in comparison.columns else "has the lowest BIC")
-    return (f"<h3>Which purchase model</h3><p>The {html.escape(chosen)} model was chosen "
-            f"because it {how} among the models compared:</p>"
-            + _table(table.rename_axis("model"), fmt=fmt))
