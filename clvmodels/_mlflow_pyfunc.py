@@ -12,6 +12,11 @@ model_config={"horizon": "24 months"})``, or by MLflow's ``MLFLOW_PYFUNC_INFEREN
 ``params`` of one ``predict`` call override them for that call. The rows come back in the
 order of the input, each with the values :func:`~clvmodels.scoring.score_chunks` gives
 that customer (chunks and their seeds follow the id order, whatever the input order).
+
+A job fitted with customer covariates (``clvmodels fit --covariates-file``) takes them
+as columns of the input frame, beside the summary columns: the names in ``job.json``
+(``customer_covariates.columns``, e.g. ``channel``, ``first_amount``), one value per
+customer, levels the fit saw. Without them ``predict`` refuses the frame, naming them.
 """
 
 from __future__ import annotations
@@ -104,8 +109,9 @@ def scoring_frame(job, model_input):
     was given, and whether the ids came as a column (then they go back as one).
 
     A non-contractual job takes the RFM summary (``frequency``, ``recency``, ``T``,
-    ``monetary_value``; a BG/BB job also ``n_periods``), a contractual job the accounts
-    table as ``clvmodels score`` reads it. The customer (account) ids are the column
+    ``monetary_value``; a BG/BB job also ``n_periods``; a job with customer covariates
+    also its covariate columns), a contractual job the accounts table as
+    ``clvmodels score`` reads it. The customer (account) ids are the column
     named as at fit (``job.json``: ``columns.customer_col``/``account_col``) or, when
     there is no such column, the index.
     """
@@ -129,12 +135,15 @@ def scoring_frame(job, model_input):
     need = ["frequency", "recency", "T", "monetary_value"]
     if job.meta.get("summary") == "discrete":
         need.append("n_periods")
-    missing = [c for c in need if c not in summary.columns]
+    covariates = job.covariate_columns
+    missing = [c for c in need + covariates if c not in summary.columns]
     if missing:
+        with_covariates = (f" and the covariate columns {covariates} the job was fitted with"
+                           if covariates else "")
         raise DataError(f"The data to score lack column(s) {missing}; they have "
                         f"{list(summary.columns)[:20]}. Pass the RFM summary of the customers "
-                        "(clvmodels.rfm_summary of their transactions), one row per customer, "
-                        f"with the ids in column {id_col!r} or as the index.")
+                        f"(clvmodels.rfm_summary of their transactions){with_covariates}, one "
+                        f"row per customer, with the ids in column {id_col!r} or as the index.")
     if len(summary) == 0:
         raise DataError("There are no customers to score.")
     return summary, as_column

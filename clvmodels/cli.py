@@ -33,6 +33,8 @@ EXAMPLES_FIT = """examples:
   clvmodels fit data/orders.csv --customer-col account --date-col ordered_at \\
       --amount-col revenue --observation-end 2026-10-31 --time-unit week --out models/clv
   clvmodels fit 'lake/orders/*.parquet' --out models/clv --method map --seed 7
+  clvmodels fit data/orders.csv --covariates-file data/customers.csv \\
+      --covariate-cols channel,first_amount --out models/clv-cov
   clvmodels fit --kind contractual accounts.csv --account-col customerID --tenure-col tenure \\
       --churned-col Churn --period month --revenue-col MonthlyCharges --out models/churn
   clvmodels fit --kind contractual accounts.parquet --account-col customerID --churned-col Churn \\
@@ -44,6 +46,7 @@ EXAMPLES_SCORE = """examples:
       --discount-rate 0.08 --margin 0.3 --level 0.8 --seed 1
   clvmodels score models/clv orders.parquet --out s.parquet --engine dask --scheduler tcp://10.0.0.5:8786
   clvmodels score models/clv summary.parquet --out s.parquet --engine spark --spark-master local[2]
+  clvmodels score models/clv-cov data/orders.csv --covariates-file data/customers.csv --out s.parquet
   clvmodels score models/churn accounts.csv --out clv.parquet --revenue-col MonthlyCharges \\
       --discount-rate 0.10 --margin 0.6 --acquisition-cost-col cac --level 0.9 --seed 1
 """
@@ -202,8 +205,10 @@ def _is_summary(frame: pd.DataFrame) -> bool:
 _NONCONTRACTUAL_ONLY = {
     "fit": {"customer_col": None, "date_col": None, "amount_col": None, "observation_end": None,
             "time_unit": None, "allow_refunds": False, "reader": "pandas",
-            "calibration_end": None},
-    "score": {"observation_end": None, "allow_refunds": False, "reader": "pandas"},
+            "calibration_end": None, "covariates_file": None, "covariate_cols": None,
+            "spend_covariate_cols": None},
+    "score": {"observation_end": None, "allow_refunds": False, "reader": "pandas",
+              "covariates_file": None},
     "report": {"observation_end": None, "calibration_end": None, "serving_cost_rate": 0.0},
 }
 _CONTRACTUAL_ONLY = {
@@ -231,6 +236,9 @@ def _check_kind_options(args, kind: str) -> None:
                if args.command == "fit" and kind == "noncontractual" else "drop ")
         fix += "it" if len(given) == 1 else "them"
         hint = ", ".join(_flag(d) for d in own[args.command])
+        if "--covariates" in given:  # account columns; a customer's come from a file
+            hint += ("; customer covariates of transactions: --covariates-file PATH "
+                     "--covariate-cols COL1,COL2")
         raise UsageError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for "
                          f"{'non' if kind == 'contractual' else ''}contractual jobs and this is "
                          f"a {kind} job: {fix} (its own options: {hint}; see "
@@ -268,6 +276,91 @@ def _before_work(args, path: str) -> None:
 
     check_job_target(args.out, args.overwrite)  # before the work, not after it
     _check_input(path, args)
+    _check_covariates_file(args)
+
+
+def _check_covariates_file(args) -> None:
+    """--covariates-file exists (it is always read with pandas)."""
+    path = getattr(args, "covariates_file", None)
+    if path is None:
+        return
+    try:
+        _input_files(path)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"--covariates-file: {exc}") from None
+
+
+def _column_list(text: str, flag: str) -> list[str]:
+    """COL1,COL2 as a list of distinct names (usage errors name the flag)."""
+    names = [c.strip() for c in text.split(",")]
+    names = [] if names == [""] else names
+    if "" in names or len(set(names)) != len(names):
+        raise UsageError(f"{flag} {text!r}: give distinct, non-empty column names separated by "
+                         "commas, e.g. channel,first_amount.")
+    return names
+
+
+def _covariate_flags(args) -> tuple[list[str], list[str]] | None:
+    """(purchase covariates, spend covariates) of fit, or None without --covariates-file;
+    usage errors before any work."""
+    path, text, spend = args.covariates_file, args.covariate_cols, args.spend_covariate_cols
+    if path is None:
+        given = [f for f, v in (("--covariate-cols", text), ("--spend-covariate-cols", spend))
+                 if v is not None]
+        if given:
+            raise UsageError(f"{' and '.join(given)} name columns of a covariates file: add "
+                             "--covariates-file PATH (CSV or Parquet, one row per customer, "
+                             "her id in the --customer-col column).")
+        return None
+    if text is None:
+        raise UsageError("--covariates-file needs --covariate-cols COL1,COL2: the columns of the "
+                         "file that act on purchasing and drop-out (and on spend, unless "
+                         "--spend-covariate-cols names others).")
+    columns = _column_list(text, "--covariate-cols")
+    if not columns:
+        raise UsageError("--covariate-cols is empty: name at least one column of "
+                         "--covariates-file, or drop both options.")
+    return columns, (columns if spend is None else _column_list(spend, "--spend-covariate-cols"))
+
+
+#: the --model values whose purchase model has a covariate version (scoring.COVARIATE_MODELS)
+_COVARIATE_MODELS = ("bgnbd", "mbgnbd", "pnbd", "bgbb", "auto")
+
+
+def _read_covariates(args, path: str, customer_col: str, needed: list[str]) -> pd.DataFrame:
+    """The --covariates-file table, read as the transactions are (--sep, --encoding; ids
+    as text from a text file), with its id column and ``needed`` columns checked."""
+    reading = argparse.Namespace(**{**vars(args), "names": None})  # --names: the data's
+    table = _read(reading, path, id_col=customer_col)
+    if customer_col not in table.columns:
+        raise ValueError(f"--covariates-file {path!r} has no customer id column "
+                         f"{customer_col!r} (the --customer-col of the transactions); it has "
+                         f"{list(table.columns)[:20]}. Name its id column as in the "
+                         "transactions.")
+    missing = [c for c in needed if c not in table.columns]
+    if missing:
+        fix = ("Fix --covariate-cols / --spend-covariate-cols, or the file." if args.command
+               == "fit" else f"The job was fitted with the covariate columns {needed}: give "
+               "a file that has them.")
+        raise ValueError(f"--covariates-file {path!r} has no column(s) {missing}; it has "
+                         f"{list(table.columns)[:20]}. {fix}")
+    return table
+
+
+def _attach_fit_covariates(args, summary: pd.DataFrame, table, needed: list[str],
+                           stage: str = "attaching the covariates") -> pd.DataFrame:
+    """The summary with the covariate columns of --covariates-file (the fitting checks:
+    every customer has a row, no constant or collinear columns)."""
+    if table is None:
+        return summary
+    from .data.covariates import attach_covariates
+    from .scoring import _ids_typed_as
+
+    col = args.customer_col or "customer_id"
+    with _stage(args, stage):
+        return attach_covariates(summary, _ids_typed_as(table, col, summary.index),
+                                 columns=needed, customer_col=col,
+                                 owner=f"--covariates-file {args.covariates_file!r}")
 
 
 def _cmd_fit(args) -> str:
@@ -285,8 +378,14 @@ def _cmd_fit(args) -> str:
                          "periods, with --period) or auto (the best of bgnbd, mbgnbd and pnbd "
                          "by holdout with --calibration-end, else by BIC); churn models (sbg, "
                          "bdw) need --kind contractual.")
+    flags = _covariate_flags(args)
+    if flags is not None and model not in _COVARIATE_MODELS:
+        raise UsageError(f"--model {model} has no covariate version: the models that take "
+                         "customer covariates (--covariates-file) are bgnbd, mbgnbd, pnbd, "
+                         "bgbb and auto. Choose one of them, or drop --covariates-file and "
+                         "--covariate-cols.")
     if model == "bgbb":
-        return _fit_discrete(args)
+        return _fit_discrete(args, flags)
     if args.period is not None:
         raise UsageError("--period is the length of one transaction opportunity for --model bgbb "
                          "(or of one renewal period with --kind contractual); the other purchase "
@@ -299,6 +398,7 @@ def _cmd_fit(args) -> str:
     with _loading(args):
         from .scoring import ERLANG_MODELS, PURCHASE_MODELS, fit_job
     started = time.perf_counter()
+    covariates, spend_covariates, needed, cov_table = _fit_covariates(args, flags)
     options = {"date_format": args.date_format, "observation_end": args.observation_end,
                "time_unit": args.time_unit, "customer_col": args.customer_col,
                "date_col": args.date_col, "amount_col": args.amount_col,
@@ -311,6 +411,7 @@ def _cmd_fit(args) -> str:
         summary = _summarise(args, frame, **options)
     else:
         summary = summarize(args.transactions, args.reader, args, **options)
+    summary = _attach_fit_covariates(args, summary, cov_table, needed)
     holdout = None
     if args.calibration_end is not None:
         if frame is None:
@@ -324,6 +425,8 @@ def _cmd_fit(args) -> str:
                 observation_end=summary.attrs.get("observation_end"),
                 time_unit=summary.attrs.get("time_unit"), customer_col=args.customer_col,
                 date_col=args.date_col, amount_col=args.amount_col)
+        holdout = _attach_fit_covariates(args, holdout, cov_table, needed,
+                                         "attaching the covariates to the calibration customers")
     columns = {"customer_col": args.customer_col, "date_col": args.date_col,
                "amount_col": args.amount_col}
     compared = ", ".join(_MODEL_NAMES.get(m, m) for m in PURCHASE_MODELS)
@@ -332,7 +435,8 @@ def _cmd_fit(args) -> str:
                  f"({args.method})") if model == "auto" else _fitting(args, model)):
         job = fit_job(summary, args.out, columns=columns, method=args.method, seed=args.seed,
                       overwrite=args.overwrite, model=model, holdout=holdout,
-                      max_iter=args.max_iter)
+                      max_iter=args.max_iter, covariates=covariates,
+                      spend_covariates=spend_covariates, covariate_source=args.covariates_file)
     table = ""
     if job.meta.get("model_comparison"):
         import pandas as pd
@@ -349,7 +453,19 @@ def _cmd_fit(args) -> str:
             + f"; saved to {args.out}" + _boundary_note(job.transactions) + table)
 
 
-def _fit_discrete(args) -> str:
+def _fit_covariates(args, flags):
+    """(purchase covariates, spend covariates, every covariate column, the table read
+    from --covariates-file), all empty or None without the file."""
+    if flags is None:
+        return None, None, [], None
+    covariates, spend = flags
+    needed = covariates + [c for c in spend if c not in covariates]
+    table = _read_covariates(args, args.covariates_file, args.customer_col or "customer_id",
+                             needed)
+    return covariates, spend, needed, table
+
+
+def _fit_discrete(args, flags=None) -> str:
     """``fit --model bgbb``: BG/BB on transaction periods of length ``--period``."""
     if args.period is None:
         raise UsageError("--model bgbb counts the periods (opportunities) with a transaction: "
@@ -364,6 +480,7 @@ def _fit_discrete(args) -> str:
         from .data.discrete import discrete_summary
         from .scoring import fit_job
     started = time.perf_counter()
+    covariates, spend_covariates, needed, cov_table = _fit_covariates(args, flags)
     frame = _read(args, args.transactions, id_col=args.customer_col)
     with _stage(args, f"summarising transactions by {args.period}") as stage:
         summary = discrete_summary(
@@ -371,11 +488,14 @@ def _fit_discrete(args) -> str:
             customer_col=args.customer_col, date_col=args.date_col, amount_col=args.amount_col,
             date_format=args.date_format, allow_refunds=args.allow_refunds)
         stage.detail = f"{len(summary):,} customers"
+    summary = _attach_fit_covariates(args, summary, cov_table, needed)
     columns = {"customer_col": args.customer_col, "date_col": args.date_col,
                "amount_col": args.amount_col}
     with _fitting(args, "bgbb"):
         job = fit_job(summary, args.out, columns=columns, method=args.method, seed=args.seed,
-                      overwrite=args.overwrite, model="bgbb", max_iter=args.max_iter)
+                      overwrite=args.overwrite, model="bgbb", max_iter=args.max_iter,
+                      covariates=covariates, spend_covariates=spend_covariates,
+                      covariate_source=args.covariates_file)
     return (f"fitted {len(summary):,} customers ({args.method}) in "
             f"{time.perf_counter() - started:.1f} s over {args.period}s "
             f"{summary.attrs['start']} .. {summary.attrs['observation_end']}: "
@@ -386,9 +506,19 @@ def _fitted_line(job) -> str:
     model = job.transactions
     # settings the fit fixed besides the parameters (the Erlang order of (M)BG/CNBD-k)
     fixed = {k: v for k, v in model.point_params().items() if k not in model.params_}
-    return (f"{type(model).__name__} " + ", ".join(
-        f"{k}={v:.4g}" for k, v in {**fixed, **model.params_}.items()) + "; Gamma-Gamma "
-        + ", ".join(f"{k}={v:.4g}" for k, v in job.spend.params_.items()))
+    return (f"{type(model).__name__} " + _params_text(model, fixed) + "; Gamma-Gamma "
+            + _params_text(job.spend, {}))
+
+
+def _params_text(model, fixed: dict) -> str:
+    """The fitted parameters; a covariate model's coefficients on the log scale (0: no
+    effect), as its ``coefficients()`` table gives them, after its shared parameters."""
+    text = ", ".join(f"{k}={v:.4g}" for k, v in {**fixed, **model.params_}.items()
+                     if ":" not in str(k))
+    if hasattr(model, "coefficients") and any(":" in str(k) for k in model.params_.index):
+        text += " (coefficients, log scale: " + ", ".join(
+            f"{k}={v:.3g}" for k, v in model.coefficients()["estimate"].items()) + ")"
+    return text
 
 
 def _boundary_note(model) -> str:
@@ -568,6 +698,7 @@ def _cmd_score(args) -> str:
     check_output_file(args.out)  # before the work, not after it
     check_job_dir(args.model)
     _check_input(args.data, args)
+    _check_covariates_file(args)
     with _loading(args):
         from .scoring import load_job, score_to_file
     started = time.perf_counter()
@@ -585,13 +716,18 @@ def _cmd_score(args) -> str:
                        acquisition_cost_col=args.acquisition_cost_col, horizon=args.horizon)
     else:
         options.update(horizon=args.horizon)
+    table = _scoring_covariates(args, job)
     if args.engine == "spark":
-        return _score_spark(args, job, options, started)
+        return _score_spark(args, job, options, started, table)
     if job.kind == "contractual":
         summary = job.accounts(_read(args, args.data,
                                      id_col=job.meta["columns"].get("account_col")))
     else:
         summary = _summary_for_scoring(args, job)
+        if table is not None:
+            with _stage(args, f"attaching the covariates of {args.covariates_file}"):
+                summary = job.attach_covariates(
+                    summary, table, owner=f"--covariates-file {args.covariates_file!r}")
     what = "accounts" if job.kind == "contractual" else "customers"
     scoring = args.progress.begin(f"scoring {len(summary):,} {what}")
     # a bar where chunks report back (the local engine); the others show the stage only
@@ -617,6 +753,19 @@ def _cmd_score(args) -> str:
     return _scored_message(args, job, rows, started)
 
 
+def _scoring_covariates(args, job):
+    """The --covariates-file table for a job with covariates (None without the option;
+    the job refuses data without its columns when scoring, naming the option)."""
+    if getattr(args, "covariates_file", None) is None:
+        return None
+    needed = job.covariate_columns
+    if not needed:
+        raise UsageError(f"the job {args.model} was fitted without customer covariates; drop "
+                         "--covariates-file.")
+    return _read_covariates(args, args.covariates_file,
+                            job.meta["columns"].get("customer_col") or "customer_id", needed)
+
+
 def _scored_message(args, job, rows: int, started: float) -> str:
     what = "accounts" if job.kind == "contractual" else "customers"
     horizon = args.horizon or ("the whole remaining life" if job.kind == "contractual"
@@ -627,7 +776,7 @@ def _scored_message(args, job, rows: int, started: float) -> str:
             f"  total expected CLV: {_expected_total(args.out)}")
 
 
-def _score_spark(args, job, options: dict, started: float) -> str:
+def _score_spark(args, job, options: dict, started: float, covariates=None) -> str:
     """``--engine spark``: Spark reads the file itself (summaries, transactions or
     accounts), scores it in chunks of --chunk-customers with the local engine's seeds,
     and the scores are written to --out in id order (:mod:`clvmodels.spark`)."""
@@ -645,7 +794,8 @@ def _score_spark(args, job, options: dict, started: float) -> str:
                                    seed=args.seed, chunk_customers=args.chunk_customers,
                                    time_unit=args.time_unit,
                                    observation_end=args.observation_end,
-                                   allow_refunds=args.allow_refunds, **options)
+                                   allow_refunds=args.allow_refunds, covariates=covariates,
+                                   **options)
     return _scored_message(args, job, rows, started)
 
 
@@ -692,6 +842,14 @@ def _cmd_report(args) -> str:
     _check_kind_options(args, job.kind)
     if job.kind == "contractual":
         return _report_contractual(args, job, started)
+    if job.covariate_columns:
+        from .errors import IncompatibleModelError
+
+        raise IncompatibleModelError(
+            f"the job {args.model} was fitted with customer covariates "
+            f"{job.covariate_columns}, and the report does not take such jobs yet. Score its "
+            f"customers with 'clvmodels score {args.model} DATA --covariates-file PATH --out "
+            "scores.parquet', or fit a job without --covariates-file for the report.")
     cols = job.meta["columns"]
     frame = _read(args, args.transactions, id_col=cols.get("customer_col") or "customer_id")
     end = args.observation_end or job.meta["observation_end"]
@@ -939,8 +1097,9 @@ def build_parser() -> argparse.ArgumentParser:
     contract.add_argument("--churned-col", default=None, help="whether the account cancelled: "
                           "yes/no, true/false or 1/0 (default churned)")
     contract.add_argument("--covariates", default=None, metavar="COL1,COL2",
-                          help="columns that shift churn (covariate sBG); text columns become "
-                          "0/1 columns per category")
+                          help="contractual jobs: columns of the accounts table that shift "
+                          "churn (covariate sBG); text columns become 0/1 columns per category. "
+                          "For transactions see --covariates-file")
     contract.add_argument("--revenue-col", default=None,
                           help="revenue per period; recorded as the default for score and report")
     contract.add_argument("--segment-col", default=None,
@@ -956,6 +1115,21 @@ def build_parser() -> argparse.ArgumentParser:
                      "(shifted-beta-geometric, default; geometric where churn does not differ "
                      "between accounts), bdw (beta-discrete-Weibull: churn that changes with "
                      "tenure), auto (per segment, the lower BIC; needs --segment-col)")
+    customer = fit.add_argument_group(
+        "customer covariates (transactions: --model bgnbd, mbgnbd, pnbd, bgbb or auto)")
+    customer.add_argument("--covariates-file", default=None, metavar="PATH",
+                          help="CSV or Parquet file with one row per customer (her id in the "
+                          "--customer-col column, read as the transactions are): customer "
+                          "covariates such as the acquisition channel; 'clvmodels score' then "
+                          "needs the same file (or one like it) for the customers it scores")
+    customer.add_argument("--covariate-cols", default=None, metavar="COL1,COL2",
+                          help="columns of --covariates-file that shift purchasing and drop-out "
+                          "(the covariate version of --model) and spend (Gamma-Gamma); text "
+                          "columns are categories (the most common level is the reference), "
+                          "numbers are centred and scaled")
+    customer.add_argument("--spend-covariate-cols", default=None, metavar="COL1,COL2",
+                          help="other columns of --covariates-file for the spend model "
+                          "(default: --covariate-cols; '' for none)")
     window = contract.add_mutually_exclusive_group()
     window.add_argument("--observed-periods", type=int, default=None, metavar="K",
                         help="each account was observed for its last K renewal decisions only "
@@ -1020,6 +1194,10 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--spark-master", default="local[2]",
                        help="Spark master for --engine spark (default local[2]; e.g. "
                             "spark://host:7077 or yarn)")
+    score.add_argument("--covariates-file", default=None, metavar="PATH",
+                       help="jobs fitted with customer covariates (fit --covariates-file): CSV "
+                       "or Parquet file with one row per customer to score, her id in the "
+                       "job's customer column and the job's covariate columns")
     contract = score.add_argument_group("contractual jobs")
     contract.add_argument("--revenue-col", default=None, help="revenue per period at the next "
                           "renewal (default: the one given at fit)")

@@ -9,7 +9,9 @@ no Python object is pickled, and MLflow writes no ``python_model.pkl``.
 
 ``mlflow.pyfunc.load_model(uri).predict(summary)`` returns the table of
 ``clvmodels score``: the same columns and, for the same settings and seed, the same
-numbers as :func:`~clvmodels.scoring.score_chunks`. Needs the optional dependency
+numbers as :func:`~clvmodels.scoring.score_chunks`. A job fitted with customer
+covariates takes them as columns of ``summary`` (logged as the parameter
+``job/customer_covariates/columns``). Needs the optional dependency
 ``mlflow`` (``mlflow-skinny`` is enough).
 """
 
@@ -191,6 +193,13 @@ def _job_params(meta: dict) -> dict:
             out.update({f"job/columns/{k}": v for k, v in value.items() if v is not None})
         elif key == "boundaries" and isinstance(value, dict) and value:
             out["job/boundaries"] = json.dumps(value)[:6000]
+        elif key == "customer_covariates" and isinstance(value, dict):
+            # the columns predict needs beside the summary, and where they came from
+            out["job/customer_covariates/columns"] = ",".join(map(str, value.get("columns") or []))
+            for side in ("purchase", "spend", "source"):
+                if value.get(side):
+                    out[f"job/customer_covariates/{side}"] = _text(
+                        value[side] if side == "source" else ",".join(map(str, value[side])))
         elif isinstance(value, (str, int, float, bool)):
             out[f"job/{key}"] = _text(value)
     return _names(out)

@@ -6,6 +6,12 @@ settings) and the fitted models: ``transactions/`` and ``spend/`` for a
 non-contractual job (BG/NBD + Gamma-Gamma, :class:`Job`), ``churn/`` for a
 contractual one (sBG, :class:`ContractualJob`).
 
+A non-contractual job may take customer covariates (:mod:`clvmodels.models.covariates`):
+``job.json`` then records them under ``customer_covariates`` (the columns of each
+model and where they came from), and the data to score must carry the same columns:
+:meth:`Job.attach_covariates` joins them from a table with one row per customer
+(``clvmodels score --covariates-file``), refusing customers without a row.
+
 Scoring splits the accounts, in id order, into fixed-size chunks; chunk ``k`` draws
 its random numbers from ``SeedSequence([seed, k])``. The output therefore depends
 only on the inputs, the seed and the chunk size — not on the engine, the number of
@@ -104,6 +110,49 @@ class Job:
     kind: ClassVar[str] = "noncontractual"
     columns: ClassVar[dict] = SCORE_COLUMNS
 
+    @property
+    def covariate_columns(self) -> list[str]:
+        """The covariate columns the job's models take (purchase model first), ``[]``
+        without covariates; the data to score must carry them."""
+        from .models.covariates import CovariateMixin
+
+        out: list[str] = []
+        for model in (self.transactions, self.spend):
+            if isinstance(model, CovariateMixin):
+                out += [c for c in model.covariate_columns() if c not in out]
+        return out
+
+    def attach_covariates(self, summary: pd.DataFrame, table: pd.DataFrame, *,
+                          owner: str = "Job.attach_covariates") -> pd.DataFrame:
+        """``summary`` with the job's covariate columns joined on from ``table`` (one row
+        per customer, ids in the job's customer column), for scoring.
+
+        :func:`~clvmodels.data.covariates.attach_covariates` with its errors (a
+        customer of ``summary`` without a row, a customer on two rows, a missing
+        column or value), without its fitting checks (one customer, or customers of one
+        level, may be scored). Values of these columns already in ``summary`` are
+        replaced by the table's. Ids that differ from the summary's only in type (text
+        against whole numbers, as a CSV file and a Parquet file may give them) are
+        matched.
+        """
+        from .data.covariates import attach_covariates
+
+        columns = self.covariate_columns
+        if not columns:
+            raise IncompatibleModelError(
+                f"{owner}: the job was fitted without covariates, so it takes none; score "
+                "the summary as it is.", cli_message=f"{owner}: the job was fitted without "
+                "covariates; drop --covariates-file.")
+        if not isinstance(table, pd.DataFrame):
+            raise TypeError(f"The 'table' parameter of {owner} must be a pandas DataFrame "
+                            f"(one row per customer). Got {type(table).__name__} instead.")
+        customer_col = self.meta.get("columns", {}).get("customer_col") or "customer_id"
+        table = _ids_typed_as(table, customer_col, summary.index)
+        base = summary.drop(columns=[c for c in columns if c in summary.columns])
+        base.attrs = dict(summary.attrs)
+        return attach_covariates(base, table, columns=columns, customer_col=customer_col,
+                                 check_variation=False, owner=owner)
+
     def check(self, summary: pd.DataFrame, options: dict) -> None:
         """Refuse data the job cannot score, before any chunk runs."""
         check_summary_matches(self, summary)
@@ -157,6 +206,24 @@ class ContractualJob:
     def score(self, part: pd.DataFrame, rng: np.random.Generator, options: dict) -> pd.DataFrame:
         """Scores of one chunk (:func:`clvmodels.contractual_lifetime_value`)."""
         return contractual_lifetime_value(self.churn, part, random_state=rng, **options)
+
+
+def _ids_typed_as(table: pd.DataFrame, customer_col: str, index: pd.Index) -> pd.DataFrame:
+    """``table`` with its ids in the type of ``index`` when they differ only in type:
+    whole numbers as text for text ids, text of whole numbers as int64 for integer ids
+    (a CSV file read with text ids against a Parquet file with numbers)."""
+    if customer_col not in table.columns or len(index) == 0:
+        return table
+    ids = table[customer_col]
+    text_index = pd.api.types.is_object_dtype(index) or pd.api.types.is_string_dtype(index)
+    if text_index and pd.api.types.is_integer_dtype(ids):
+        return table.assign(**{customer_col: ids.astype(str)})
+    if (pd.api.types.is_integer_dtype(index)
+            and (pd.api.types.is_object_dtype(ids) or pd.api.types.is_string_dtype(ids))):
+        text = ids.astype("string").str.strip()
+        if text.str.fullmatch(r"[+-]?\d{1,18}").fillna(False).all():
+            return table.assign(**{customer_col: text.astype("int64").to_numpy()})
+    return table
 
 
 # ------------------------------------------------------------------ job files
@@ -234,13 +301,20 @@ PURCHASE_MODELS = {"bgnbd": "BetaGeoModel", "mbgnbd": "ModifiedBetaGeoModel",
 ERLANG_MODELS = {"mbgcnbd": "ModifiedBetaGeoCNBDModel", "bgcnbd": "BetaGeoCNBDModel"}
 #: discrete-time purchase models (a summary of transaction periods, ``discrete_summary``)
 DISCRETE_MODELS = {"bgbb": "BetaGeoBetaBinomModel"}
+#: the purchase models with a covariate version (:mod:`clvmodels.models.covariates`)
+COVARIATE_MODELS = {"bgnbd": "BetaGeoCovariateModel", "mbgnbd": "ModifiedBetaGeoCovariateModel",
+                    "pnbd": "ParetoNBDCovariateModel", "bgbb": "BetaGeoBetaBinomCovariateModel"}
 
 
-def purchase_model_class(name: str):
-    """The purchase model class for a name in :data:`PURCHASE_MODELS`.
+def purchase_model_class(name: str, *, covariates: bool = False):
+    """The purchase model class for a name in :data:`PURCHASE_MODELS`,
+    :data:`ERLANG_MODELS` or :data:`DISCRETE_MODELS`; with ``covariates``, its covariate
+    version (:data:`COVARIATE_MODELS`).
 
     >>> purchase_model_class("pnbd").__name__
     'ParetoNBDModel'
+    >>> purchase_model_class("bgnbd", covariates=True).__name__
+    'BetaGeoCovariateModel'
     """
     import clvmodels
 
@@ -248,24 +322,47 @@ def purchase_model_class(name: str):
     if name not in names:
         raise ValueError(f"The 'model' parameter must be one of {sorted(names)} or "
                          f"'auto'. Got {name!r} instead.")
+    if covariates:
+        if name not in COVARIATE_MODELS:
+            raise IncompatibleModelError(
+                f"model={name!r} ({names[name]}) has no covariate version; the purchase "
+                f"models that take covariates are {', '.join(COVARIATE_MODELS)} (and 'auto', "
+                "which compares the first three). Choose one of them, or fit without "
+                "covariates.")
+        return getattr(clvmodels, COVARIATE_MODELS[name])
     return getattr(clvmodels, names[name])
 
 
+def _covariate_list(value, name: str) -> list[str]:
+    """A list of distinct column names from None, a name or a sequence of names."""
+    if value is None:
+        return []
+    value = [value] if isinstance(value, str) else list(value)
+    if not all(isinstance(c, str) and c for c in value) or len(set(value)) != len(value):
+        raise ValueError(f"The '{name}' parameter of fit_job must be a list of distinct column "
+                         f"names. Got {value!r} instead.")
+    return value
+
+
 def choose_purchase_model(summary: pd.DataFrame, *, holdout: pd.DataFrame | None = None,
-                          method: str = "mle", seed: int | None = None, max_iter: int = 1000):
+                          method: str = "mle", seed: int | None = None, max_iter: int = 1000,
+                          covariates=None):
     """Fit every purchase model of :data:`PURCHASE_MODELS` and pick one: by holdout MAE
     when a calibration/holdout summary is given (the models are fitted on its
     calibration part and scored on its holdout), else by BIC on ``summary``. Returns
     ``(name, table)``: the chosen name and the comparison table (one row per model;
-    :func:`clvmodels.evaluation.comparison.compare_models` with a holdout)."""
+    :func:`clvmodels.evaluation.comparison.compare_models` with a holdout).
+    ``covariates`` (column names of the summaries): compare the covariate versions."""
     from .evaluation.comparison import compare_models
 
     data = holdout if holdout is not None else summary
+    covariates = _covariate_list(covariates, "covariates")
+    settings = {"covariates": covariates} if covariates else {}
     fitted = {}
     for name in PURCHASE_MODELS:
         try:
-            fitted[name] = purchase_model_class(name)(random_state=seed, max_iter=max_iter).fit(
-                data, method=method)
+            fitted[name] = purchase_model_class(name, covariates=bool(covariates))(
+                random_state=seed, max_iter=max_iter, **settings).fit(data, method=method)
         except FitError:
             continue
     if not fitted:
@@ -285,7 +382,8 @@ def choose_purchase_model(summary: pd.DataFrame, *, holdout: pd.DataFrame | None
 def fit_job(summary: pd.DataFrame, out_dir: str | os.PathLike, *, columns: dict,
             method: str = "mle", seed: int | None = None, overwrite: bool = False,
             model: str = "bgnbd", holdout: pd.DataFrame | None = None,
-            max_iter: int = 1000) -> Job:
+            max_iter: int = 1000, covariates=None, spend_covariates=None,
+            covariate_source: str | None = None) -> Job:
     """Fit a purchase model (``model``: "bgnbd", "mbgnbd", "pnbd", "mbgcnbd", "bgcnbd"
     (Erlang-k timing; ``summary`` best with ``log_gap_sum``), or "auto": the best
     by holdout MAE when ``holdout`` — a calibration/holdout summary — is given, else by
@@ -293,10 +391,34 @@ def fit_job(summary: pd.DataFrame, out_dir: str | os.PathLike, *, columns: dict,
     periods, :func:`~clvmodels.data.discrete.discrete_summary`) and Gamma-Gamma to
     ``summary`` and save both, with the column names, time unit and observation end
     (and the period layout of a discrete summary), as one directory (written
-    atomically). ``job.meta['model_comparison']`` holds the comparison with "auto"."""
+    atomically). ``job.meta['model_comparison']`` holds the comparison with "auto".
+
+    Customer covariates: ``covariates`` names columns of ``summary`` (and of
+    ``holdout``; attach them with ``rfm_summary(..., covariates=table,
+    covariate_cols=[...])``) that act on the purchase and drop-out sides of the
+    purchase model (its covariate version, :data:`COVARIATE_MODELS`; the Erlang-k models
+    have none) and, unless ``spend_covariates`` says otherwise (``[]``: none), on
+    Gamma-Gamma's spend side. ``job.json`` records them under ``customer_covariates``
+    with ``covariate_source`` (where they came from, e.g. the file), and scoring then
+    needs them (:meth:`Job.attach_covariates`)."""
     discrete = model in DISCRETE_MODELS
     check_job_target(out_dir, overwrite)
     check_fit_summary(summary)
+    covariates = _covariate_list(covariates, "covariates")
+    spend_covariates = (list(covariates) if spend_covariates is None
+                        else _covariate_list(spend_covariates, "spend_covariates"))
+    if covariates and model != "auto":
+        purchase_model_class(model, covariates=True)  # refuses a model without a version
+    needed = covariates + [c for c in spend_covariates if c not in covariates]
+    # the holdout serves the choice of the purchase model only
+    for name, frame, cols in (("summary", summary, needed), ("holdout", holdout, covariates)):
+        missing = [c for c in cols if frame is not None and c not in frame.columns]
+        if missing:
+            raise DataError(
+                f"fit_job: covariate column(s) {missing} are not in the {name}; it has "
+                f"{list(frame.columns)[:20]}. Attach them with rfm_summary(..., "
+                "covariates=table, covariate_cols=[...]) (calibration_holdout_summary for a "
+                "holdout) or clvmodels.attach_covariates(summary, table).")
     if discrete != ("n_periods" in summary.columns):
         raise ValueError(f"model={model!r} takes " + (
             "a discrete summary of transaction periods (discrete_summary: frequency, recency, "
@@ -305,10 +427,11 @@ def fit_job(summary: pd.DataFrame, out_dir: str | os.PathLike, *, columns: dict,
     comparison = None
     if model == "auto":
         model, table = choose_purchase_model(summary, holdout=holdout, method=method, seed=seed,
-                                             max_iter=max_iter)
+                                             max_iter=max_iter, covariates=covariates)
         comparison = json.loads(table.to_json(orient="index"))
-    bg = purchase_model_class(model)(random_state=seed, max_iter=max_iter).fit(summary,
-                                                                              method=method)
+    bg = purchase_model_class(model, covariates=bool(covariates))(
+        random_state=seed, max_iter=max_iter,
+        **({"covariates": covariates} if covariates else {})).fit(summary, method=method)
     spend_data, n_zero = zero_spend_limit(summary, for_fit=True)
     paying = int((pd.to_numeric(spend_data["frequency"], errors="coerce") > 0).sum()) \
         if "frequency" in spend_data.columns else 0
@@ -327,12 +450,21 @@ def fit_job(summary: pd.DataFrame, out_dir: str | os.PathLike, *, columns: dict,
             "a mean spend of 0 (p gamma / (p x + q - 1): below the population mean, and lower "
             "the more free purchases were seen), and their purchases still count.",
             DataWarning, stacklevel=2)
-    gg = GammaGammaModel(random_state=seed, max_iter=max_iter).fit(spend_data, method=method)
+    if spend_covariates:
+        from .models import GammaGammaCovariateModel
+
+        gg = GammaGammaCovariateModel(covariates=spend_covariates, random_state=seed,
+                                      max_iter=max_iter).fit(spend_data, method=method)
+    else:
+        gg = GammaGammaModel(random_state=seed, max_iter=max_iter).fit(spend_data, method=method)
+    recorded = ({"columns": needed, "purchase": covariates, "spend": spend_covariates,
+                 "source": covariate_source} if needed else None)
     meta = _job_meta(
         "noncontractual", columns=dict(columns), time_unit=summary.attrs.get("time_unit"),
         observation_end=summary.attrs.get("observation_end"), method=method, seed=seed,
         customers=int(len(summary)), model=model, transaction_model=type(bg).__name__,
         model_comparison=comparison, boundary=getattr(bg, "boundary_", None),
+        **({"customer_covariates": recorded} if recorded else {}),
         **({"summary": "discrete", "period_start": summary.attrs.get("start")}
            if discrete else {}))
 
@@ -897,11 +1029,33 @@ def check_summary_matches(job: Job | ContractualJob, summary: pd.DataFrame) -> N
             "row per customer, and each copy would be scored and counted again. Drop the "
             "duplicate rows or rebuild the summary from the transactions (rfm_summary).")
     check_id_types(summary.index.to_numpy(), "customer ids to score", "the summary")
+    if isinstance(job, Job):
+        _check_covariate_columns(job, summary)
     unit = summary.attrs.get("time_unit", job.meta.get("time_unit"))
     if unit != job.meta.get("time_unit"):
         raise IncompatibleModelError(
             f"The model was fitted in {job.meta.get('time_unit')!r} but the data to score are "
             f"summarized in {unit!r}. Summarize them in {job.meta.get('time_unit')!r}.")
+
+
+def _check_covariate_columns(job: Job, summary: pd.DataFrame) -> None:
+    """A job with covariates needs them on every customer to score: named when absent."""
+    columns = job.covariate_columns
+    missing = [c for c in columns if c not in summary.columns]
+    if not missing:
+        return
+    customer_col = job.meta.get("columns", {}).get("customer_col") or "customer_id"
+    source = (job.meta.get("customer_covariates") or {}).get("source")
+    raise DataError(
+        f"The job's models take customer covariates {columns}, and the data to score lack "
+        f"{missing} (they have {list(summary.columns)[:12]}). Attach each customer's "
+        "covariates first: job.attach_covariates(summary, table), a table with one row per "
+        f"customer in column {customer_col!r}.",
+        cli_message=f"the job's models take customer covariates {columns}, and the data to "
+        f"score lack {missing}. Add --covariates-file PATH: a CSV or Parquet file with one "
+        f"row per customer, her id in column {customer_col!r} (--customer-col at fit) and "
+        f"the columns {columns}" + (f" (the job was fitted with {source!r})" if source else "")
+        + ".")
 
 
 def _chunk_scores(job: Job | ContractualJob, part: pd.DataFrame, k: int, seed: int,

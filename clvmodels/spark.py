@@ -46,6 +46,16 @@ What is identical, what is not:
   identical summary rows together, and two mean spends one rounding apart are two rows
   (or one), which changes which simulated futures a customer gets. For identical
   intervals, summarize once and score that summary.
+
+Customer covariates (a job fitted with them, :meth:`clvmodels.scoring.Job.attach_covariates`):
+either the data already hold the job's covariate columns, or ``covariates=`` gives a
+pandas table with one row per customer. The table is joined on the driver: Spark
+collects the ids to score (one column), :meth:`~clvmodels.scoring.Job.attach_covariates`
+matches them with the table in pandas, with its errors (customers without a row, ...),
+and the matched columns go back to Spark and are joined to the summaries by id, so every
+chunk reaches its worker with its covariates. The driver therefore holds the ids and the
+table (one row per customer). The values make the round trip through Arrow unchanged
+(text, float64, int64, bool), so the scores are identical to the in-process engine's.
 """
 
 from __future__ import annotations
@@ -419,8 +429,30 @@ def _scorer(data: bytes, id_col: str, time_unit: str, seed: int, options: dict,
     return score
 
 
+def _with_covariates(job, frame, id_col: str, table: pd.DataFrame):
+    """``frame`` with the job's covariate columns from ``table`` (module docstring):
+    matched on the driver by :meth:`~clvmodels.scoring.Job.attach_covariates`, joined by
+    id in Spark (a left join: rows without an id stay, for the id checks to name them)."""
+    if job.kind == "contractual":
+        raise IncompatibleModelError(
+            "covariates= is for non-contractual jobs fitted with customer covariates; a "
+            "contractual job takes its covariates as columns of the accounts table.")
+    columns = job.covariate_columns
+    ids = frame.select(id_col).toPandas()[id_col].dropna()
+    attached = job.attach_covariates(pd.DataFrame(index=pd.Index(ids, name=id_col)), table,
+                                     owner="the covariates table")
+    values = attached[columns].reset_index()
+    for c in columns:  # categories as their text (what the model's encoding reads)
+        if isinstance(values[c].dtype, pd.CategoricalDtype):
+            values[c] = values[c].astype(str)
+    spark = frame.sparkSession
+    given = [c for c in columns if c in frame.columns]
+    return frame.drop(*given).join(spark.createDataFrame(values), on=id_col, how="left")
+
+
 def _scored(job, sdf, *, seed: int, chunk_customers: int, customer_col: str | None,
-            time_unit: str | None, observation_end, allow_refunds: bool, options: dict):
+            time_unit: str | None, observation_end, allow_refunds: bool, options: dict,
+            covariates: pd.DataFrame | None = None):
     """(scored Spark DataFrame with the chunk column, id column, chunks, score columns)."""
     if not isinstance(job, (Job, ContractualJob)):
         raise TypeError("The 'job' parameter must be a Job or a ContractualJob (fit_job, "
@@ -432,6 +464,8 @@ def _scored(job, sdf, *, seed: int, chunk_customers: int, customer_col: str | No
     frame, id_col, unit = _summary_frame(job, sdf, customer_col=customer_col,
                                          observation_end=observation_end,
                                          allow_refunds=allow_refunds)
+    if covariates is not None:
+        frame = _with_covariates(job, frame, id_col, covariates)
     unit = unit or (check_time_unit(time_unit, "score_spark_dataframe") if time_unit
                     else job.meta.get("time_unit"))
     spark = frame.sparkSession
@@ -453,7 +487,8 @@ def _scored(job, sdf, *, seed: int, chunk_customers: int, customer_col: str | No
 def score_spark_dataframe(job: Job | ContractualJob, sdf, *, seed: int = 0,
                           chunk_customers: int = 250_000, customer_col: str | None = None,
                           time_unit: str | None = None, observation_end: object = None,
-                          allow_refunds: bool = False, **options):
+                          allow_refunds: bool = False, covariates: pd.DataFrame | None = None,
+                          **options):
     """Score a Spark DataFrame with ``mapInPandas``; the same numbers as the in-process
     engine for the same ``seed`` and ``chunk_customers`` (see the module docstring for
     what is identical and what is not).
@@ -480,6 +515,9 @@ def score_spark_dataframe(job: Job | ContractualJob, sdf, *, seed: int = 0,
     time_unit : str, optional
         Unit of ``recency`` and ``T`` of a summary (Spark keeps no such note); default
         the job's. A different unit is refused.
+    covariates : pandas DataFrame, optional
+        For a job fitted with customer covariates whose data lack them: one row per
+        customer, ids in the job's customer column (module docstring).
     **options
         As for ``score_chunks`` (horizon, discount_rate, margin, level, n_draws,
         n_samples; contractual: revenue_col, growth_rate, acquisition_cost_col, ...).
@@ -495,7 +533,7 @@ def score_spark_dataframe(job: Job | ContractualJob, sdf, *, seed: int = 0,
     scored, *_ = _scored(job, sdf, seed=seed, chunk_customers=chunk_customers,
                          customer_col=customer_col, time_unit=time_unit,
                          observation_end=observation_end, allow_refunds=allow_refunds,
-                         options=options)
+                         options=options, covariates=covariates)
     return scored.drop(_K)
 
 
@@ -534,7 +572,8 @@ def score_to_file_spark(job: Job | ContractualJob | str | os.PathLike, summary_p
                         master: str = "local[2]", seed: int = 0, chunk_customers: int = 250_000,
                         customer_col: str | None = None, time_unit: str | None = None,
                         observation_end: object = None, allow_refunds: bool = False,
-                        spark_conf: dict | None = None, **options) -> int:
+                        spark_conf: dict | None = None, covariates: pd.DataFrame | None = None,
+                        **options) -> int:
     """Read summaries (or transactions, or a contractual job's accounts) from a Parquet
     or CSV file with Spark, score them (:func:`score_spark_dataframe`) and write the
     scores atomically to ``out`` (.parquet or .csv) in id order, with the columns of
@@ -545,6 +584,7 @@ def score_to_file_spark(job: Job | ContractualJob | str | os.PathLike, summary_p
     on the active Spark session, else on a new one on ``master`` (stopped afterwards).
     A summary's time unit is the one its Parquet file keeps (written from pandas), else
     ``time_unit``; a CSV summary keeps none, so ``time_unit`` is then required.
+    ``covariates``: as for :func:`score_spark_dataframe`.
     """
     output_format(out)
     check_output_file(out)  # before the work, not after it
@@ -568,7 +608,7 @@ def score_to_file_spark(job: Job | ContractualJob | str | os.PathLike, summary_p
         scored, id_col, chunks, columns = _scored(
             job, sdf, seed=seed, chunk_customers=chunk_customers, customer_col=customer_col,
             time_unit=unit, observation_end=observation_end, allow_refunds=allow_refunds,
-            options=options)
+            options=options, covariates=covariates)
         work = temporary_dir(Path(out))
         try:
             folder = work / "scores"

@@ -53,3 +53,23 @@ def test_kernel_threads_leave_parallelism_to_dask_workers():
     assert _threads(1_000) == 1  # too few rows to be worth a thread
     with dask_client(None, 1) as client:
         assert client.submit(_threads, 1_000_000).result() == 1
+
+
+def test_dask_engine_scores_a_covariate_job_as_the_local_engine(job_and_summary):
+    """The covariate columns travel with each chunk to the workers."""
+    from clvmodels import attach_covariates
+
+    _, summary, d = job_and_summary
+    rng = np.random.default_rng(5)
+    table = pd.DataFrame({"customer_id": summary.index,
+                          "channel": rng.choice(["store", "web", "app"], size=len(summary))})
+    with_cov = attach_covariates(summary, table)
+    job = fit_job(with_cov, d / "model_cov", columns={"customer_col": "customer_id",
+                                                      "date_col": "date", "amount_col": "amount"},
+                  seed=1, covariates=["channel"])
+    kw = dict(seed=3, chunk_customers=800, horizon="52 weeks", n_samples=50)
+    score_to_file(job, with_cov, d / "local_cov.parquet", **kw)
+    score_to_file_dask(job, with_cov, d / "dask_cov.parquet", n_workers=1, **kw)
+    assert (d / "local_cov.parquet").read_bytes() == (d / "dask_cov.parquet").read_bytes()
+    with pytest.raises(ValueError, match=r"lack \['channel'\]"):
+        score_to_file_dask(job, summary, d / "never.parquet", n_workers=1, **kw)

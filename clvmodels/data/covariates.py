@@ -31,6 +31,7 @@ def covariate_columns(summary: pd.DataFrame) -> list[str]:
 def attach_covariates(summary: pd.DataFrame, covariates: pd.DataFrame, *,
                       columns=None, customer_col: str = "customer_id",
                       one_row_per_customer: bool = True,
+                      check_variation: bool = True,
                       owner: str = "attach_covariates") -> pd.DataFrame:
     """``summary`` with each customer's covariates joined on as columns.
 
@@ -46,6 +47,10 @@ def attach_covariates(summary: pd.DataFrame, covariates: pd.DataFrame, *,
         ``True`` (default): a customer on two rows is an error. ``False``: rows of one
         customer are accepted when their values agree (e.g. a transactions table with
         a static column such as the acquisition channel), and an error otherwise.
+    check_variation : bool
+        ``True`` (default, for fitting): constant and perfectly collinear columns are
+        errors. ``False`` (for scoring with a fitted model, whose encoding is fixed): they
+        are accepted, e.g. one customer, or customers of one channel.
 
     Returns
     -------
@@ -105,7 +110,7 @@ def attach_covariates(summary: pd.DataFrame, covariates: pd.DataFrame, *,
     out = summary.copy()
     for c in columns:
         out[c] = per_customer[c].reindex(summary.index).to_numpy()
-    _check_values(out, columns, owner)
+    _check_values(out, columns, owner, check_variation)
     out.attrs = {**summary.attrs, "covariates": columns}
     return out
 
@@ -159,7 +164,8 @@ def _one_row_each(table: pd.DataFrame, customer_col: str, columns: list[str],
     return groups.first()
 
 
-def _check_values(frame: pd.DataFrame, columns: list[str], owner: str) -> None:
+def _check_values(frame: pd.DataFrame, columns: list[str], owner: str,
+                  check_variation: bool = True) -> None:
     """Missing or infinite values, constant columns and collinear columns, by name."""
     for c in columns:
         col = frame[c]
@@ -172,11 +178,12 @@ def _check_values(frame: pd.DataFrame, columns: list[str], owner: str) -> None:
             bad = col.index[~np.isfinite(col.to_numpy(float))].tolist()
             raise DataError(f"{owner}: covariate {c!r} is infinite for {len(bad):,} "
                             f"customers, e.g. {format_examples(bad)}. Fix or drop them.")
-        if col.nunique() < 2:
+        if check_variation and col.nunique() < 2:
             raise DataError(f"{owner}: covariate {c!r} has the same value "
                             f"({_plain(col.iloc[0])!r}) for every customer, so it cannot explain "
                             "differences between them; leave it out.")
-    CovariateEncoding.from_frame(frame, columns, owner=owner)  # collinearity, by name
+    if check_variation:
+        CovariateEncoding.from_frame(frame, columns, owner=owner)  # collinearity, by name
 
 
 def _is_numeric(col: pd.Series) -> bool:

@@ -5,7 +5,9 @@ Same convention and same output as :func:`clvmodels.data.rfm_summary` (a test
 holds them equal): same-day transactions merged, ``frequency`` = repeat purchase
 days, ``recency``/``T`` = day counts over the unit length, ``monetary_value`` =
 mean over repeat purchase days (NaN without any). DuckDB streams the files and
-spills to disk beyond ``memory_limit``.
+spills to disk beyond ``memory_limit``. Customer covariates are joined on afterwards,
+in pandas, as :func:`clvmodels.data.rfm_summary` joins them (``covariates=``): the
+summary has one row per customer, so it is in memory by then.
 """
 
 from __future__ import annotations
@@ -68,12 +70,15 @@ def rfm_summary_duckdb(
     memory_limit: str = "3GB",
     threads: int | None = None,
     regularity: bool = False,
+    covariates: pd.DataFrame | None = None,
+    covariate_cols=None,
 ) -> pd.DataFrame:
     """RFM summary of a CSV/Parquet file, folder or glob, computed by DuckDB.
 
     Parameters are those of :func:`clvmodels.data.rfm_summary`, plus DuckDB's
     ``memory_limit`` and ``threads``. Returns the same DataFrame (``regularity``:
-    with ``log_gap_sum``, :mod:`clvmodels.data.regularity`).
+    with ``log_gap_sum``, :mod:`clvmodels.data.regularity`; ``covariates``: with the
+    covariate columns, joined by :func:`~clvmodels.data.covariates.attach_covariates`).
     """
     try:
         import duckdb
@@ -181,7 +186,11 @@ def rfm_summary_duckdb(
                                                   unit_days)
     out = pd.DataFrame(columns, index=pd.Index(df["customer_id"], name="customer_id"))
     out.attrs = {"time_unit": unit, "observation_end": end_iso}
-    return out
+    if covariates is None and covariate_cols is None:
+        return out
+    from .summary import _with_covariates
+
+    return _with_covariates(out, covariates, covariate_cols, customer_col, owner)
 
 
 def _check_far_future(con, lo: int, hi: int, n: int, date_col: str) -> None:
