@@ -209,7 +209,8 @@ _NONCONTRACTUAL_ONLY = {
             "spend_covariate_cols": None},
     "score": {"observation_end": None, "allow_refunds": False, "reader": "pandas",
               "covariates_file": None},
-    "report": {"observation_end": None, "calibration_end": None, "serving_cost_rate": 0.0},
+    "report": {"observation_end": None, "calibration_end": None, "serving_cost_rate": 0.0,
+               "covariates_file": None},
 }
 _CONTRACTUAL_ONLY = {
     "fit": {"account_col": None, "tenure_col": None, "churned_col": None, "covariates": None,
@@ -829,6 +830,7 @@ def _cmd_report(args) -> str:
     check_output_file(args.out)  # before the work, not after it
     check_job_dir(args.model)
     _check_input(args.transactions, args)
+    _check_covariates_file(args)
     with _loading(args):
         import pandas as pd
 
@@ -842,14 +844,12 @@ def _cmd_report(args) -> str:
     _check_kind_options(args, job.kind)
     if job.kind == "contractual":
         return _report_contractual(args, job, started)
-    if job.covariate_columns:
-        from .errors import IncompatibleModelError
-
-        raise IncompatibleModelError(
+    if job.covariate_columns and args.covariates_file is None:
+        raise UsageError(
             f"the job {args.model} was fitted with customer covariates "
-            f"{job.covariate_columns}, and the report does not take such jobs yet. Score its "
-            f"customers with 'clvmodels score {args.model} DATA --covariates-file PATH --out "
-            "scores.parquet', or fit a job without --covariates-file for the report.")
+            f"{job.covariate_columns}: add --covariates-file PATH, a file with one row per "
+            "customer holding them (the one given to fit, or one like it).")
+    table = _scoring_covariates(args, job)
     cols = job.meta["columns"]
     frame = _read(args, args.transactions, id_col=cols.get("customer_col") or "customer_id")
     end = args.observation_end or job.meta["observation_end"]
@@ -868,6 +868,10 @@ def _cmd_report(args) -> str:
             summary = rfm_summary(tx, observation_end=end, time_unit=job.meta["time_unit"])
         summary = zero_spend_limit(summary)[0]  # free items only: valued as the job scores them
         stage.detail = f"{len(summary):,} customers"
+    if table is not None:
+        with _stage(args, f"attaching the covariates of {args.covariates_file}"):
+            summary = job.attach_covariates(
+                summary, table, owner=f"--covariates-file {args.covariates_file!r}")
     holdout = None
     if args.calibration_end:
         with _stage(args, f"summarising the holdout after --calibration-end "
@@ -1224,6 +1228,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--calibration-end", default=None,
                         help="validate on the period after this date (refits on the data before)")
     report.add_argument("--segment-col", default=None, help="column with each customer's segment")
+    report.add_argument("--covariates-file", default=None, metavar="PATH",
+                        help="jobs fitted with customer covariates (fit --covariates-file): the "
+                        "file with one row per customer holding them; the report then values "
+                        "each customer with her own parameters and shows value by covariate level")
     report.add_argument("--acquisition-cost", default=None,
                         help="cost per acquired customer: a number, or a CSV 'segment,cost' "
                         "(with --segment-col)")

@@ -192,8 +192,19 @@ def test_scoring_without_the_covariates_names_the_flag(job_dir, data, capsys):
                         d / "missing.csv"], 1)
     assert "--covariates-file: No input at" in err
     assert not (d / "x.parquet").exists()
-    err = _run(capsys, ["report", model, tx, "--out", d / "r.html"], 1)
-    assert "fitted with customer covariates" in err and "--covariates-file" in err
+    err = _run(capsys, ["report", model, tx, "--out", d / "r.html"], 2)
+    assert "fitted with customer covariates" in err and "add --covariates-file PATH" in err
+    assert not (d / "r.html").exists()
+
+
+def test_report_values_customers_by_their_covariates(job_dir, data):
+    d, _, _ = data
+    out = d / "report.html"
+    assert main(["report", str(job_dir), str(d / "cdnow.parquet"), "--out", str(out),
+                 "--covariates-file", str(d / "customers.csv"), "--horizons", "1", "-q"]) == 0
+    page = out.read_text()
+    assert "<h2>Value by covariate level</h2>" in page
+    assert all(level in page for level in ("store", "web", "app"))
 
 
 def test_a_few_customers_of_one_level_can_be_scored(job_dir, data, summary):
