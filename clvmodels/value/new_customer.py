@@ -38,7 +38,6 @@ from ..models.purchase.base import PurchaseModel
 from ..models.spend.gamma_gamma import GammaGammaModel, gamma_gamma_expected_spend
 from ..timeunits import annual_rate_to_continuous, convert_duration, parse_horizon
 from .intervals import credible_bounds
-from .rows import has_covariates
 from .purchase import (
     _spend_sampler,
     check_clv_options,
@@ -46,6 +45,7 @@ from .purchase import (
     discount_argument,
     pick_draws,
 )
+from .rows import has_covariates
 
 __all__ = ["new_customer_value"]
 

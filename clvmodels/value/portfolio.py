@@ -77,7 +77,6 @@ from ..models.spend.gamma_gamma import (
 )
 from ..timeunits import annual_rate_to_continuous, convert_duration, parse_horizon
 from .intervals import credible_bounds
-from .rows import RowParams
 from .purchase import (
     _spend_sampler,
     check_clv_options,
@@ -87,6 +86,7 @@ from .purchase import (
     model_summary_arrays,
     pick_draws,
 )
+from .rows import RowParams
 
 __all__ = ["expected_values", "portfolio_value"]
 
@@ -227,10 +227,7 @@ def _predictive_totals(model, draws, gg, rows, weights, groups, n_groups, sample
         flat_x = np.broadcast_to(cust["frequency"], shape).ravel()
         flat_m = np.broadcast_to(money[rep][:, None], shape).ravel()
         if spend is not None and spend.linked:  # gamma of each customer's own pattern
-            own = spend.draws(gg, rows["spat"][rep])
-            sampled = {k: (v[sample_draw[None, :] % n_gg, np.arange(rep.size)[:, None]]
-                           if v.shape[1] > 1 else v[sample_draw % n_gg, 0][None, :])
-                       for k, v in own.items()}
+            sampled = spend.sampled(gg, rows["spat"][rep], sample_draw[None, :] % n_gg)
             amounts = gamma_gamma_spend_sampler(
                 **{k: np.broadcast_to(v, shape).ravel() for k, v in sampled.items()},
                 frequency=flat_x, monetary_value=flat_m, rng=rng)
@@ -238,10 +235,7 @@ def _predictive_totals(model, draws, gg, rows, weights, groups, n_groups, sample
             amounts = _spend_sampler(gg, np.broadcast_to(sample_draw, shape).ravel(), flat_x,
                                      flat_m, rng)
         if purchase is not None and purchase.linked:
-            own = purchase.draws(draws, rows["ppat"][rep])
-            block_params = {k: (v[sample_draw[None, :], np.arange(rep.size)[:, None]]
-                                if v.shape[1] > 1 else v[sample_draw, 0][None, :])
-                            for k, v in own.items()}
+            block_params = purchase.sampled(draws, rows["ppat"][rep], sample_draw[None, :])
         else:
             block_params = params
         value = simulate(**block_params, **cust, horizon=horizon,

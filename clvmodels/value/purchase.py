@@ -293,7 +293,6 @@ def simulate_model_futures(
     for start in range(0, n_rows, step):
         sl = slice(start, start + step)
         d = rng.integers(0, n_draws, size=(rows["frequency"][sl].shape[0], n_samples))
-        at = np.arange(d.shape[0])[:, None]  # each sample's row in the block
         cust = {c: rows[c][sl][:, None] for c in ("frequency", "recency", "T")}
         amounts = None
         if gg is not None:
@@ -301,17 +300,14 @@ def simulate_model_futures(
             m = np.broadcast_to(np.nan_to_num(rows["monetary_value"][sl])[:, None], d.shape)
             if spend_linked:  # each row's own spend parameters at the sample's draw
                 n_gg = next(iter(gg.values())).shape[0]
-                own = spend.draws(gg, rows["spat"][sl])  # (k, rows in the block)
-                dg = d % n_gg
-                params = {k: (v[dg, at] if v.shape[1] > 1 else v[dg, 0]).ravel()
-                          for k, v in own.items()}
+                params = {k: v.ravel()
+                          for k, v in spend.sampled(gg, rows["spat"][sl], d % n_gg).items()}
                 amounts = gamma_gamma_spend_sampler(**params, frequency=x,
                                                     monetary_value=m.ravel(), rng=rng)
             else:
                 amounts = _spend_sampler(gg, d.ravel(), x, m.ravel(), rng)
-        if linked:
-            own = purchase.draws(draws, rows["ppat"][sl])  # (k, rows in the block)
-            params = {k: (v[d, at] if v.shape[1] > 1 else v[d, 0]) for k, v in own.items()}
+        if linked:  # each row's own parameters at the sample's draw
+            params = purchase.sampled(draws, rows["ppat"][sl], d)
         else:
             params = {k: v[d] for k, v in draws.items()}
         out = simulate(**params, **cust, horizon=horizon,

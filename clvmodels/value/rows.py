@@ -63,5 +63,12 @@ class RowParams:
             return {n: np.asarray(v, dtype=np.float64)[:, None] for n, v in draws.items()}
         return self.model.row_draws(draws, self._z(ids))
 
+    def sampled(self, draws: dict, ids, d) -> dict:
+        """The parameters of simulated futures: future ``(i, s)`` of row ``i`` (pattern
+        ``ids[i]``) at draw ``d[i, s]`` (``d`` broadcasts against ``(len(ids), 1)``)."""
+        rows = np.arange(len(ids))[:, None]
+        return {k: (v[d, rows] if v.shape[1] > 1 else v[d, 0])
+                for k, v in self.draws(draws, ids).items()}
+
     def _z(self, ids):
         return self.designs[np.asarray(ids, dtype=np.intp)]

@@ -24,13 +24,13 @@ from ..errors import check_parameter
 from ..timeunits import annual_rate_to_continuous, convert_duration, parse_horizon
 from .intervals import credible_bounds
 from .portfolio import expected_values
-from .rows import RowParams
 from .purchase import (
     check_clv_options,
     check_value_models,
     model_summary_arrays,
     pick_draws,
 )
+from .rows import RowParams
 
 __all__ = ["window_value"]
 
