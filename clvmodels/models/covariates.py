@@ -210,9 +210,6 @@ class CovariateMixin(CovariateResults):
             out[n] = HalfNormal(float(sd)) if n.startswith("sd:") else LogNormal(0.0, 1.0)
         return out
 
-    def parameter_count(self) -> int:
-        return len(self.param_names)
-
     # ------------------------------------------------------------- row values
     def design(self, data: pd.DataFrame) -> np.ndarray:
         """The encoded covariates of ``data`` (customers x features), as at fit, followed
@@ -410,10 +407,7 @@ class CovariateMixin(CovariateResults):
 
     def _base_start(self, arrays, weights):
         """The model's own start, from its compressed rows."""
-        return self._base_class()._start(self, self._base_arrays(arrays), weights)
-
-    def _base_arrays(self, arrays):
-        return arrays
+        return self._base_class()._start(self, arrays, weights)
 
     def _loglik_and_grad(self, log_params, arrays, weights):
         names = self.param_names
