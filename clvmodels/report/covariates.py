@@ -34,7 +34,15 @@ from ..models.covariates import SIDES
 from ..value.new_customer import new_customer_value
 from ..value.portfolio import portfolio_value
 from ..value.rows import has_covariates
-from .page import _figure, _money, _money_range, _ratio, _sig_money, _table
+from .page import (
+    _figure,
+    _money,
+    _money_range,
+    _ratio,
+    _sig_money,
+    _table,
+    group_totals_table,
+)
 
 __all__ = ["covariate_kinds", "typical_customer", "value_by_level", "new_customers_by_level",
            "coefficient_words", "covariate_section", "by_level_export", "with_covariates",
@@ -220,15 +228,7 @@ def covariate_section(transaction_model, spend_model, *, by_level, new_by_level,
         f"included) and its {pct} predictive range (what those customers may actually bring). "
         "The levels' expected values add up to the total; their ranges do not.</p>"]
     for c, table in by_level.items():
-        shown = pd.DataFrame({
-            "customers": table["customers"],
-            "expected value ($)": table["expected_total"],
-            f"{pct} credible range ($)": [_money_range(a, b) for a, b in zip(
-                table["expected_total_lower"], table["expected_total_upper"])],
-            f"{pct} predictive range ($)": [_money_range(a, b) for a, b in zip(
-                table["predictive_total_lower"], table["predictive_total_upper"])],
-            "average per customer ($)": table["expected_value_per_customer"]},
-            index=table.index)
+        shown = group_totals_table(table, pct)
         fmt = {"expected value ($)": _sig_money, "average per customer ($)": _money,
                "customers": lambda v: f"{v:,.0f}"}
         new = new_by_level.get(c)

@@ -147,6 +147,21 @@ def _money_range(lo: float, hi: float) -> str:
     return f"{_sig_money(lo)} to {_sig_money(hi)}"
 
 
+def group_totals_table(totals: pd.DataFrame, pct: str) -> pd.DataFrame:
+    """The page's table of :func:`~clvmodels.value.portfolio.portfolio_value` totals by
+    group (segment or covariate level): customers, expected value, both ranges and the
+    average per customer."""
+    return pd.DataFrame({
+        "customers": totals["customers"],
+        "expected value ($)": totals["expected_total"],
+        f"{pct} credible range ($)": [_money_range(a, b) for a, b in zip(
+            totals["expected_total_lower"], totals["expected_total_upper"])],
+        f"{pct} predictive range ($)": [_money_range(a, b) for a, b in zip(
+            totals["predictive_total_lower"], totals["predictive_total_upper"])],
+        "average per customer ($)": totals["expected_value_per_customer"]},
+        index=totals.index)
+
+
 def _money_note(margin: float, discount_rate: float) -> str:
     """What the money on a page is, in words."""
     what = ("revenue (spend before costs: no margin applied; give your gross margin, "

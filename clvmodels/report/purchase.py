@@ -26,6 +26,7 @@ from ..value.new_customer import new_customer_value
 from ..value.portfolio import portfolio_value
 from ..value.purchase import customer_lifetime_value
 from ..value.rows import has_covariates
+from .appendix import appendix
 from .covariates import (
     by_level_export,
     covariate_kinds,
@@ -37,7 +38,6 @@ from .covariates import (
     value_by_level,
     with_covariates,
 )
-from .appendix import appendix
 from .decisions import at_risk, cash_flows, printed_bounds, top_share
 from .page import (
     _figure,
@@ -55,6 +55,7 @@ from .page import (
     _whole_dollars,
     _write_report,
     _years_to_unit,
+    group_totals_table,
 )
 from .validation import not_validated, validate_on_holdout
 
@@ -414,14 +415,7 @@ def build_report(
             transaction_model, spend_model, summary.assign(**{_SEGMENT: seg.to_numpy()}),
             by=_SEGMENT, horizon=(main_years, "year"), n_samples=n_samples,
             random_state=random_state, **settings).rename_axis("segment")
-        g = pd.DataFrame({
-            "customers": by_segment["customers"],
-            "expected value ($)": by_segment["expected_total"],
-            f"{pct} credible range ($)": [_range(a, b) for a, b in zip(
-                by_segment["expected_total_lower"], by_segment["expected_total_upper"])],
-            f"{pct} predictive range ($)": [_range(a, b) for a, b in zip(
-                by_segment["predictive_total_lower"], by_segment["predictive_total_upper"])],
-            "average per customer ($)": by_segment["expected_value_per_customer"]})
+        g = group_totals_table(by_segment, pct)
         if acquisition_cost is not None:
             cac = (acquisition_cost if isinstance(acquisition_cost, pd.Series)
                    else pd.Series(float(acquisition_cost), index=g.index))
