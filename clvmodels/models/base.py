@@ -78,8 +78,11 @@ class BaseModel:
     draws : int
         Draws kept: from the normal approximation ("mle", "map"), per chain
         ("mcmc"), or from the fitted approximation ("advi").
-    tune : int
-        NUTS warm-up iterations per chain.
+    tune : int, optional
+        NUTS warm-up iterations per chain. Default: 500 when the fit has at least
+        50,000 customers and starts from the posterior mode (the mass matrix is then
+        the Laplace covariance, kept fixed), else 1000 (the mass matrix starts there
+        and adapts); see :func:`clvmodels.models.bayes.nuts_plan`.
     chains, cores : int
         NUTS chains, and processes to run them (default: one per chain, at most
         the machine's cores).
@@ -108,7 +111,7 @@ class BaseModel:
         time_unit: str | None = None,
         priors: dict | None = None,
         draws: int = 1000,
-        tune: int = 1000,
+        tune: int | None = None,
         chains: int = 4,
         cores: int | None = None,
         sampler: str = "pymc",
@@ -159,7 +162,7 @@ class BaseModel:
             return isinstance(v, int) and not isinstance(v, bool) and v >= low
 
         need("draws", whole(self.draws, 2), "an int >= 2")
-        need("tune", whole(self.tune, 0), "an int >= 0")
+        need("tune", self.tune is None or whole(self.tune, 0), "None or an int >= 0")
         need("chains", whole(self.chains, 1), "an int >= 1")
         need("cores", self.cores is None or whole(self.cores, 1), "None or an int >= 1")
         need("sampler", self.sampler in SAMPLERS, f"one of {list(SAMPLERS)}")

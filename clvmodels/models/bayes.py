@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import ConvergenceWarning, FitError
 
-__all__ = ["sample_posterior", "check_diagnostics"]
+__all__ = ["check_diagnostics", "nuts_plan", "sample_posterior"]
 
 _NUTS = {"pymc": "pymc", "nutpie": "nutpie", "numpyro": "numpyro", "blackjax": "blackjax"}
 _EXTRA = {"nutpie": "nutpie", "numpyro": "numpyro", "blackjax": "blackjax"}
@@ -26,18 +26,45 @@ def build_pymc_model(model, arrays, weights):
     return pm_model
 
 
-def _laplace_potential(model, pm_model, start_cov):
-    """A dense NUTS mass matrix that starts at the Laplace covariance of the log
-    parameters (PyMC's sampling space) and keeps adapting during tuning: with a
-    good start, warm-up converges in far fewer steps than from the identity."""
-    from pymc.step_methods.hmc.quadpotential import QuadPotentialFullAdapt
+#: customers from which NUTS keeps the Laplace covariance as its mass matrix and warms
+#: up for 500 iterations instead of adapting the matrix over 1000 (:func:`nuts_plan`)
+LARGE_FIT = 50_000
+
+
+def nuts_plan(model, n_customers: float, laplace_ok: bool) -> tuple[int, bool]:
+    """Warm-up iterations per chain and whether the dense mass matrix stays at the
+    Laplace covariance (True) or starts there and adapts (False).
+
+    With many customers the posterior is close to its Laplace (normal) approximation,
+    whose covariance is then a better mass matrix than one estimated from a few
+    hundred warm-up draws; only the step size needs tuning, and 500 iterations do it.
+    Measured on simulated BG/NBD data at 100,000 customers, 7 seeds each: minimum bulk
+    ESS per draw 1.59 (sd 0.10) with the fixed matrix and 500 warm-up iterations,
+    1.60 (sd 0.15) adapting it over 1000, at 19% less time per fit. On CDNOW (2,357
+    customers) adapting did better (Gamma-Gamma 1.22 against 1.11 per draw, 4 seeds),
+    so smaller fits keep it. An explicit ``tune`` is always used as given."""
+    fixed = laplace_ok and n_customers >= LARGE_FIT
+    tune = model.tune if model.tune is not None else (500 if fixed else 1000)
+    return tune, fixed
+
+
+def _laplace_potential(model, pm_model, start_cov, fixed: bool = False):
+    """A dense NUTS mass matrix at the Laplace covariance of the log parameters
+    (PyMC's sampling space): kept as it is (``fixed``) or as the start of the
+    adaptation during tuning (with a good start, warm-up converges in far fewer steps
+    than from the identity). None when the model's sampling space is not the log
+    parameters or the covariance is not finite."""
+    from pymc.step_methods.hmc.quadpotential import QuadPotentialFull, QuadPotentialFullAdapt
 
     names = [v.name for v in pm_model.value_vars]
     expected = [f"{n}_log__" for n in model.param_names]
     if names != expected or start_cov is None or not np.all(np.isfinite(start_cov)):
         return None
+    cov = np.asarray(start_cov, dtype=float)
+    if fixed:
+        return QuadPotentialFull(cov)
     mean = np.asarray(model.log_params_, dtype=float)
-    return QuadPotentialFullAdapt(len(names), mean, np.asarray(start_cov, dtype=float), 10)
+    return QuadPotentialFullAdapt(len(names), mean, cov, 10)
 
 
 def sample_posterior(model, arrays, weights, method, start, start_cov=None):
@@ -60,7 +87,10 @@ def sample_posterior(model, arrays, weights, method, start, start_cov=None):
                     f"pip install {_EXTRA[sampler]}, or use the default sampler='pymc'."
                 ) from None
         cores = model.cores or min(model.chains, os.cpu_count() or 1)
-        kwargs = dict(draws=model.draws, tune=model.tune, chains=model.chains,
+        laplace_ok = (sampler == "pymc" and start_cov is not None
+                      and _laplace_potential(model, pm_model, start_cov) is not None)
+        tune, fixed = nuts_plan(model, float(weights.sum()), laplace_ok)
+        kwargs = dict(draws=model.draws, tune=tune, chains=model.chains,
                       random_seed=seed, progressbar=False, nuts_sampler=_NUTS[sampler],
                       target_accept=model.target_accept, compute_convergence_checks=False)
         with pm_model, warnings.catch_warnings():
@@ -70,7 +100,8 @@ def sample_posterior(model, arrays, weights, method, start, start_cov=None):
             if sampler == "pymc":
                 # a dense mass matrix: the posteriors have strong correlations (p and gamma
                 # of Gamma-Gamma, a and b of BG/NBD) that a diagonal one samples poorly
-                potential = _laplace_potential(model, pm_model, start_cov)
+                potential = (_laplace_potential(model, pm_model, start_cov, fixed)
+                             if laplace_ok else None)
                 if potential is not None:
                     kwargs["step"] = _reuse_start_gradient(
                         pm.NUTS(potential=potential, target_accept=model.target_accept))
@@ -97,6 +128,9 @@ def sample_posterior(model, arrays, weights, method, start, start_cov=None):
     idata.attrs.update(
         clvmodels_model=type(model).__name__, fit_method=method,
         time_unit=str(model.time_unit_), sampler=model.sampler if method == "mcmc" else "advi",
+        **({"tune": int(tune), "mass_matrix": ("laplace, fixed" if fixed else "laplace, adapted"
+                                               if laplace_ok else "pymc default")}
+           if method == "mcmc" else {}),
         priors=repr({k: v.to_dict() for k, v in model.priors_.items()}),
         n_customers=float(weights.sum()), n_unique_rows=int(weights.shape[0]),
     )

@@ -11,10 +11,8 @@ from clvmodels.datasets import load_cdnow_summary
 from clvmodels.models import bayes
 
 
-@pytest.fixture(scope="module")
-def cdnow_model():
-    """BG/NBD on CDNOW at its posterior mode, with the PyMC model built on it."""
-    df = load_cdnow_summary()
+def _at_mode(df):
+    """BG/NBD at its posterior mode on ``df``, with the arrays its PyMC model is built on."""
     model = BetaGeoModel(random_state=1)
     model._check_settings("mcmc")
     model.time_unit_ = model._resolve_time_unit(df)
@@ -22,6 +20,12 @@ def cdnow_model():
     model.n_obs_ = float(weights.sum())
     model._fit_optimum(arrays, weights, with_prior=True)
     return model, arrays, weights
+
+
+@pytest.fixture(scope="module")
+def cdnow_model():
+    """BG/NBD on CDNOW at its posterior mode."""
+    return _at_mode(load_cdnow_summary())
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +94,51 @@ def test_reusing_the_start_gradient_changes_no_draw(cdnow_model, nuts_step):
     assert memo_steps == steps
     assert plain_calls == steps + 80
     assert memo_calls == steps + 1
+
+
+def test_compiled_graph_is_one_cache_entry_for_every_data_set(cdnow_model):
+    """The data enter PyMC's graph as shared variables (not constants baked into the
+    compiled code), so PyTensor's numba cache key of the log posterior and gradient is
+    the same for CDNOW and for other data: a later fit loads the compiled graph
+    instead of compiling it again (about 2 s per process)."""
+    import pymc as pm
+    from pytensor.link.numba.dispatch.basic import numba_funcify_and_cache_key
+
+    from clvmodels import simulate_bgnbd
+
+    def cache_key(df):
+        with bayes.build_pymc_model(*_at_mode(df)):
+            step = pm.NUTS()
+        fgraph = step._logp_dlogp_func._pytensor_function.maker.fgraph
+        return numba_funcify_and_cache_key(fgraph)[1]
+
+    other = simulate_bgnbd(500, 0.3, 5.0, 0.8, 2.5, T=np.linspace(10, 60, 500),
+                           random_state=3)
+    cdnow = cache_key(load_cdnow_summary())
+    assert cdnow is not None
+    assert cache_key(other) == cdnow
+
+
+def test_nuts_plan_fixes_the_laplace_metric_only_for_large_fits():
+    """From 50,000 customers (with a Laplace start) NUTS warms up for 500 iterations
+    with the Laplace covariance as a fixed mass matrix; below that, or without a
+    Laplace start, it adapts over 1000; an explicit ``tune`` is used as given."""
+    from pymc.step_methods.hmc.quadpotential import QuadPotentialFull, QuadPotentialFullAdapt
+
+    large = bayes.LARGE_FIT
+    assert bayes.nuts_plan(BetaGeoModel(), large, True) == (500, True)
+    assert bayes.nuts_plan(BetaGeoModel(), large - 1, True) == (1000, False)
+    assert bayes.nuts_plan(BetaGeoModel(), 10 * large, False) == (1000, False)
+    assert bayes.nuts_plan(BetaGeoModel(tune=700), 10 * large, True) == (700, True)
+    assert bayes.nuts_plan(BetaGeoModel(tune=700), 10, True) == (700, False)
+
+
+def test_laplace_metric_fixed_or_adapting(cdnow_model):
+    from pymc.step_methods.hmc.quadpotential import QuadPotentialFull, QuadPotentialFullAdapt
+
+    model, arrays, weights = cdnow_model
+    pm_model = bayes.build_pymc_model(model, arrays, weights)
+    cov = model.covariance_log_
+    assert isinstance(bayes._laplace_potential(model, pm_model, cov, True), QuadPotentialFull)
+    assert isinstance(bayes._laplace_potential(model, pm_model, cov), QuadPotentialFullAdapt)
+    assert bayes._laplace_potential(model, pm_model, cov * np.nan) is None

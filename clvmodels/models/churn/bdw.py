@@ -558,7 +558,7 @@ class BetaDiscreteWeibullCovariateModel(CovariateChurnMixin, BetaDiscreteWeibull
         time_unit: str | None = None,
         priors: dict | None = None,
         draws: int = 1000,
-        tune: int = 1000,
+        tune: int | None = None,
         chains: int = 4,
         cores: int | None = None,
         sampler: str = "pymc",

@@ -102,7 +102,7 @@ class SegmentedChurnModel(ChurnModel):
 
     def __init__(self, *, segment_col: str, model="sbg", periods: dict | None = None,
                  time_unit: str | None = None,
-                 priors: dict | None = None, draws: int = 1000, tune: int = 1000,
+                 priors: dict | None = None, draws: int = 1000, tune: int | None = None,
                  chains: int = 4, cores: int | None = None, sampler: str = "pymc",
                  target_accept: float = 0.8, advi_iterations: int = 20_000,
                  random_state: int | None = None, max_iter: int = 1000):

@@ -191,13 +191,20 @@ def repeat_term(r, alpha, a, b, data) -> tuple[float, np.ndarray]:
 
 def repeat_term_pytensor(r, alpha, a, b, data):
     """The same term as a PyTensor scalar of ``r, alpha, a, b`` (PyTensor variables),
-    differentiable: its gradient is the kernel's, computed in the same call."""
-    op = _repeat_term_op_class()(data)
-    value, _ = op(r, alpha, a, b)
+    differentiable: its gradient is the kernel's, computed in the same call. The data
+    arrays enter the graph as PyTensor shared variables, not constants, so the compiled
+    graph does not depend on the data and PyTensor's numba cache serves every later fit
+    on this machine (first compile about 2 s, later ones about 0.2 s, in the parent and in
+    each chain's process)."""
+    import pytensor
+
+    inputs = [pytensor.shared(np.ascontiguousarray(arr), borrow=True) for arr in data]
+    value, _ = _repeat_term_op_class()()(r, alpha, a, b, *inputs)
     return value
 
 
 _OP_CLASS = None
+_DATA_DTYPES = ("float64", "float64", "float64", "int64", "int32", "int32", "float64")
 
 
 def _repeat_term_op_class():
@@ -211,64 +218,70 @@ def _repeat_term_op_class():
     from pytensor.graph.op import Op
 
     class RepeatTermOp(Op):
-        """Outputs the term's value and its gradient vector; the gradient of the value
-        is the second output times the incoming gradient (no second derivatives)."""
+        """Inputs: the four parameters, then the seven arrays of :func:`repeat_term_data`.
+        Outputs the term's value and its gradient vector; the gradient of the value is
+        the second output times the incoming gradient (no second derivatives)."""
 
-        def __init__(self, data):
-            self.data = data
+        __props__ = ()
 
-        # data arrays are not hashable props: two Ops are equal only if they are the same
-        def __eq__(self, other):
-            return self is other
-
-        def __hash__(self):
-            return id(self)
-
-        def make_node(self, *params):
-            inputs = [pt.as_tensor_variable(p).astype("float64") for p in params]
-            if any(p.ndim != 0 for p in inputs):
+        def make_node(self, *inputs):
+            if len(inputs) != 4 + len(_DATA_DTYPES):
+                raise TypeError("RepeatTermOp takes four parameters and the kernel's "
+                                f"{len(_DATA_DTYPES)} data arrays")
+            params = [pt.as_tensor_variable(p).astype("float64") for p in inputs[:4]]
+            if any(p.ndim != 0 for p in params):
                 raise TypeError("RepeatTermOp takes four scalar parameters")
-            return Apply(self, inputs, [pt.dscalar(), pt.dvector()])
+            arrays = [pt.as_tensor_variable(v) for v in inputs[4:]]
+            for v, dtype in zip(arrays, _DATA_DTYPES):
+                if v.ndim != 1 or v.dtype != dtype:
+                    raise TypeError(f"RepeatTermOp data: expected a {dtype} vector, got {v.type}")
+            return Apply(self, params + arrays, [pt.dscalar(), pt.dvector()])
 
         def perform(self, node, inputs, outputs):
-            value, grad = repeat_term(*(float(v) for v in inputs), self.data)
+            value, grad = repeat_term(*(float(v) for v in inputs[:4]), tuple(inputs[4:]))
             outputs[0][0] = np.asarray(value)
             outputs[1][0] = grad
 
+        def connection_pattern(self, node):
+            return [[True, True]] * 4 + [[False, False]] * len(_DATA_DTYPES)
+
         def pullback(self, inputs, outputs, cotangents):
-            from pytensor.gradient import DisconnectedType
+            from pytensor.gradient import DisconnectedType, disconnected_type
             g_value, g_grad = cotangents
             if not isinstance(g_grad.type, DisconnectedType):
                 raise NotImplementedError("second derivatives of the BG/NBD kernel")
-            return [g_value * outputs[1][i] for i in range(4)]
+            return ([g_value * outputs[1][i] for i in range(4)]
+                    + [disconnected_type() for _ in _DATA_DTYPES])
 
         L_op = pullback  # the name before PyTensor 3.3
 
     try:  # PyTensor's default (numba) back-end: call the kernel natively
-        from pytensor.link.numba.dispatch import numba_funcify
+        from pytensor.link.numba.dispatch.basic import register_funcify_and_cache_key
     except ImportError:  # pragma: no cover - older PyTensor: perform() through Python
         pass
     else:
-        numba_funcify.register(RepeatTermOp)(_numba_repeat_term)
+        register_funcify_and_cache_key(RepeatTermOp)(_numba_repeat_term)
     _OP_CLASS = RepeatTermOp
     return _OP_CLASS
 
 
 def _numba_repeat_term(op, node=None, **kwargs):
     """The Op as a numba function for PyTensor's numba back-end: the compiled graph
-    calls the kernel directly, with the data arrays bound in the closure. Without it
-    the back-end runs ``perform`` in object mode, which cost 1-2 ms per gradient at
-    1,000,000 customers (about a third of the kernel's own time) in
-    ``bench/profile_nuts.py``."""
-    ux, uT, ut, starts, iT, it, w = op.data
+    calls the kernel directly (in object mode, through ``perform``, it cost 1-2 ms per
+    gradient at 1,000,000 customers in ``bench/profile_nuts.py``). The cache key names
+    this file's contents, so an edited kernel is never served from an old cache."""
+    import hashlib
+
     kernel = _kernel
 
     @njit(error_model="numpy")
-    def repeat_term_node(r, alpha, a, b):  # pragma: no cover - compiled
+    def repeat_term_node(r, alpha, a, b, ux, uT, ut, starts, iT, it, w):  # pragma: no cover
         total, g_r, g_alpha, g_a, g_b = kernel(r.item(), alpha.item(), a.item(), b.item(),
                                                ux, uT, ut, starts, iT, it, w)
         grad = np.empty(4)
         grad[0], grad[1], grad[2], grad[3] = g_r, g_alpha, g_a, g_b
         return np.asarray(total), grad
 
-    return repeat_term_node
+    with open(__file__, "rb") as source:
+        key = "clvmodels_repeat_term_" + hashlib.sha256(source.read()).hexdigest()[:24]
+    return repeat_term_node, key

@@ -1082,7 +1082,7 @@ class ErlangPurchaseModel(PurchaseModel):
         time_unit: str | None = None,
         priors: dict | None = None,
         draws: int = 1000,
-        tune: int = 1000,
+        tune: int | None = None,
         chains: int = 4,
         cores: int | None = None,
         sampler: str = "pymc",
