@@ -76,8 +76,14 @@ Tasks:
    margin=1.0, level=0.90, random_state=0)`` for BG/NBD, MBG/NBD and Pareto/NBD, each
    on its own simulated data with its own Gamma-Gamma fit, and for BG/BB over 2 years
    (its discrete summary counts whole yearly opportunities); ratio to BG/NBD's CLV time
-   (target <= 2x) and peak memory (target <= 4,096 MB). clvmodels only (lifetimes
-   has no intervals).
+   (target <= 2x) and peak memory (target <= 4,096 MB). Beside it, lifetimes' point
+   CLV on the same data (``lifetimes`` package of the CLV tasks): its fitters are given
+   clvmodels' fitted parameters (untimed; lifetimes' own Pareto/NBD fit takes minutes),
+   and ``GammaGammaFitter.customer_lifetime_value(fitter, frequency, recency, T,
+   monetary_value, time=12, freq="D", discount_rate=0.01)`` is timed (twelve 30-day
+   steps at 1%/month; BG/BB: ``time=2, freq="M"``, two whole periods at 10%/period,
+   lifetimes' factor for "M" being one period). Ratio lifetimes' point-only time /
+   clvmodels' time with both intervals (issue 15's target: >= 1.0x).
 
 Results: printed (markdown), and written to ``bench/results/purchase_family.json``
 (after every task, so a partial run keeps what it measured; each result records the
@@ -177,6 +183,39 @@ def _peak_mb() -> float:
 
 
 # --------------------------------------------------------------------------- child
+LIFETIMES_CLV = {"BetaGeoModel": "BetaGeoFitter", "ModifiedBetaGeoModel": "ModifiedBetaGeoFitter",
+                 "ParetoNBDModel": "ParetoNBDFitter",
+                 "BetaGeoBetaBinomModel": "BetaGeoBetaBinomFitter"}
+
+
+def _lifetimes_clv(spec, model, gg, df, small, timed, out) -> None:
+    """Time lifetimes' point CLV for ``model``'s fitted parameters (set on its fitter,
+    not refitted) on ``df``, after the same call on ``small`` as warm-up."""
+    import lifetimes
+
+    fitter = getattr(lifetimes, LIFETIMES_CLV[spec["model"]])()
+    fitter.params_ = pd.Series(model.point_params())
+    ggf = lifetimes.GammaGammaFitter()
+    p, q, gamma = (gg.point_params()[k] for k in ("p", "q", "gamma"))
+    ggf.params_ = pd.Series({"p": p, "q": q, "v": gamma})
+    age = "n_periods" if spec["data"] == "bgbb" else "T"
+    kw = ({"time": 2, "freq": "M", "discount_rate": 0.10} if spec["data"] == "bgbb"
+          else {"time": 12, "freq": "D", "discount_rate": 0.01})
+
+    def call(d):
+        m = d["monetary_value"].where(d["frequency"] > 0, 0.0)
+        return ggf.customer_lifetime_value(fitter, d["frequency"], d["recency"], d[age], m,
+                                           **kw)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        call(small)  # warm-up
+    clv = timed(lambda: call(df))
+    out["params"] = {k: float(v) for k, v in model.point_params().items()}
+    out["summary"] = {"expected_clv": float(clv.mean())}
+    out["nan"] = int(clv.isna().sum())
+
+
 def _lifetimes_fit(package: str, spec: dict, df: pd.DataFrame):
     import lifetimes
 
@@ -245,6 +284,12 @@ def child(task: str, package: str, data: str, rows: int) -> None:
         cls = getattr(clvmodels, spec["model"])
         model = cls().fit(df)
         gg = clvmodels.GammaGammaModel().fit(df)
+        if package == "lifetimes":
+            _lifetimes_clv(spec, model, gg, df, small, timed, out)
+            out["peak_mb"] = _peak_mb()
+            out["warnings"] = sorted(set(caught))
+            print(json.dumps(out))
+            return
         kw = {"horizon": spec["horizon"], "discount_rate": 0.10, "margin": 1.0,
               "level": 0.90, "random_state": 0}
         with warnings.catch_warnings():
@@ -371,6 +416,18 @@ def report(meta: dict, results: dict) -> str:
                  f"{r.get('rss_before_mb', float('nan')):,.0f} | {_load(r['loadavg'])} | "
                  f"{f'{ratio:.2f}x (/ BG/NBD CLV)' if ok else ''} | ≤2x, ≤4,096 MB | "
                  f"{verdict} |")
+        lt = results.get(f"{task}/lifetimes", {})
+        if lt:
+            both = "seconds" in lt and "seconds" in r
+            peer = lt["seconds"] / r["seconds"] if both else None
+            verdict = (("PASS" if peer >= 1.0 and r["peak_mb"] <= 2048 else "FAIL")
+                       if both else "n/a")
+            L.append(f"| {spec['label']} (point only) | lifetimes | {lt.get('rows', 0):,} | "
+                     f"{_time(lt)} | {_peak(lt)} | "
+                     f"{lt.get('rss_before_mb', float('nan')):,.0f} | "
+                     f"{_load(lt['loadavg'])} | "
+                     f"{f'{peer:.2f}x (lifetimes point / clvmodels both intervals)' if both else ''}"
+                     f" | ≥1.0x, clvmodels ≤2,048 MB | {verdict} |")
     L += ["", ("Peak memory: ru_maxrss of the task's own subprocess (interpreter, imports, "
                "data, warm-up included); 'rss before call' is the same high-water mark just "
                "before the timed call (for CLV it includes the untimed model fits and the "
@@ -409,7 +466,7 @@ def report(meta: dict, results: dict) -> str:
           "|---|---:|---:|---:|---|---|---:|"]
     for task, spec in CLV_TASKS.items():
         r = results.get(f"{task}/clvmodels", {})
-        if "summary" not in r:
+        if "summary" not in r or "probability_alive" not in r["summary"]:
             continue
         s = r["summary"]
         L.append(f"| {spec['label']} | {r['distinct_rows']:,} | {s['probability_alive']:.4f} "
@@ -534,7 +591,7 @@ def main() -> None:
                 jobs.append((task, "clvmodels-full", n))
                 if args.full_pnbd_timeout > 0:
                     jobs.append((task, "lifetimes-full", n))
-        jobs += [(task, "clvmodels", n) for task in CLV_TASKS]
+        jobs += [(task, pkg, n) for task in CLV_TASKS for pkg in ("clvmodels", "lifetimes")]
         for task, package, rows in jobs:
             if args.only and task not in args.only and f"{task}/{package}" not in args.only:
                 continue
