@@ -195,6 +195,9 @@ def _lifetimes_clv(spec, model, gg, df, small, timed, out) -> None:
 
     fitter = getattr(lifetimes, LIFETIMES_CLV[spec["model"]])()
     fitter.params_ = pd.Series(model.point_params())
+    # what lifetimes' fit() sets on the BG/NBD-family and Pareto/NBD fitters; its BG/BB
+    # fitter has no `predict`, so its CLV is this same loop over its own expectation
+    fitter.predict = fitter.conditional_expected_number_of_purchases_up_to_time
     ggf = lifetimes.GammaGammaFitter()
     p, q, gamma = (gg.point_params()[k] for k in ("p", "q", "gamma"))
     ggf.params_ = pd.Series({"p": p, "q": q, "v": gamma})

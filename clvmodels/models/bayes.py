@@ -56,15 +56,22 @@ def _laplace_potential(model, pm_model, start_cov, fixed: bool = False):
     parameters or the covariance is not finite."""
     from pymc.step_methods.hmc.quadpotential import QuadPotentialFull, QuadPotentialFullAdapt
 
-    names = [v.name for v in pm_model.value_vars]
-    expected = [f"{n}_log__" for n in model.param_names]
-    if names != expected or start_cov is None or not np.all(np.isfinite(start_cov)):
+    if not _laplace_applies(model, pm_model, start_cov):
         return None
     cov = np.asarray(start_cov, dtype=float)
     if fixed:
         return QuadPotentialFull(cov)
     mean = np.asarray(model.log_params_, dtype=float)
-    return QuadPotentialFullAdapt(len(names), mean, cov, 10)
+    return QuadPotentialFullAdapt(len(cov), mean, cov, 10)
+
+
+def _laplace_applies(model, pm_model, start_cov) -> bool:
+    """Whether PyMC samples exactly the log parameters and the Laplace covariance is
+    finite (pooled segments, for one, add sampled variables of their own)."""
+    names = [v.name for v in pm_model.value_vars]
+    expected = [f"{n}_log__" for n in model.param_names]
+    return (names == expected and start_cov is not None
+            and bool(np.all(np.isfinite(start_cov))))
 
 
 def sample_posterior(model, arrays, weights, method, start, start_cov=None):
@@ -87,8 +94,7 @@ def sample_posterior(model, arrays, weights, method, start, start_cov=None):
                     f"pip install {_EXTRA[sampler]}, or use the default sampler='pymc'."
                 ) from None
         cores = model.cores or min(model.chains, os.cpu_count() or 1)
-        laplace_ok = (sampler == "pymc" and start_cov is not None
-                      and _laplace_potential(model, pm_model, start_cov) is not None)
+        laplace_ok = sampler == "pymc" and _laplace_applies(model, pm_model, start_cov)
         tune, fixed = nuts_plan(model, float(weights.sum()), laplace_ok)
         kwargs = dict(draws=model.draws, tune=tune, chains=model.chains,
                       random_seed=seed, progressbar=False, nuts_sampler=_NUTS[sampler],
