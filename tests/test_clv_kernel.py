@@ -164,3 +164,35 @@ def test_bounds_do_not_depend_on_batch_sizes(cdnow_case, monkeypatch):
     # differences; a row given the wrong pair or draws would differ by percents
     for c in ("expected_clv_lower", "expected_clv_upper"):
         np.testing.assert_allclose(sliced[c], whole[c], rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("discount_rate", [0.0, 0.1])
+def test_mbgnbd_clv_interpolates_bgnbd_purchases_at_b_plus_one(monkeypatch, discount_rate):
+    """MBG/NBD's live customer is BG/NBD's at ``b + 1``, so its CLV takes the discounted
+    purchases from the same interpolation in T; bounds and values equal those of the
+    direct evaluation (interpolation turned off) to 1e-9 relative."""
+    import clvmodels.value.purchase as vp
+    from clvmodels import ModifiedBetaGeoModel, customer_lifetime_value, simulate_mbgnbd
+    from clvmodels import simulate_spend
+
+    rng = np.random.default_rng(4)
+    df = simulate_mbgnbd(3000, 0.52, 43.0, 0.89, 1.61, T=rng.integers(1, 365, 3000).astype(float),
+                         time_unit="day", random_state=5)
+    df["recency"] = np.floor(df["recency"])
+    df["monetary_value"] = simulate_spend(df["frequency"].to_numpy(), 6.25, 3.74, 15.44,
+                                          random_state=6)
+    model = ModifiedBetaGeoModel().fit(df)
+    gg = GammaGammaModel().fit(df)
+
+    def clv():
+        return customer_lifetime_value(model, gg, df, horizon="12 months",
+                                       discount_rate=discount_rate, random_state=0)
+
+    fast = clv()
+    monkeypatch.setattr(vp, "_INTERPOLATED_IF_ALIVE", {})
+    direct = clv()
+    cols = ["expected_clv", "expected_clv_lower", "expected_clv_upper",
+            "clv_predictive_lower", "clv_predictive_upper"]
+    np.testing.assert_allclose(fast[cols].to_numpy(), direct[cols].to_numpy(), rtol=1e-9,
+                               atol=1e-12)
+    assert not np.array_equal(fast[cols].to_numpy(), direct[cols].to_numpy())

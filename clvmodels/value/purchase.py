@@ -54,6 +54,7 @@ from ..models.purchase.bgnbd import (
     bgnbd_probability_alive,
     bgnbd_simulate_future,
 )
+from ..models.purchase.mbgnbd import mbgnbd_discounted_purchases_if_alive
 from ..models.spend.gamma_gamma import (
     GammaGammaModel,
     gamma_gamma_expected_spend,
@@ -394,13 +395,29 @@ def _generic_intervals(model, draws, gg, rows, pairs, horizon, delta, margin, le
     if chunk_rows is not None:
         step = min(step, chunk_rows)
     out = np.empty((4, pairs.inverse.shape[0]))
+    # BG/NBD's formula (and MBG/NBD's, at b + 1) for draws shared by every customer:
+    # interpolated in T per frequency (_per_pair), for all pairs at once when the table
+    # is small, so that each frequency's T range is interpolated as a whole
+    b_shift = _INTERPOLATED_IF_ALIVE.get(if_alive)
+    interpolated = b_shift is not None and not by_pattern
+    pair_table = shared = None
+    if interpolated:
+        shared = {n: v[:, 0] for n, v in purchase.draws(draws).items()}
+        shared["b"] = shared["b"] + b_shift
+        if pairs.n_unique * k <= _PAIR_TABLE_NUMBERS:
+            pair_table = _per_pair(shared, pair_cols, horizon, delta)
     for start in range(0, order.size, step):
         idx = order[start:start + step]
         up, in_pair = np.unique(pairs.inverse[idx], return_inverse=True)
         ut, in_triple = np.unique(triples.inverse[idx], return_inverse=True)
         pair_draws = purchase.draws(draws, None if pair_pattern is None else pair_pattern[up])
-        per_pair = if_alive(**pair_draws, **{c: v[up] for c, v in pair_cols.items()},
-                            horizon=horizon, **discount)
+        chunk_pairs = {c: v[up] for c, v in pair_cols.items()}
+        if pair_table is not None:
+            per_pair = pair_table[up].T
+        elif interpolated:
+            per_pair = _per_pair(shared, chunk_pairs, horizon, delta).T
+        else:
+            per_pair = if_alive(**pair_draws, **chunk_pairs, horizon=horizon, **discount)
         pa = p_alive(**purchase.draws(draws, triples.unique["ppat"][ut] if by_pattern else None),
                      **{c: triples.unique[c][ut] for c in ("frequency", "recency", "T")})
         pool = live_future_pool(model, pair_draws, gg, {c: v[up] for c, v in customers.items()},
@@ -480,6 +497,11 @@ def _per_pair(bg, pairs, horizon, delta, interpolate: bool = True,
 
 
 _INTERPOLATION_TOLERANCE = 1e-11
+#: discounted-purchases formulas that are BG/NBD's at ``b + shift``: the generic path
+#: evaluates them per pair with :func:`_per_pair`'s interpolation in ``T`` (MBG/NBD's
+#: live customer is a live BG/NBD customer with ``b + 1``)
+_INTERPOLATED_IF_ALIVE = {bgnbd_discounted_purchases_if_alive: 0.0,
+                          mbgnbd_discounted_purchases_if_alive: 1.0}
 _GENERIC_TABLE_NUMBERS = 2_000_000  # draws x rows per chunk of the generic credible bounds
 _SIMULATION_NUMBERS = 1_000_000  # samples per block of the generic simulated futures
 _PAIR_TABLE_NUMBERS = 8_000_000  # draws x pairs per batch of the credible-bound loop
