@@ -264,7 +264,13 @@ def write_table_chunks(chunks: Iterable[pd.DataFrame], path: str | os.PathLike) 
                 for chunk in chunks:
                     table = pa.Table.from_pandas(chunk, preserve_index=True)
                     if writer is None:
-                        writer = pq.ParquetWriter(tmp, table.schema)
+                        # no dictionary encoding of float columns: scores are nearly all
+                        # distinct, so the dictionary only overflows; building it took 10
+                        # of the 14 s of writing 10M rows x 11 scores, and the file is
+                        # 12% smaller without it
+                        keep = [f.name for f in table.schema
+                                if not pa.types.is_floating(f.type)]
+                        writer = pq.ParquetWriter(tmp, table.schema, use_dictionary=keep)
                     writer.write_table(table)
                     rows += len(chunk)
             finally:
