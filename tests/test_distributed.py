@@ -53,6 +53,14 @@ def test_kernel_threads_leave_parallelism_to_dask_workers():
     assert _threads(1_000) == 1  # too few rows to be worth a thread
     with dask_client(None, 1) as client:
         assert client.submit(_threads, 1_000_000).result() == 1
+        # glibc keeps its adaptive mmap threshold in the workers (Dask would set
+        # MALLOC_TRIM_THRESHOLD_ there), while Dask's other settings stay
+        env = client.run(lambda: {k: os.environ.get(k) for k in
+                                  ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")})
+        assert list(env.values()) == [{"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": "1"}]
+    import dask
+
+    assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_") == 65536
 
 
 def test_dask_engine_scores_a_covariate_job_as_the_local_engine(job_and_summary):
