@@ -229,6 +229,9 @@ def save(meta, results) -> None:
 def report(meta: dict, results: dict) -> str:
     timeout = meta.get("timeout", 900)
     L = [f"Date: {meta.get('date')}", f"Machine: {meta.get('machine')}", ""]
+    for kept in meta.get("kept_from", []):
+        L += [f"Only {', '.join(kept['tasks'])} ran on this date; the other rows are from "
+              f"the run of {kept['date']}.", ""]
     if meta.get("data"):
         L += [meta["data"], ""]
     L += ["| task | data | wall time (s) | peak memory (MB) | load avg 1/5/15 min before "
@@ -343,6 +346,8 @@ def main() -> None:
         "customers": args.customers, "rows": args.rows, "timeout": args.timeout,
     }
     results = dict(old["results"]) if args.only else {}
+    if args.only and old["meta"].get("date"):
+        meta["kept_from"] = [{"date": old["meta"]["date"], "tasks": list(args.only)}]
     todo = args.only or ["duckdb", "cli_1m", "cli", "dask1", "dask2", "local"]
     summary, model, trans = work / "summary.parquet", work / "model", work / "transactions"
     summary_1m = work / "summary_1m.parquet"
