@@ -26,12 +26,14 @@ NUMPY = SimpleNamespace(
     where=np.where,
     take=lambda v, idx: np.take(v, idx, axis=-1),
     dot=lambda w, v: v @ w,
+    data=lambda v: np.asarray(v, dtype=np.float64),
 )
 
 
 @cache
 def pytensor_ops() -> SimpleNamespace:
     """The same operations on PyTensor tensors (imported on first use)."""
+    import pytensor
     import pytensor.tensor as pt
 
     return SimpleNamespace(
@@ -45,4 +47,8 @@ def pytensor_ops() -> SimpleNamespace:
         where=pt.switch,
         take=lambda v, idx: pt.take(v, idx, axis=-1),
         dot=lambda w, v: pt.dot(v, w),
+        # data enter the graph as shared variables, not constants: the compiled graph
+        # then does not depend on the data, and PyTensor's disk cache serves every later
+        # fit of the same model (a new compilation per data set otherwise)
+        data=lambda v: pytensor.shared(np.asarray(v, dtype=np.float64), borrow=True),
     )

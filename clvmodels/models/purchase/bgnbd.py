@@ -176,10 +176,7 @@ def regrouped_log_likelihood(r, alpha, a, b, stats, *, b_shift, r_shift, gradien
     the kernel read at ``x + 1``). With ``gradient`` (numpy) also the gradient w.r.t.
     the log parameters."""
     if ops is not NUMPY:  # data as shared variables: a compiled graph cached across data sets
-        import pytensor
-
-        stats = {k: v if k == "repeat" else pytensor.shared(np.asarray(v, np.float64), borrow=True)
-                 for k, v in stats.items()}
+        stats = {k: v if k == "repeat" else ops.data(v) for k, v in stats.items()}
     u, w_x = stats["ux"], stats["w_x"]
     per_x = (ops.betaln(a, b + u + b_shift) - ops.betaln(a, b) + ops.gammaln(r + u)
              - ops.gammaln(r) + r * ops.log(alpha))

@@ -40,17 +40,17 @@ def gamma_gamma_log_likelihood(p, q, gamma, frequency, monetary_value, *, gradie
     >>> float(np.round(gamma_gamma_log_likelihood(6.25, 3.74, 15.44, 2, 30.0), 4))
     -3.847
     """
-    x = np.asarray(frequency, dtype=np.float64)
-    m = np.asarray(monetary_value, dtype=np.float64)
+    x, m = np.asarray(frequency, dtype=np.float64), np.asarray(monetary_value, dtype=np.float64)
+    log_x, log_m = ops.data(np.log(x)), ops.data(np.log(m))  # data: not logged at every step
+    x, m = ops.data(x), ops.data(m)
     px = p * x
-    log_m = np.log(m)
     log_g_xm = ops.log(gamma + x * m)
-    ll = (ops.gammaln(px + q) - ops.gammaln(px) - ops.gammaln(q) + px * np.log(x)
+    ll = (ops.gammaln(px + q) - ops.gammaln(px) - ops.gammaln(q) + px * log_x
           + q * ops.log(gamma) + (px - 1.0) * log_m - (px + q) * log_g_xm)
     if not gradient:
         return ll
     psi_pq = special.digamma(px + q)
-    g_p = px * (psi_pq - special.digamma(px) + np.log(x) + log_m - log_g_xm)
+    g_p = px * (psi_pq - special.digamma(px) + log_x + log_m - log_g_xm)
     g_q = q * (psi_pq - special.digamma(q) + np.log(gamma) - log_g_xm)
     g_gamma = q - gamma * (px + q) / (gamma + x * m)
     return ll, np.stack([g_p, g_q, g_gamma])
@@ -279,7 +279,7 @@ class GammaGammaModel(BaseModel):
         ops = pytensor_ops()
         ll = gamma_gamma_log_likelihood(params["p"], params["q"], params["gamma"], arrays["x"],
                                         arrays["m"], ops=ops)
-        return ops.dot(arrays["w"], ll)
+        return ops.dot(ops.data(arrays["w"]), ll)
 
     def expected_spend(self, data: pd.DataFrame) -> pd.Series:
         """Expected spend per future purchase per customer, at the point estimate."""
