@@ -229,9 +229,12 @@ def save(meta, results) -> None:
 def report(meta: dict, results: dict) -> str:
     timeout = meta.get("timeout", 900)
     L = [f"Date: {meta.get('date')}", f"Machine: {meta.get('machine')}", ""]
-    for kept in meta.get("kept_from", []):
-        L += [f"Only {', '.join(kept['tasks'])} ran on this date; the other rows are from "
-              f"the run of {kept['date']}.", ""]
+    dates: dict[str, list[str]] = {}
+    for task, r in results.items():
+        dates.setdefault(r.get("run_date", meta.get("date")), []).append(task)
+    if len(dates) > 1:  # a partial re-run (--only) keeps the other tasks' results
+        L += ["Tasks by run: " + "; ".join(f"{', '.join(t)}: {d}"
+                                           for d, t in sorted(dates.items())) + ".", ""]
     if meta.get("data"):
         L += [meta["data"], ""]
     L += ["| task | data | wall time (s) | peak memory (MB) | load avg 1/5/15 min before "
@@ -346,8 +349,6 @@ def main() -> None:
         "customers": args.customers, "rows": args.rows, "timeout": args.timeout,
     }
     results = dict(old["results"]) if args.only else {}
-    if args.only and old["meta"].get("date"):
-        meta["kept_from"] = [{"date": old["meta"]["date"], "tasks": list(args.only)}]
     todo = args.only or ["duckdb", "cli_1m", "cli", "dask1", "dask2", "local"]
     summary, model, trans = work / "summary.parquet", work / "model", work / "transactions"
     summary_1m = work / "summary_1m.parquet"
@@ -398,7 +399,7 @@ def main() -> None:
             r = run_child("duckdb", args.timeout, work, data=trans)
         else:
             r = run_child(task, args.timeout, work, data=summary, model=model, out=out)
-        results[task] = r
+        results[task] = dict(r, run_date=meta["date"])
         out.unlink(missing_ok=True)
         print(f"  {task}: " + (f"{r['seconds']:.1f} s, peak {r['peak_mb']:,.0f} MB"
                                if "seconds" in r else str(r)[-1500:]), file=sys.stderr, flush=True)

