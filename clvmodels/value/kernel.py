@@ -264,8 +264,12 @@ def generic_clv_bounds(alive, alive_index, per_pair, pair_index, gg, rows, margi
     ``gamma`` per draw of each row's covariate pattern, ``table`` ``(n_patterns,
     n_draws)`` and row ``index[i]`` for customer ``i``, instead of ``gg["gamma"]``.
     """
-    alive = np.ascontiguousarray(alive, dtype=np.float64)
-    per_pair = np.ascontiguousarray(per_pair, dtype=np.float64)
+    # read-only views, always: these tables are read-only or not depending on the path
+    # that built them (cached, chunked), and numba compiles once per combination, so a
+    # large call compiled again what the small warm-up call had compiled (1.8 s for
+    # BG/BB's CLV at 1,000,000 customers on a new machine)
+    alive = _read_only(np.ascontiguousarray(alive, dtype=np.float64))
+    per_pair = _read_only(np.ascontiguousarray(per_pair, dtype=np.float64))
     alive_index = np.asarray(alive_index, dtype=np.int64)
     pair_index = np.asarray(pair_index, dtype=np.int64)
     x = np.asarray(rows["frequency"], dtype=np.float64)
@@ -304,6 +308,13 @@ def generic_clv_bounds(alive, alive_index, per_pair, pair_index, gg, rows, margi
             out)
     run_split(lambda start, stop: _generic_bounds(start, stop, *args), x.size, _threads(x.size))
     return out
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """A read-only view of ``a`` (no copy)."""
+    view = a.view()
+    view.flags.writeable = False
+    return view
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
