@@ -212,6 +212,13 @@ def test_generic_credible_bounds_equal_the_numpy_path(rng):
                                                           0.3, PROBS), rtol=1e-12)
     with pytest.raises(ValueError, match="inconsistent shapes"):
         ck.generic_clv_bounds(alive, ia, per_pair, ip + n_pair, gg, rows, 0.3, 0.9, pool)
+    # read-only tables (cached or chunked ones are) run the variant already compiled
+    compiled = len(ck._generic_bounds.signatures)
+    for table in (alive, per_pair):
+        table.flags.writeable = False
+        again = ck.generic_clv_bounds(alive, ia, per_pair, ip, gg, rows, 0.3, 0.9, pool)
+        np.testing.assert_array_equal(again, out)
+    assert len(ck._generic_bounds.signatures) == compiled
 
 
 @pytest.mark.parametrize("cls", [BetaGeoModel, ParetoNBDModel])
