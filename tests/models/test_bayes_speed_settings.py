@@ -12,8 +12,8 @@ from clvmodels.models import bayes
 
 
 def _at_mode(df, cls=BetaGeoModel):
-    """``cls`` (BG/NBD) at its posterior mode on ``df``, with the arrays its PyMC model
-    is built on."""
+    """``cls`` (by default BG/NBD) at its posterior mode on ``df``, with the arrays its
+    PyMC model is built on."""
     model = cls(random_state=1)
     model._check_settings("mcmc")
     model.time_unit_ = model._resolve_time_unit(df)
