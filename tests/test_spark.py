@@ -155,8 +155,9 @@ def test_transactions_are_summarized_then_scored(spark, tmp_path):
 def test_contractual_job_scores_as_locally(spark, tmp_path):
     table = load_telco().reset_index().drop(columns=["churned", "entry"]).iloc[:600]
     accounts = {"account_col": "customerID", "tenure_col": "tenure", "churned_col": "Churn"}
+    # observed_periods=1: the snapshot shows each account for one renewal (data README)
     job = fit_contractual_job(table, tmp_path / "churn", period="month", seed=1,
-                              revenue_col="MonthlyCharges", **accounts)
+                              revenue_col="MonthlyCharges", observed_periods=1, **accounts)
     kw = dict(seed=5, chunk_customers=250, revenue_col="MonthlyCharges", discount_rate=0.1,
               n_draws=30, n_samples=40)
     want = pd.concat(score_chunks(job, job.accounts(table), **kw))
